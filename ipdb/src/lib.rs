@@ -1,0 +1,1 @@
+//! IP → company resolution over MaxMind DB files.
