@@ -1,0 +1,91 @@
+//! Events as the edge keeps them: validated, bounded, and free of anything the tag must never
+//! send (tokens in URLs, secret form fields).
+
+use serde::{Deserialize, Serialize};
+
+pub use super::wire::PopupAction;
+
+/// One accepted event with the times it carries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimedEvent {
+    /// The client's clock, informative only: sessions use the edge's clock.
+    pub client_ts: Option<i64>,
+    pub event: Event,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    PageView {
+        url: String,
+        referrer: Option<String>,
+        title: Option<String>,
+    },
+    Engagement {
+        url: String,
+        ms: u64,
+    },
+    Conversion {
+        form: String,
+        url: String,
+        fields: Vec<(String, String)>,
+    },
+    Popup {
+        rule: String,
+        variant: String,
+        action: PopupAction,
+        url: Option<String>,
+    },
+    Identify {
+        token: String,
+        url: Option<String>,
+    },
+    Track {
+        name: String,
+        url: Option<String>,
+        props: Vec<(String, Prop)>,
+    },
+    Download {
+        url: String,
+        href: String,
+    },
+}
+
+/// A custom event property, stored in a form every serialiser can round-trip.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Prop {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+}
+
+impl Event {
+    /// The wire name of the event type.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::PageView { .. } => "pageview",
+            Event::Engagement { .. } => "engagement",
+            Event::Conversion { .. } => "conversion",
+            Event::Popup { .. } => "popup",
+            Event::Identify { .. } => "identify",
+            Event::Track { .. } => "track",
+            Event::Download { .. } => "download",
+        }
+    }
+
+    /// The page the event happened on, when it says.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            Event::PageView { url, .. }
+            | Event::Engagement { url, .. }
+            | Event::Conversion { url, .. }
+            | Event::Download { url, .. } => Some(url),
+            Event::Popup { url, .. } | Event::Identify { url, .. } | Event::Track { url, .. } => {
+                url.as_deref()
+            }
+        }
+    }
+
+    pub fn is_page_view(&self) -> bool {
+        matches!(self, Event::PageView { .. })
+    }
+}

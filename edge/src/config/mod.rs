@@ -1,0 +1,388 @@
+//! The one TOML file an operator writes. Parsed once, validated completely, and turned into typed
+//! values; every error names the file, the line and the key.
+
+mod error;
+mod values;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use error::{ConfigError, Located};
+pub use values::{AssetName, HumanDuration, Origin, PathPrefix, Secret, SiteKey};
+
+/// The whole configuration of one edge process.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub storage: StorageConfig,
+    #[serde(default)]
+    pub sessions: SessionConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub assets: AssetsConfig,
+    #[serde(default)]
+    pub demo: Option<DemoConfig>,
+    #[serde(default)]
+    pub bots: BotsConfig,
+    #[serde(default)]
+    pub sites: Vec<Spanned<SiteConfig>>,
+    #[serde(default)]
+    pub api_keys: Vec<Spanned<ApiKeyConfig>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Where to listen. Port 0 picks a free port (tests); the bound address is logged and printed.
+    pub listen: SocketAddr,
+    /// Mount point of the public routes (tag, assets, collect) for first-party serving.
+    pub public_prefix: PathPrefix,
+    /// Connections served at once; further ones wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// How long shutdown waits for in-flight requests before closing connections.
+    pub shutdown_timeout: HumanDuration,
+    /// How long a client may take to send request headers.
+    pub header_timeout: HumanDuration,
+    /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Signs visitor ids. Several edge nodes must share it. When absent, one is generated in
+    /// the data directory on first start.
+    pub secret: Option<Secret>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_prefix: PathPrefix::default(),
+            max_connections: 10_000,
+            shutdown_timeout: HumanDuration(Duration::from_secs(10)),
+            header_timeout: HumanDuration(Duration::from_secs(10)),
+            trusted_proxies: Vec::new(),
+            secret: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `embedded` is the only backend so far.
+    pub backend: StorageBackend,
+    /// Where the write-ahead log, snapshots and the generated secret live.
+    pub data_dir: PathBuf,
+    /// Write-ahead log bytes after which a snapshot is taken and older log segments dropped.
+    pub snapshot_after_bytes: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            backend: StorageBackend::Embedded,
+            data_dir: PathBuf::from("data"),
+            snapshot_after_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    Embedded,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// A visit ends after this long without events.
+    pub timeout: HumanDuration,
+    /// Older sessions beyond this many are dropped from memory (counts are kept).
+    pub max_sessions_per_visitor: usize,
+    /// Events kept per session; later ones are counted, not kept.
+    pub max_events_per_session: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            timeout: HumanDuration(Duration::from_secs(30 * 60)),
+            max_sessions_per_visitor: 100,
+            max_events_per_session: 200,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_body_bytes: usize,
+    pub max_events_per_request: usize,
+    pub per_ip: RateConfig,
+    pub per_site: RateConfig,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_body_bytes: 64 * 1024,
+            max_events_per_request: 50,
+            per_ip: RateConfig {
+                per_second: 20,
+                burst: 100,
+            },
+            per_site: RateConfig {
+                per_second: 20_000,
+                burst: 40_000,
+            },
+        }
+    }
+}
+
+/// A token bucket: refills `per_second`, holds at most `burst`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateConfig {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssetsConfig {
+    /// Where the built tag lives (`t.js`, the glue and the wasm module).
+    pub dir: PathBuf,
+    pub loader: AssetName,
+    pub glue: AssetName,
+    pub wasm: AssetName,
+}
+
+impl Default for AssetsConfig {
+    fn default() -> Self {
+        AssetsConfig {
+            dir: PathBuf::from("target/tracker"),
+            loader: AssetName::new("t.js"),
+            glue: AssetName::new("tracker.js"),
+            wasm: AssetName::new("tracker_bg.wasm"),
+        }
+    }
+}
+
+/// A static demo website served under `/demo/`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoConfig {
+    pub site_dir: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BotsConfig {
+    /// Case-insensitive substrings of the User-Agent that mark a bot: answered 204, not stored.
+    pub user_agents: Vec<String>,
+}
+
+impl Default for BotsConfig {
+    fn default() -> Self {
+        let known = [
+            "bot",
+            "crawler",
+            "spider",
+            "slurp",
+            "curl/",
+            "wget/",
+            "python-requests",
+            "python-urllib",
+            "go-http-client",
+            "okhttp",
+            "scrapy",
+            "phantomjs",
+            "facebookexternalhit",
+            "embedly",
+            "preview",
+            "lighthouse",
+            "pingdom",
+        ];
+        BotsConfig {
+            user_agents: known.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub key: Spanned<SiteKey>,
+    /// Pages on these origins may send events; nothing else may.
+    pub origins: Vec<Origin>,
+    /// `Domain=` of the visitor cookie when the edge is served from a first-party subdomain.
+    #[serde(default)]
+    pub cookie_domain: Option<String>,
+    #[serde(default)]
+    pub consent: ConsentMode,
+    /// Treat a browser's Global Privacy Control signal as "no consent".
+    #[serde(default = "yes")]
+    pub honor_gpc: bool,
+    /// Treat Do-Not-Track as "no consent".
+    #[serde(default)]
+    pub honor_dnt: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsentMode {
+    /// Identifiers are stored from the first event.
+    #[default]
+    None,
+    /// Nothing identifying is stored before the page says the visitor consented.
+    OptIn,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    pub key: Secret,
+    /// Sites whose data this key may read and change.
+    pub sites: Vec<Spanned<SiteKey>>,
+}
+
+impl Config {
+    /// Reads, parses and validates a configuration file. Relative paths in it are taken
+    /// relative to the file's folder.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Config::parse(path, &text)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve_paths(base);
+        Ok(config)
+    }
+
+    /// Parses and validates configuration text; `path` is only used in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::parse(path, text, e.span(), e.message().trim_end()))?;
+        config.validate(path, text)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
+        let at = |span, key: String, message: String| {
+            Err(ConfigError::at(path, text, Some(span), Some(key), message))
+        };
+        if self.sites.is_empty() {
+            return Err(ConfigError::at(
+                path,
+                text,
+                None,
+                Some("sites".into()),
+                "at least one [[sites]] entry is needed: nothing could send events",
+            ));
+        }
+        let mut keys = HashSet::new();
+        for (i, site) in self.sites.iter().enumerate() {
+            let key = site.get_ref().key.get_ref();
+            if !keys.insert(key.clone()) {
+                return at(
+                    site.get_ref().key.span(),
+                    format!("sites[{i}].key"),
+                    format!("site key `{}` is used twice", key.as_str()),
+                );
+            }
+            if site.get_ref().origins.is_empty() {
+                return at(
+                    site.span(),
+                    format!("sites[{i}].origins"),
+                    "list at least one origin whose pages may send events".into(),
+                );
+            }
+        }
+        for (i, api_key) in self.api_keys.iter().enumerate() {
+            for (j, site) in api_key.get_ref().sites.iter().enumerate() {
+                if !keys.contains(site.get_ref()) {
+                    return at(
+                        site.span(),
+                        format!("api_keys[{i}].sites[{j}]"),
+                        format!(
+                            "no [[sites]] entry has the key `{}`",
+                            site.get_ref().as_str()
+                        ),
+                    );
+                }
+            }
+        }
+        let limits = &self.limits;
+        for (name, rate) in [
+            ("limits.per_ip", limits.per_ip),
+            ("limits.per_site", limits.per_site),
+        ] {
+            if rate.per_second == 0 || rate.burst == 0 {
+                return Err(ConfigError::at(
+                    path,
+                    text,
+                    None,
+                    Some(name.into()),
+                    "per_second and burst must both be at least 1",
+                ));
+            }
+        }
+        if limits.max_events_per_request == 0 || limits.max_body_bytes < 1024 {
+            return Err(ConfigError::at(
+                path,
+                text,
+                None,
+                Some("limits".into()),
+                "max_events_per_request must be at least 1 and max_body_bytes at least 1024",
+            ));
+        }
+        if self.server.max_connections == 0 {
+            return Err(ConfigError::at(
+                path,
+                text,
+                None,
+                Some("server.max_connections".into()),
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let join = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        join(&mut self.storage.data_dir);
+        join(&mut self.assets.dir);
+        if let Some(demo) = &mut self.demo {
+            join(&mut demo.site_dir);
+        }
+    }
+
+    /// The site with this key, if configured.
+    pub fn site(&self, key: &str) -> Option<&SiteConfig> {
+        self.sites
+            .iter()
+            .map(Spanned::get_ref)
+            .find(|s| s.key.get_ref().as_str() == key)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+use super::*;
+
+const MINIMAL: &str = r#"
+[[sites]]
+key = "demo"
+origins = ["http://127.0.0.1:8080"]
+"#;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(Path::new("edge.toml"), text)
+}
+
+#[test]
+fn minimal_file_gets_defaults() {
+    let config = parse(MINIMAL).expect("valid");
+    assert_eq!(config.server.listen.port(), 8080);
+    assert_eq!(config.sessions.timeout.0, Duration::from_secs(1800));
+    assert_eq!(config.limits.max_body_bytes, 65536);
+    let site = config.site("demo").expect("configured");
+    assert_eq!(site.consent, ConsentMode::None);
+    assert!(site.honor_gpc);
+    assert!(config.site("other").is_none());
+}
+
+/// Each broken file must name the line the operator has to fix.
+#[test]
+fn errors_point_at_the_line() {
+    let cases: &[(&str, usize, &str)] = &[
+        ("[server]\nlisten = \"nowhere\"\n", 2, "listen"),
+        ("[server]\nshutdown_timeout = \"soon\"\n", 2, "soon"),
+        ("[server]\nunknown_key = 1\n", 2, "unknown_key"),
+        (
+            "[[sites]]\nkey = \"a\"\norigins = [\"example.com\"]\n",
+            3,
+            "http",
+        ),
+        (
+            "[[sites]]\nkey = \"bad key\"\norigins = []\n",
+            2,
+            "site key",
+        ),
+        ("[storage]\nbackend = \"floppy\"\n", 2, "floppy"),
+        (
+            "[[sites]]\nkey = \"consent\"\norigins = [\"http://a\"]\nconsent = \"maybe\"\n",
+            4,
+            "maybe",
+        ),
+        ("this is not toml\n", 1, ""),
+        (
+            "[[sites]]\nkey = \"a\"\norigins = [\"http://a\"]\n[[sites]]\nkey = \"a\"\norigins = [\"http://b\"]\n",
+            5,
+            "used twice",
+        ),
+        (
+            "[[sites]]\nkey = \"a\"\norigins = [\"http://a\"]\n[[api_keys]]\nkey = \"0123456789abcdef0123456789\"\nsites = [\"b\"]\n",
+            6,
+            "`b`",
+        ),
+        (
+            "[[sites]]\nkey = \"a\"\norigins = [\"http://a\"]\n[[api_keys]]\nkey = \"short\"\nsites = [\"a\"]\n",
+            5,
+            "at least 24",
+        ),
+    ];
+    for (text, line, needle) in cases {
+        let err = parse(text).expect_err(text);
+        assert_eq!(err.line(), Some(*line), "{text:?} gave {err}");
+        let message = err.to_string();
+        assert!(message.starts_with("edge.toml:"), "{message}");
+        assert!(message.contains(needle), "{message} lacks {needle}");
+    }
+}
+
+#[test]
+fn a_file_without_sites_is_refused() {
+    let err = parse("[server]\nlisten = \"127.0.0.1:0\"\n").expect_err("no sites");
+    assert!(err.to_string().contains("[[sites]]"), "{err}");
+}
+
+#[test]
+fn zero_rates_are_refused() {
+    let text = format!("{MINIMAL}\n[limits.per_ip]\nper_second = 0\nburst = 1\n");
+    let err = parse(&text).expect_err("zero rate");
+    assert!(err.to_string().contains("limits.per_ip"), "{err}");
+}
+
+#[test]
+fn relative_paths_follow_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("edge.toml");
+    let text = format!("{MINIMAL}\n[storage]\ndata_dir = \"state\"\n[demo]\nsite_dir = \"site\"\n");
+    std::fs::write(&path, text).expect("write");
+    let config = Config::load(&path).expect("valid");
+    assert_eq!(config.storage.data_dir, dir.path().join("state"));
+    assert_eq!(
+        config.demo.map(|d| d.site_dir),
+        Some(dir.path().join("site"))
+    );
+}
+
+#[test]
+fn a_missing_file_says_which() {
+    let err = Config::load(Path::new("/nonexistent/edge.toml")).expect_err("missing");
+    assert!(
+        err.to_string()
+            .starts_with("/nonexistent/edge.toml: cannot read"),
+        "{err}"
+    );
+}

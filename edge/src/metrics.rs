@@ -1,0 +1,186 @@
+//! Prometheus metrics. Handles are cheap clones over atomics, handed to the parts that count;
+//! `/metrics` renders the registry.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteStatus {
+    pub route: &'static str,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Route {
+    pub route: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Code {
+    pub code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Scope {
+    pub scope: &'static str,
+}
+
+/// What the store counts.
+#[derive(Clone)]
+pub struct StoreMetrics {
+    pub events_stored: Counter,
+    pub fsync_seconds: Histogram,
+    /// Batches per sync: how much group commit is sharing.
+    pub group_size: Histogram,
+}
+
+impl Default for StoreMetrics {
+    fn default() -> Self {
+        StoreMetrics {
+            events_stored: Counter::default(),
+            fsync_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
+            group_size: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
+        }
+    }
+}
+
+/// What the HTTP side counts.
+#[derive(Clone)]
+pub struct HttpMetrics {
+    pub requests: Family<RouteStatus, Counter>,
+    pub latency_seconds: Family<Route, Histogram>,
+    pub rejected: Family<Code, Counter>,
+    pub rate_limited: Family<Scope, Counter>,
+    pub bots: Counter,
+    pub consent_withheld: Counter,
+    pub connections: Gauge,
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        HttpMetrics {
+            requests: Family::default(),
+            latency_seconds: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.000_05, 2.0, 18))
+            }),
+            rejected: Family::default(),
+            rate_limited: Family::default(),
+            bots: Counter::default(),
+            consent_withheld: Counter::default(),
+            connections: Gauge::default(),
+        }
+    }
+}
+
+/// Gauges read from the store when scraped.
+#[derive(Clone, Default)]
+pub struct StoreGauges {
+    pub visitors: Gauge,
+    pub log_bytes: Gauge,
+    pub healthy: Gauge,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub store: StoreMetrics,
+    pub http: HttpMetrics,
+    pub gauges: StoreGauges,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("mikomi");
+        let store = StoreMetrics::default();
+        let http = HttpMetrics::default();
+        let gauges = StoreGauges::default();
+        registry.register(
+            "events_stored",
+            "Events durably stored",
+            store.events_stored.clone(),
+        );
+        registry.register(
+            "wal_fsync_seconds",
+            "Time to write and fdatasync one group of log records",
+            store.fsync_seconds.clone(),
+        );
+        registry.register(
+            "wal_group_size",
+            "Batches committed by one fdatasync",
+            store.group_size.clone(),
+        );
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            http.requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from request to response, by route",
+            http.latency_seconds.clone(),
+        );
+        registry.register(
+            "rejected",
+            "Requests refused, by error code",
+            http.rejected.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Requests refused by a rate limit, by scope (ip, site)",
+            http.rate_limited.clone(),
+        );
+        registry.register(
+            "bot_requests",
+            "Requests from bot user agents, answered and not stored",
+            http.bots.clone(),
+        );
+        registry.register(
+            "consent_withheld",
+            "Collect requests not stored because consent was not given",
+            http.consent_withheld.clone(),
+        );
+        registry.register(
+            "open_connections",
+            "HTTP connections open now",
+            http.connections.clone(),
+        );
+        registry.register(
+            "visitors",
+            "Visitors held by the store",
+            gauges.visitors.clone(),
+        );
+        registry.register(
+            "log_bytes",
+            "Bytes in the write-ahead log since the last snapshot",
+            gauges.log_bytes.clone(),
+        );
+        registry.register(
+            "store_healthy",
+            "1 when the store accepts writes normally, 0 when degraded or failed",
+            gauges.healthy.clone(),
+        );
+        Metrics {
+            registry,
+            store,
+            http,
+            gauges,
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,119 @@
+//! The files in the data directory: log segments named by their first sequence number, and
+//! snapshots named by the sequence number they are complete up to (exclusive).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+pub const SEGMENT_MAGIC: &[u8; 8] = b"MKWAL001";
+pub const SNAPSHOT_MAGIC: &[u8; 8] = b"MKSNAP01";
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Numbered {
+    pub seq: u64,
+    pub path: PathBuf,
+}
+
+/// Log segments and snapshots in the directory, each sorted by sequence number.
+pub struct Listing {
+    pub segments: Vec<Numbered>,
+    pub snapshots: Vec<Numbered>,
+}
+
+pub fn segment_path(dir: &Path, start_seq: u64) -> PathBuf {
+    dir.join(format!("wal-{start_seq:020}.log"))
+}
+
+pub fn snapshot_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("snapshot-{seq:020}.snap"))
+}
+
+pub fn list(dir: &Path) -> io::Result<Listing> {
+    let mut segments = Vec::new();
+    let mut snapshots = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let numbered = |prefix: &str, suffix: &str| {
+            name.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix(suffix))
+                .and_then(|digits| digits.parse::<u64>().ok())
+                .map(|seq| Numbered {
+                    seq,
+                    path: entry.path(),
+                })
+        };
+        if let Some(segment) = numbered("wal-", ".log") {
+            segments.push(segment);
+        } else if let Some(snapshot) = numbered("snapshot-", ".snap") {
+            snapshots.push(snapshot);
+        }
+    }
+    segments.sort();
+    snapshots.sort();
+    Ok(Listing {
+        segments,
+        snapshots,
+    })
+}
+
+/// Makes a rename or a new file in `dir` durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// The open tail of the log.
+pub struct Appender {
+    file: File,
+    pub path: PathBuf,
+    /// Bytes known to be durable; a failed write is cut back to here.
+    pub len: u64,
+    /// A failed write could not be cut back: the segment's tail is garbage, nothing more may
+    /// be appended.
+    pub broken: bool,
+}
+
+impl Appender {
+    /// Starts a new, empty segment.
+    pub fn create(dir: &Path, start_seq: u64) -> io::Result<Appender> {
+        let path = segment_path(dir, start_seq);
+        let mut file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)?;
+        file.write_all(SEGMENT_MAGIC)?;
+        file.sync_all()?;
+        sync_dir(dir)?;
+        Ok(Appender {
+            file,
+            path,
+            len: SEGMENT_MAGIC.len() as u64,
+            broken: false,
+        })
+    }
+
+    /// Writes and syncs `bytes`. On failure the segment is cut back to its last durable length,
+    /// so that a later append never lands behind a half-written frame.
+    pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let result = self
+            .file
+            .write_all(bytes)
+            .and_then(|()| self.file.sync_data());
+        match result {
+            Ok(()) => {
+                self.len += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                if let Err(cut) = self.file.set_len(self.len) {
+                    self.broken = true;
+                    return Err(io::Error::other(format!(
+                        "{e}; and cutting the segment back failed too: {cut}"
+                    )));
+                }
+                Err(e)
+            }
+        }
+    }
+}

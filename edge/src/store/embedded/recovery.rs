@@ -1,0 +1,145 @@
+//! Start-up: load the newest snapshot, replay the log after it, cut a torn tail off the last
+//! segment, and open a fresh segment for new writes.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::Shared;
+use super::files::{self, Appender, SEGMENT_MAGIC};
+use super::frame::{self, Next};
+use super::snapshot;
+use crate::store::{Batch, StoreError, VisitorKey};
+
+pub(super) struct Recovered {
+    pub appender: Appender,
+    pub next_seq: u64,
+    pub snapshot_seq: u64,
+}
+
+pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreError> {
+    let started = Instant::now();
+    let shown = dir.display().to_string();
+    fs::create_dir_all(dir).map_err(|e| StoreError::io(format!("{shown}: create"), e))?;
+    let listing = files::list(dir).map_err(|e| StoreError::io(format!("{shown}: list"), e))?;
+
+    let mut snapshot_seq = 0;
+    if let Some(newest) = listing.snapshots.last() {
+        for visitor in snapshot::read(&newest.path)? {
+            let events = visitor.events;
+            let key = VisitorKey {
+                site: Arc::clone(&visitor.site),
+                id: visitor.id,
+            };
+            shared.visitors.insert(key, visitor);
+            shared.events.fetch_add(events, Ordering::Relaxed);
+        }
+        snapshot_seq = newest.seq;
+    }
+
+    let mut next_seq = snapshot_seq.max(1);
+    let mut replayed = 0u64;
+    let mut log_bytes = 0u64;
+    let last = listing.segments.len().saturating_sub(1);
+    for (i, segment) in listing.segments.iter().enumerate() {
+        let path = &segment.path;
+        let shown = path.display().to_string();
+        let io = |what: &str| {
+            let context = format!("{shown}: {what}");
+            move |e| StoreError::io(context, e)
+        };
+        let file = File::open(path).map_err(io("open"))?;
+        let mut input = BufReader::with_capacity(1 << 20, file);
+        let mut magic = [0u8; 8];
+        let magic_ok = input.read_exact(&mut magic).is_ok() && &magic == SEGMENT_MAGIC;
+        if !magic_ok {
+            if i == last {
+                tracing::warn!(segment = %shown, "removing a segment cut before its header");
+                fs::remove_file(path).map_err(io("remove"))?;
+                continue;
+            }
+            return Err(StoreError::Corrupt {
+                path: shown,
+                offset: 0,
+                reason: "not a log segment".into(),
+            });
+        }
+        let mut reader = frame::Reader::new(input, SEGMENT_MAGIC.len() as u64);
+        loop {
+            let offset = reader.good_offset;
+            match reader.next_frame().map_err(io("read"))? {
+                Next::Frame { seq, payload } => {
+                    next_seq = next_seq.max(seq + 1);
+                    if seq < snapshot_seq {
+                        continue;
+                    }
+                    let batch: Batch =
+                        postcard::from_bytes(&payload).map_err(|e| StoreError::Corrupt {
+                            path: shown.clone(),
+                            offset,
+                            reason: format!("a checksummed record does not decode: {e}"),
+                        })?;
+                    let key = VisitorKey {
+                        site: Arc::clone(&batch.site),
+                        id: batch.visitor,
+                    };
+                    let held = shared.visitors.get(&key).map(|v| v.last_seq);
+                    if held.is_none_or(|last_seq| last_seq < seq) {
+                        shared.apply(seq, &batch);
+                        replayed += 1;
+                    }
+                }
+                Next::End => break,
+                Next::Torn(why) if i == last => {
+                    tracing::warn!(
+                        segment = %shown,
+                        offset,
+                        why,
+                        "cutting a torn tail: the write it holds was never acknowledged"
+                    );
+                    OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .and_then(|f| f.set_len(offset).and_then(|()| f.sync_all()))
+                        .map_err(io("cut the torn tail"))?;
+                    break;
+                }
+                Next::Torn(why) => {
+                    return Err(StoreError::Corrupt {
+                        path: shown,
+                        offset,
+                        reason: format!("{why} in a segment that is not the last"),
+                    });
+                }
+            }
+        }
+        log_bytes += reader.good_offset;
+    }
+
+    // A segment of this name can only exist empty (its first record would have moved next_seq).
+    let fresh = files::segment_path(dir, next_seq);
+    if fresh.exists() {
+        fs::remove_file(&fresh)
+            .map_err(|e| StoreError::io(format!("{}: remove", fresh.display()), e))?;
+    }
+    let appender = Appender::create(dir, next_seq)
+        .map_err(|e| StoreError::io(format!("{shown}: new segment"), e))?;
+    shared.log_bytes.store(log_bytes, Ordering::Relaxed);
+    shared.last_seq.store(next_seq - 1, Ordering::Relaxed);
+    tracing::info!(
+        dir = %shown,
+        snapshot_seq,
+        replayed,
+        visitors = shared.visitors.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "store recovered"
+    );
+    Ok(Recovered {
+        appender,
+        next_seq,
+        snapshot_seq,
+    })
+}

@@ -1,0 +1,143 @@
+//! Snapshots bound recovery time: the state at a log position, so that replay starts there.
+//!
+//! A snapshot is taken while writes go on ("fuzzy"): a visitor may already hold batches from
+//! after the snapshot's position. Each visitor carries the last sequence number applied to it,
+//! and replay skips what a visitor already holds, so the result is exact.
+
+use std::fs::{self, File};
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use super::files::{self, SNAPSHOT_MAGIC};
+use super::frame::{self, Next};
+use crate::store::{StoreError, Visitor};
+
+/// The frame sequence number that marks a complete snapshot; it carries the record count.
+const END_MARK: u64 = u64::MAX;
+
+/// Writes the visitors yielded by `visitors` as the snapshot for log position `seq`, atomically:
+/// a crash leaves either the old snapshot or the new one, never half of one.
+pub fn write(
+    dir: &Path,
+    seq: u64,
+    visitors: impl Iterator<Item = Visitor>,
+) -> Result<u64, StoreError> {
+    let path = files::snapshot_path(dir, seq);
+    let tmp = path.with_extension("tmp");
+    let io = |context: &str| {
+        let context = format!("{}: {context}", tmp.display());
+        move |e| StoreError::io(context, e)
+    };
+    let file = File::create(&tmp).map_err(io("create"))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    out.write_all(SNAPSHOT_MAGIC).map_err(io("write"))?;
+    let mut frame_buf = Vec::new();
+    let mut count = 0u64;
+    for visitor in visitors {
+        let payload = postcard::to_stdvec(&visitor)
+            .map_err(|e| StoreError::io("encode a snapshot record", std::io::Error::other(e)))?;
+        frame_buf.clear();
+        frame::encode(&mut frame_buf, count, &payload);
+        out.write_all(&frame_buf).map_err(io("write"))?;
+        count += 1;
+    }
+    frame_buf.clear();
+    frame::encode(&mut frame_buf, END_MARK, &count.to_le_bytes());
+    out.write_all(&frame_buf).map_err(io("write"))?;
+    let file = out.into_inner().map_err(|e| io("flush")(e.into_error()))?;
+    file.sync_all().map_err(io("sync"))?;
+    drop(file);
+    fs::rename(&tmp, &path).map_err(io("rename"))?;
+    files::sync_dir(dir).map_err(|e| StoreError::io(format!("{}: sync", dir.display()), e))?;
+    Ok(count)
+}
+
+/// Reads a snapshot completely, or says why it cannot be trusted.
+pub fn read(path: &Path) -> Result<Vec<Visitor>, StoreError> {
+    let shown = path.display().to_string();
+    let corrupt = |offset: u64, reason: String| StoreError::Corrupt {
+        path: shown.clone(),
+        offset,
+        reason,
+    };
+    let file = File::open(path).map_err(|e| StoreError::io(format!("{shown}: open"), e))?;
+    let mut input = BufReader::with_capacity(1 << 20, file);
+    let mut magic = [0u8; 8];
+    input
+        .read_exact(&mut magic)
+        .map_err(|_| corrupt(0, "too short to be a snapshot".into()))?;
+    if &magic != SNAPSHOT_MAGIC {
+        return Err(corrupt(0, "not a snapshot file".into()));
+    }
+    let mut reader = frame::Reader::new(input, SNAPSHOT_MAGIC.len() as u64);
+    let mut visitors = Vec::new();
+    loop {
+        let offset = reader.good_offset;
+        match reader
+            .next_frame()
+            .map_err(|e| StoreError::io(format!("{shown}: read"), e))?
+        {
+            Next::Frame {
+                seq: END_MARK,
+                payload,
+            } => {
+                let count = payload
+                    .try_into()
+                    .map(u64::from_le_bytes)
+                    .map_err(|_| corrupt(offset, "bad end mark".into()))?;
+                if count != visitors.len() as u64 {
+                    return Err(corrupt(
+                        offset,
+                        format!("holds {} of {count} records", visitors.len()),
+                    ));
+                }
+                return Ok(visitors);
+            }
+            Next::Frame { payload, .. } => {
+                let visitor = postcard::from_bytes(&payload)
+                    .map_err(|e| corrupt(offset, format!("undecodable record: {e}")))?;
+                visitors.push(visitor);
+            }
+            Next::End => return Err(corrupt(offset, "ends without its end mark".into())),
+            Next::Torn(why) => return Err(corrupt(offset, why.into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::visitor_id::VisitorId;
+
+    fn visitors(n: u8) -> Vec<Visitor> {
+        (0..n)
+            .map(|i| Visitor::new("demo".into(), VisitorId([i; 16]), i64::from(i)))
+            .collect()
+    }
+
+    #[test]
+    fn snapshots_round_trip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let written = write(dir.path(), 42, visitors(5).into_iter()).expect("write");
+        assert_eq!(written, 5);
+        let path = files::snapshot_path(dir.path(), 42);
+        assert_eq!(read(&path).expect("read"), visitors(5));
+        assert!(!path.with_extension("tmp").exists());
+    }
+
+    #[test]
+    fn a_cut_snapshot_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), 1, visitors(3).into_iter()).expect("write");
+        let path = files::snapshot_path(dir.path(), 1);
+        let bytes = fs::read(&path).expect("read");
+        for cut in [0, 4, 8, bytes.len() / 2, bytes.len() - 1] {
+            fs::write(&path, &bytes[..cut]).expect("write");
+            let err = read(&path).expect_err("cut snapshot");
+            assert!(
+                matches!(err, StoreError::Corrupt { .. }),
+                "cut at {cut}: {err}"
+            );
+        }
+    }
+}

@@ -1,0 +1,254 @@
+use std::path::Path;
+
+use super::*;
+use crate::collect::event::{Event, TimedEvent};
+use crate::visitor_id::VisitorId;
+
+const RULES: SessionRules = SessionRules {
+    timeout_ms: 30 * 60 * 1000,
+    max_sessions: 100,
+    max_events_per_session: 1000,
+};
+
+fn open(dir: &Path, snapshot_after_bytes: u64) -> EmbeddedStore {
+    EmbeddedStore::open(EmbeddedOptions {
+        dir: dir.to_path_buf(),
+        rules: RULES,
+        snapshot_after_bytes,
+        metrics: StoreMetrics::default(),
+    })
+    .expect("open")
+}
+
+fn batch(visitor: u8, at_ms: i64, path: &str) -> Batch {
+    Batch {
+        site: "demo".into(),
+        visitor: VisitorId([visitor; 16]),
+        received_ms: at_ms,
+        network: None,
+        events: vec![TimedEvent {
+            client_ts: Some(at_ms),
+            event: Event::PageView {
+                url: format!("https://example.jp{path}"),
+                referrer: None,
+                title: Some("タイトル".into()),
+            },
+        }],
+    }
+}
+
+fn key(visitor: u8) -> VisitorKey {
+    VisitorKey {
+        site: "demo".into(),
+        id: VisitorId([visitor; 16]),
+    }
+}
+
+fn urls(visitor: &Visitor) -> Vec<String> {
+    visitor
+        .sessions
+        .iter()
+        .flat_map(|s| s.events.iter())
+        .filter_map(|e| e.event.url().map(str::to_string))
+        .collect()
+}
+
+async fn all_visitors(store: &EmbeddedStore, ids: impl Iterator<Item = u8>) -> Vec<Visitor> {
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(v) = store.visitor(&key(id)).await.expect("read") {
+            out.push(v);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn recorded_batches_survive_a_restart_without_close() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let before = {
+        let store = open(dir.path(), u64::MAX);
+        for i in 0..20u8 {
+            let recorded = store
+                .record(batch(i % 4, i64::from(i) * 1000, &format!("/p{i}")))
+                .await;
+            assert_eq!(recorded.expect("record").seq, u64::from(i) + 1);
+        }
+        assert_eq!(store.stats().events, 20);
+        all_visitors(&store, 0..4).await
+        // Dropped without close: like a crash after the acknowledgements.
+    };
+    let store = open(dir.path(), u64::MAX);
+    assert_eq!(all_visitors(&store, 0..4).await, before);
+    assert_eq!(
+        urls(&before[1]),
+        vec![
+            "https://example.jp/p1",
+            "https://example.jp/p5",
+            "https://example.jp/p9",
+            "https://example.jp/p13",
+            "https://example.jp/p17"
+        ]
+    );
+    assert_eq!(store.stats().events, 20);
+    let next = store
+        .record(batch(0, 99_000, "/after"))
+        .await
+        .expect("record");
+    assert_eq!(next.seq, 21, "sequence numbers continue after recovery");
+}
+
+#[tokio::test]
+async fn a_torn_tail_is_cut_and_the_rest_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = open(dir.path(), u64::MAX);
+        for i in 0..3u8 {
+            store
+                .record(batch(1, i64::from(i), &format!("/{i}")))
+                .await
+                .expect("record");
+        }
+    }
+    let segment = files::list(dir.path())
+        .expect("list")
+        .segments
+        .remove(0)
+        .path;
+    let mut bytes = fs_err(std::fs::read(&segment));
+    bytes.extend_from_slice(&[0x20, 0, 0, 0, 1, 2]); // half a frame header: a crash mid-write
+    std::fs::write(&segment, &bytes).expect("write");
+    let store = open(dir.path(), u64::MAX);
+    let visitor = store.visitor(&key(1)).await.expect("read").expect("known");
+    assert_eq!(visitor.events, 3);
+    assert_eq!(
+        std::fs::read(&segment).expect("read").len(),
+        bytes.len() - 6,
+        "tail cut"
+    );
+    drop(store);
+    let store = open(dir.path(), u64::MAX);
+    assert_eq!(
+        store.stats().events,
+        3,
+        "a cut segment reads clean on the next start"
+    );
+}
+
+#[tokio::test]
+async fn damage_before_the_last_segment_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = open(dir.path(), u64::MAX);
+        store.record(batch(1, 0, "/a")).await.expect("record");
+        store.record(batch(1, 1, "/b")).await.expect("record");
+    }
+    {
+        let store = open(dir.path(), u64::MAX); // adds a second segment
+        store.record(batch(1, 2, "/c")).await.expect("record");
+    }
+    let first = files::list(dir.path())
+        .expect("list")
+        .segments
+        .remove(0)
+        .path;
+    let mut bytes = std::fs::read(&first).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&first, &bytes).expect("write");
+    let err = EmbeddedStore::open(EmbeddedOptions {
+        dir: dir.path().to_path_buf(),
+        rules: RULES,
+        snapshot_after_bytes: u64::MAX,
+        metrics: StoreMetrics::default(),
+    })
+    .err()
+    .expect("corrupt log refused");
+    assert!(err.to_string().contains("not the last"), "{err}");
+}
+
+#[tokio::test]
+async fn snapshots_trim_the_log_and_recover_the_same_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let before = {
+        let store = open(dir.path(), 2_000);
+        for i in 0..300u32 {
+            let visitor = (i % 17) as u8;
+            let at = i64::from(i) * 60_000;
+            store
+                .record(batch(visitor, at, &format!("/p{i}")))
+                .await
+                .expect("record");
+        }
+        settle(&store).await;
+        let listing = files::list(dir.path()).expect("list");
+        assert!(!listing.snapshots.is_empty(), "a snapshot was taken");
+        assert!(
+            listing.segments.len() <= 3,
+            "old segments were removed: {:?}",
+            listing.segments
+        );
+        all_visitors(&store, 0..17).await
+    };
+    let store = open(dir.path(), 2_000);
+    assert_eq!(all_visitors(&store, 0..17).await, before);
+    assert_eq!(store.stats().events, 300);
+}
+
+#[tokio::test]
+async fn close_leaves_a_snapshot_and_no_log_to_replay() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path(), u64::MAX);
+    for i in 0..10u8 {
+        store.record(batch(i, 0, "/")).await.expect("record");
+    }
+    store.close().await.expect("close");
+    let refused = store.record(batch(1, 0, "/late")).await;
+    assert!(matches!(refused, Err(StoreError::Unavailable(_))));
+    let listing = files::list(dir.path()).expect("list");
+    assert_eq!(listing.snapshots.len(), 1);
+    assert!(listing.segments.iter().all(|s| s.seq >= 11));
+    let store = open(dir.path(), u64::MAX);
+    assert_eq!(store.stats().visitors, 10);
+}
+
+/// Writers keep going while snapshots are taken; the state after restart equals the state
+/// before, whatever the interleaving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzzy_snapshots_under_concurrent_writes_recover_exactly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(open(dir.path(), 4_000));
+    let mut tasks = Vec::new();
+    for task in 0..8u8 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            for i in 0..100i64 {
+                let visitor = task * 3 + (i % 3) as u8;
+                store
+                    .record(batch(visitor, i * 1000, &format!("/{task}/{i}")))
+                    .await
+                    .expect("record");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let before = all_visitors(&store, 0..24).await;
+    assert_eq!(before.iter().map(|v| v.events).sum::<u64>(), 800);
+    settle(&store).await;
+    drop(store);
+    let store = open(dir.path(), 4_000);
+    assert_eq!(all_visitors(&store, 0..24).await, before);
+}
+
+/// Waits for a background snapshot to finish, so a simulated crash does not race it.
+async fn settle(store: &EmbeddedStore) {
+    while store.shared.snapshot_running.load(Ordering::Acquire) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+fn fs_err<T>(result: std::io::Result<T>) -> T {
+    result.expect("file system")
+}

@@ -1,0 +1,217 @@
+//! The log writer: one OS thread that owns the open segment. It takes every batch waiting in its
+//! queue, writes them with one `write` and one `fdatasync` (group commit), applies them to memory
+//! in log order, and only then answers their callers. One thread applying in log order is what
+//! makes recovery (replaying the same log through the same `apply`) give the same state.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::Shared;
+use super::files::{self, Appender};
+use super::frame;
+use super::snapshot;
+use crate::store::{Batch, Health, Recorded, StoreError};
+
+/// Batches committed with one sync at the most; bounds a group's latency under overload.
+const MAX_GROUP: usize = 2048;
+
+pub(super) enum Command {
+    Record(Pending),
+    /// Commit what is queued, write a final snapshot, stop.
+    Close(oneshot::Sender<Result<(), StoreError>>),
+}
+
+pub(super) struct Pending {
+    pub batch: Batch,
+    /// The batch, encoded by the caller so that encoding runs on all cores.
+    pub payload: Vec<u8>,
+    pub done: oneshot::Sender<Result<Recorded, StoreError>>,
+}
+
+pub(super) struct Writer {
+    pub rx: mpsc::Receiver<Command>,
+    pub shared: Arc<Shared>,
+    pub appender: Appender,
+    pub next_seq: u64,
+    pub dir: PathBuf,
+    pub snapshot_after_bytes: u64,
+    /// The log position of the last snapshot: a close with nothing newer writes none.
+    pub snapshot_seq: u64,
+}
+
+impl Writer {
+    pub fn run(mut self) {
+        let mut group = Vec::with_capacity(64);
+        let mut buf = Vec::with_capacity(1 << 20);
+        while let Some(command) = self.rx.blocking_recv() {
+            let mut close = None;
+            match command {
+                Command::Record(pending) => group.push(pending),
+                Command::Close(done) => close = Some(done),
+            }
+            while close.is_none() && group.len() < MAX_GROUP {
+                match self.rx.try_recv() {
+                    Ok(Command::Record(pending)) => group.push(pending),
+                    Ok(Command::Close(done)) => close = Some(done),
+                    Err(_) => break,
+                }
+            }
+            if !group.is_empty() {
+                self.commit(&mut group, &mut buf);
+            }
+            if let Some(done) = close {
+                self.rx.close();
+                while let Ok(Command::Record(pending)) = self.rx.try_recv() {
+                    group.push(pending);
+                }
+                if !group.is_empty() {
+                    self.commit(&mut group, &mut buf);
+                }
+                let _ = done.send(self.final_snapshot());
+                return;
+            }
+            self.maybe_snapshot();
+        }
+    }
+
+    fn commit(&mut self, group: &mut Vec<Pending>, buf: &mut Vec<u8>) {
+        if let Health::Failed(reason) = self.shared.health() {
+            for pending in group.drain(..) {
+                let _ = pending
+                    .done
+                    .send(Err(StoreError::Unavailable(reason.clone())));
+            }
+            return;
+        }
+        buf.clear();
+        for (i, pending) in group.iter().enumerate() {
+            frame::encode(buf, self.next_seq + i as u64, &pending.payload);
+        }
+        let started = Instant::now();
+        let written = self.appender.append(buf);
+        let metrics = &self.shared.metrics;
+        metrics
+            .fsync_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match written {
+            Ok(()) => {
+                metrics.group_size.observe(group.len() as f64);
+                self.shared
+                    .log_bytes
+                    .fetch_add(buf.len() as u64, Ordering::Relaxed);
+                for pending in group.drain(..) {
+                    let seq = self.next_seq;
+                    self.next_seq += 1;
+                    let recorded = self.shared.apply(seq, &pending.batch);
+                    metrics
+                        .events_stored
+                        .inc_by(pending.batch.events.len() as u64);
+                    let _ = pending.done.send(Ok(recorded));
+                }
+                if matches!(self.shared.health(), Health::Degraded(_)) {
+                    self.shared.set_health(Health::Ok);
+                }
+            }
+            Err(e) => {
+                let reason = format!("{}: write failed: {e}", self.appender.path.display());
+                tracing::error!(%reason, "write-ahead log");
+                let health = if self.appender.broken {
+                    Health::Failed(reason.clone())
+                } else {
+                    Health::Degraded(reason.clone())
+                };
+                self.shared.set_health(health);
+                for pending in group.drain(..) {
+                    let _ = pending
+                        .done
+                        .send(Err(StoreError::Unavailable(reason.clone())));
+                }
+            }
+        }
+    }
+
+    /// Past the size bound, starts a new segment and snapshots in the background; the old
+    /// segments go once the snapshot is durable.
+    fn maybe_snapshot(&mut self) {
+        if self.appender.len < self.snapshot_after_bytes
+            || self.shared.snapshot_running.load(Ordering::Acquire)
+        {
+            return;
+        }
+        let seq = self.next_seq;
+        match Appender::create(&self.dir, seq) {
+            Ok(appender) => self.appender = appender,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not start a new log segment; snapshot postponed");
+                return;
+            }
+        }
+        self.shared.snapshot_running.store(true, Ordering::Release);
+        self.snapshot_seq = seq;
+        let shared = Arc::clone(&self.shared);
+        let dir = self.dir.clone();
+        let spawned = std::thread::Builder::new()
+            .name("mikomi-snapshot".into())
+            .spawn(move || {
+                if let Err(e) = snapshot_and_trim(&shared, &dir, seq) {
+                    tracing::error!(error = %e, "snapshot failed; the log is kept whole");
+                }
+                shared.snapshot_running.store(false, Ordering::Release);
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "could not start the snapshot thread");
+            self.shared.snapshot_running.store(false, Ordering::Release);
+        }
+    }
+
+    fn final_snapshot(&mut self) -> Result<(), StoreError> {
+        while self.shared.snapshot_running.load(Ordering::Acquire) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        if self.next_seq == self.snapshot_seq {
+            return Ok(());
+        }
+        snapshot_and_trim(&self.shared, &self.dir, self.next_seq)
+    }
+}
+
+/// Writes the snapshot for `seq`, then removes the segments and snapshots it makes redundant.
+pub(super) fn snapshot_and_trim(
+    shared: &Shared,
+    dir: &std::path::Path,
+    seq: u64,
+) -> Result<(), StoreError> {
+    let started = Instant::now();
+    let keys: Vec<_> = shared.visitors.iter().map(|e| e.key().clone()).collect();
+    let visitors = keys
+        .into_iter()
+        .filter_map(|key| shared.visitors.get(&key).map(|v| v.clone()));
+    let count = snapshot::write(dir, seq, visitors)?;
+    let listing = files::list(dir).map_err(|e| StoreError::io(dir.display().to_string(), e))?;
+    let mut trimmed_bytes = 0;
+    for old in listing.segments.iter().filter(|s| s.seq < seq) {
+        trimmed_bytes += std::fs::metadata(&old.path).map_or(0, |m| m.len());
+        std::fs::remove_file(&old.path)
+            .map_err(|e| StoreError::io(format!("{}: remove", old.path.display()), e))?;
+    }
+    for old in listing.snapshots.iter().filter(|s| s.seq < seq) {
+        std::fs::remove_file(&old.path)
+            .map_err(|e| StoreError::io(format!("{}: remove", old.path.display()), e))?;
+    }
+    shared.log_bytes.fetch_sub(
+        trimmed_bytes.min(shared.log_bytes.load(Ordering::Relaxed)),
+        Ordering::Relaxed,
+    );
+    files::sync_dir(dir).map_err(|e| StoreError::io(dir.display().to_string(), e))?;
+    tracing::info!(
+        seq,
+        visitors = count,
+        ms = started.elapsed().as_millis() as u64,
+        "snapshot written"
+    );
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! Where visitors live. One trait, so the collect path and the API do not care whether state is
+//! embedded in this process or shared through Redis by several edge nodes.
+
+pub mod embedded;
+mod visitor;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use crate::collect::event::TimedEvent;
+use crate::visitor_id::VisitorId;
+
+pub use visitor::{Session, SessionRules, StoredEvent, VisitSummary, Visitor};
+
+/// Everything one accepted collect request adds: the unit of durability.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    pub site: Arc<str>,
+    pub visitor: VisitorId,
+    /// The edge's clock when the request arrived; sessions are cut on it.
+    pub received_ms: i64,
+    /// The client's network, truncated (/24, /48): the full address is never kept.
+    pub network: Option<IpNet>,
+    pub events: Vec<TimedEvent>,
+}
+
+/// A visitor record's key: visitor ids are per site.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VisitorKey {
+    pub site: Arc<str>,
+    pub id: VisitorId,
+}
+
+/// What storing a batch did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// The log position the batch got: later batches get larger ones.
+    pub seq: u64,
+    pub visit: VisitSummary,
+}
+
+/// Whether the store accepts writes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "reason", rename_all = "lowercase")]
+pub enum Health {
+    Ok,
+    /// Serving, with a problem an operator should look at.
+    Degraded(String),
+    /// Not accepting writes.
+    Failed(String),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StoreStats {
+    pub visitors: u64,
+    pub events: u64,
+    pub log_bytes: u64,
+    pub last_seq: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the store is not accepting writes: {0}")]
+    Unavailable(String),
+    #[error("{path}: corrupt at byte {offset}: {reason}")]
+    Corrupt {
+        path: String,
+        offset: u64,
+        reason: String,
+    },
+}
+
+impl StoreError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        StoreError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// The storage behind the edge.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a batch durably, then returns; an error means nothing of it was stored.
+    async fn record(&self, batch: Batch) -> Result<Recorded, StoreError>;
+
+    /// A visitor's record, if the visitor is known.
+    async fn visitor(&self, key: &VisitorKey) -> Result<Option<Visitor>, StoreError>;
+
+    fn health(&self) -> Health;
+
+    fn stats(&self) -> StoreStats;
+
+    /// Finishes pending writes and leaves the data ready for a fast restart.
+    async fn close(&self) -> Result<(), StoreError>;
+}
+
+/// The network an address belongs to, coarse enough not to identify a household.
+pub fn truncate_ip(ip: IpAddr) -> IpNet {
+    let prefix = match ip {
+        IpAddr::V4(_) => 24,
+        IpAddr::V6(_) => 48,
+    };
+    // Both prefixes are in range for their family.
+    IpNet::new(ip, prefix)
+        .map(|net| net.trunc())
+        .unwrap_or_else(|_| IpNet::from(ip))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_truncated() {
+        let v4: IpAddr = "203.0.113.77".parse().expect("ip");
+        assert_eq!(truncate_ip(v4).to_string(), "203.0.113.0/24");
+        let v6: IpAddr = "2001:db8:1:2:3::4".parse().expect("ip");
+        assert_eq!(truncate_ip(v6).to_string(), "2001:db8:1::/48");
+    }
+}

@@ -1,0 +1,232 @@
+//! A visitor's state and the one function that changes it. Every backend applies batches through
+//! `Visitor::apply`, and recovery replays the log through it too, so live state and recovered
+//! state cannot drift apart.
+
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use super::Batch;
+use crate::collect::event::{Event, TimedEvent};
+use crate::visitor_id::VisitorId;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Visitor {
+    pub site: Arc<str>,
+    pub id: VisitorId,
+    /// The last log position applied: replay skips what a snapshot already holds.
+    pub last_seq: u64,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+    /// Sessions ever started, including those no longer kept in memory.
+    pub visits: u32,
+    pub pageviews: u64,
+    pub events: u64,
+    pub network: Option<IpNet>,
+    /// The most recent sessions, oldest first.
+    pub sessions: Vec<Session>,
+}
+
+/// A visit: events with less than the session timeout between them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// The log position of the batch that opened it: unique and stable.
+    pub id: u64,
+    pub started_ms: i64,
+    pub last_ms: i64,
+    pub pageviews: u32,
+    pub events: Vec<StoredEvent>,
+    /// Events past the per-session bound: counted, not kept.
+    pub dropped_events: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub received_ms: i64,
+    pub client_ts: Option<i64>,
+    pub event: Event,
+}
+
+/// How events are cut into sessions and how much of them is kept.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionRules {
+    pub timeout_ms: i64,
+    pub max_sessions: usize,
+    pub max_events_per_session: usize,
+}
+
+/// What the visitor looks like after a batch: enough for the response and for rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VisitSummary {
+    pub session_id: u64,
+    pub new_session: bool,
+    pub visits: u32,
+    pub pageviews: u64,
+    pub first_seen_ms: i64,
+}
+
+impl Visitor {
+    pub fn new(site: Arc<str>, id: VisitorId, now_ms: i64) -> Self {
+        Visitor {
+            site,
+            id,
+            last_seq: 0,
+            first_seen_ms: now_ms,
+            last_seen_ms: now_ms,
+            visits: 0,
+            pageviews: 0,
+            events: 0,
+            network: None,
+            sessions: Vec::new(),
+        }
+    }
+
+    /// Applies a batch stored at log position `seq`.
+    pub fn apply(&mut self, seq: u64, batch: &Batch, rules: &SessionRules) -> VisitSummary {
+        let now = batch.received_ms;
+        let expired = self
+            .sessions
+            .last()
+            .is_none_or(|s| now.saturating_sub(s.last_ms) >= rules.timeout_ms);
+        if expired {
+            self.visits = self.visits.saturating_add(1);
+            self.sessions.push(Session {
+                id: seq,
+                started_ms: now,
+                last_ms: now,
+                pageviews: 0,
+                events: Vec::new(),
+                dropped_events: 0,
+            });
+            if self.sessions.len() > rules.max_sessions {
+                let excess = self.sessions.len() - rules.max_sessions;
+                self.sessions.drain(..excess);
+            }
+        }
+        let pageviews = batch
+            .events
+            .iter()
+            .filter(|e| e.event.is_page_view())
+            .count();
+        if let Some(session) = self.sessions.last_mut() {
+            session.last_ms = session.last_ms.max(now);
+            session.pageviews = session.pageviews.saturating_add(pageviews as u32);
+            for TimedEvent { client_ts, event } in &batch.events {
+                if session.events.len() < rules.max_events_per_session {
+                    session.events.push(StoredEvent {
+                        received_ms: now,
+                        client_ts: *client_ts,
+                        event: event.clone(),
+                    });
+                } else {
+                    session.dropped_events = session.dropped_events.saturating_add(1);
+                }
+            }
+        }
+        self.last_seq = seq;
+        self.first_seen_ms = self.first_seen_ms.min(now);
+        self.last_seen_ms = self.last_seen_ms.max(now);
+        self.pageviews += pageviews as u64;
+        self.events += batch.events.len() as u64;
+        if batch.network.is_some() {
+            self.network = batch.network;
+        }
+        self.summary(expired)
+    }
+
+    fn summary(&self, new_session: bool) -> VisitSummary {
+        VisitSummary {
+            session_id: self.sessions.last().map_or(0, |s| s.id),
+            new_session,
+            visits: self.visits,
+            pageviews: self.pageviews,
+            first_seen_ms: self.first_seen_ms,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+    const RULES: SessionRules = SessionRules {
+        timeout_ms: 30 * MIN,
+        max_sessions: 3,
+        max_events_per_session: 2,
+    };
+
+    fn page(at_ms: i64, path: &str) -> Batch {
+        Batch {
+            site: "demo".into(),
+            visitor: VisitorId([7; 16]),
+            received_ms: at_ms,
+            network: None,
+            events: vec![TimedEvent {
+                client_ts: None,
+                event: Event::PageView {
+                    url: format!("https://a.jp{path}"),
+                    referrer: None,
+                    title: None,
+                },
+            }],
+        }
+    }
+
+    fn visitor() -> Visitor {
+        Visitor::new("demo".into(), VisitorId([7; 16]), 0)
+    }
+
+    #[test]
+    fn a_visit_ends_after_thirty_idle_minutes() {
+        let mut v = visitor();
+        let cases = [
+            (0, true, 1),
+            (29 * MIN, false, 1),
+            (58 * MIN, false, 1),
+            (88 * MIN, true, 2),
+            (200 * MIN, true, 3),
+        ];
+        for (seq, (at, new_session, visits)) in cases.into_iter().enumerate() {
+            let summary = v.apply(seq as u64 + 1, &page(at, "/"), &RULES);
+            assert_eq!(summary.new_session, new_session, "at {at}");
+            assert_eq!(summary.visits, visits, "at {at}");
+        }
+        assert_eq!(v.pageviews, 5);
+        assert_eq!(v.sessions[0].pageviews, 3);
+        assert_eq!(v.last_seen_ms, 200 * MIN);
+        assert_eq!(v.last_seq, 5);
+    }
+
+    #[test]
+    fn sessions_and_events_are_bounded_but_counted() {
+        let mut v = visitor();
+        for i in 0..5 {
+            v.apply(i + 1, &page(i as i64 * 31 * MIN, "/a"), &RULES);
+        }
+        assert_eq!(v.visits, 5);
+        assert_eq!(v.sessions.len(), 3);
+        assert_eq!(v.sessions[0].id, 3, "the oldest sessions go first");
+        for i in 0..4 {
+            v.apply(10 + i, &page(200 * MIN, "/b"), &RULES);
+        }
+        assert_eq!(v.visits, 6);
+        let last = v.sessions.last().expect("session");
+        assert_eq!(last.id, 10);
+        assert_eq!(last.events.len(), 2);
+        assert_eq!(last.dropped_events, 2);
+        assert_eq!(last.pageviews, 4, "dropped events still count");
+        assert_eq!(v.events, 9);
+    }
+
+    #[test]
+    fn a_batch_from_an_earlier_clock_does_not_move_time_back() {
+        let mut v = visitor();
+        v.apply(1, &page(10 * MIN, "/"), &RULES);
+        let summary = v.apply(2, &page(5 * MIN, "/"), &RULES);
+        assert!(!summary.new_session);
+        assert_eq!(v.last_seen_ms, 10 * MIN);
+        assert_eq!(v.first_seen_ms, 0);
+    }
+}
