@@ -1,0 +1,53 @@
+//! `build`, `inspect` and `verify`.
+
+use std::path::{Path, PathBuf};
+
+use crate::Format;
+
+pub fn build(format: Format, output: &Path, inputs: &[PathBuf]) -> anyhow::Result<()> {
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let summary = match format {
+        Format::Company => ipdb::build::build_company_csv(&inputs, output)?,
+        Format::Asn => ipdb::build::build_asn_csv(&inputs, output)?,
+    };
+    if summary.clipped > 0 {
+        println!(
+            "note: {} rows overlapped earlier rows and were clipped",
+            summary.clipped
+        );
+    }
+    println!(
+        "built {}: {} rows → {} networks ({} IPv4, {} IPv6), {} records, {} nodes, \
+         {}-bit records, {} bytes, {:.2} s",
+        output.display(),
+        summary.rows,
+        summary.networks,
+        summary.networks_v4,
+        summary.networks - summary.networks_v4,
+        summary.records,
+        summary.nodes,
+        summary.record_size,
+        summary.file_size,
+        summary.elapsed.as_secs_f64(),
+    );
+    Ok(())
+}
+
+pub fn inspect(file: &Path, schema: Option<ipdb::Schema>) -> anyhow::Result<()> {
+    let inspection = ipdb::inspect(file, schema)?;
+    println!("{}", serde_json::to_string_pretty(&inspection)?);
+    Ok(())
+}
+
+pub fn verify(file: &Path, schema: Option<ipdb::Schema>) -> anyhow::Result<()> {
+    let i = ipdb::inspect(file, schema)?;
+    println!(
+        "{}: ok ({}, schema {}, {} networks, {} records)",
+        file.display(),
+        i.database_type,
+        i.schema.as_str(),
+        i.networks,
+        i.records
+    );
+    Ok(())
+}

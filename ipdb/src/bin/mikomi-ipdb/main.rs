@@ -1,0 +1,118 @@
+//! `mikomi-ipdb`: build, query and check the IP → company databases.
+//!
+//! `main` only parses arguments and dispatches; each command lives in its own module.
+
+mod classify_cmd;
+mod file_cmd;
+mod lookup_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "mikomi-ipdb",
+    version,
+    about = "IP → company databases: build, look up, inspect, verify"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Source formats `build` reads.
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// Our company CSV (header; `network` or `start`,`end`; name, domain, industry, employees, country).
+    Company,
+    /// ip-location-db ASN CSV (`start,end,asn,organisation`, no header; `.gz` accepted).
+    Asn,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile CSV files into one .mmdb file.
+    Build {
+        /// Source format.
+        #[arg(long, value_enum)]
+        format: Format,
+        /// Output .mmdb path (written atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Source CSV files.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
+    /// Look addresses up through one or more layers; prints one JSON object per address.
+    Lookup {
+        /// A layer: `PATH`, `NAME=PATH` or `NAME=PATH:SCHEMA`; repeat in lookup order.
+        #[arg(long = "db", required = true)]
+        layers: Vec<String>,
+        /// Addresses to look up.
+        #[arg(required = true)]
+        ips: Vec<String>,
+    },
+    /// Print a file's metadata and record counts as JSON.
+    Inspect {
+        /// The .mmdb file.
+        file: PathBuf,
+        /// Read records with this schema instead of detecting it.
+        #[arg(long)]
+        schema: Option<ipdb::Schema>,
+    },
+    /// Verify a file completely (structure and every record); exit status 1 if it fails.
+    Verify {
+        /// The .mmdb file.
+        file: PathBuf,
+        /// Read records with this schema instead of detecting it.
+        #[arg(long)]
+        schema: Option<ipdb::Schema>,
+    },
+    /// Classify an AS organisation name (as the ASN layer does).
+    Classify {
+        /// Autonomous system number, if known.
+        #[arg(long)]
+        asn: Option<u32>,
+        /// Organisation name.
+        org: String,
+    },
+    /// Precision and recall of the network-kind classifier on a labelled sample.
+    ClassifyEval {
+        /// Sample CSV (`asn,label,organisation`); the bundled sample by default.
+        #[arg(long)]
+        sample: Option<PathBuf>,
+        /// List every misclassified row.
+        #[arg(long)]
+        mistakes: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build {
+            format,
+            output,
+            inputs,
+        } => file_cmd::build(format, &output, &inputs),
+        Command::Lookup { layers, ips } => lookup_cmd::run(&layers, &ips),
+        Command::Inspect { file, schema } => file_cmd::inspect(&file, schema),
+        Command::Verify { file, schema } => file_cmd::verify(&file, schema),
+        Command::Classify { asn, org } => {
+            println!("{}", ipdb::classify::classify(asn, &org).as_str());
+            Ok(())
+        }
+        Command::ClassifyEval { sample, mistakes } => {
+            classify_cmd::eval(sample.as_deref(), mistakes)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mikomi-ipdb: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The answer to "who is behind this address": [`Company`] and its categories.
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// What one lookup found, merged across layers.
+///
+/// `name` is set only when the network belongs to the organisation itself (a business,
+/// school or public body). For home broadband, mobile and hosting networks the operator's name
+/// stays in `as_org` and `name` is `None`, so a broadband visitor is never reported as the
+/// carrier that serves them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Company {
+    /// The organisation's name.
+    pub name: Option<String>,
+    /// The organisation's web domain.
+    pub domain: Option<String>,
+    /// Industry as written in the source data.
+    pub industry: Option<String>,
+    /// Number of employees.
+    pub employees: Option<u32>,
+    /// Employee band derived from `employees`.
+    pub size_band: SizeBand,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: Option<String>,
+    /// Autonomous system number.
+    pub asn: Option<u32>,
+    /// Autonomous system organisation (the network operator).
+    pub as_org: Option<String>,
+    /// What kind of network the address is on.
+    pub network_kind: NetworkKind,
+    /// The name of the layer that answered.
+    pub source: String,
+    /// The network (CIDR) the answering layer matched.
+    pub network: IpNet,
+}
+
+/// Employee bands used across sales tools: small up to 100, mid-size 100–500, enterprise 500+.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum SizeBand {
+    /// Up to 100 employees.
+    Small,
+    /// 101 to 500 employees.
+    Mid,
+    /// More than 500 employees.
+    Enterprise,
+    /// Employee count not known.
+    Unknown,
+}
+
+impl SizeBand {
+    /// The band for a head count; the boundaries belong to the lower band (100 is small,
+    /// 500 is mid) as in the lead-management articles the bands come from.
+    pub fn from_employees(employees: Option<u32>) -> SizeBand {
+        match employees {
+            None => SizeBand::Unknown,
+            Some(n) if n <= 100 => SizeBand::Small,
+            Some(n) if n <= 500 => SizeBand::Mid,
+            Some(_) => SizeBand::Enterprise,
+        }
+    }
+}
+
+/// What kind of network an address is on; only `Business` means "a company's own network".
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkKind {
+    /// The organisation's own network: the visitor works there.
+    Business,
+    /// Consumer or transit internet service provider.
+    Isp,
+    /// Mobile carrier.
+    Mobile,
+    /// Hosting, cloud, CDN or VPN: the visitor is a machine or hides behind one.
+    Hosting,
+    /// University, school or research network.
+    Education,
+    /// Government or military.
+    Government,
+    /// Not known.
+    Unknown,
+}
+
+impl NetworkKind {
+    /// True when the network is a company's own, i.e. the answer names the visitor's employer.
+    pub fn is_business(&self) -> bool {
+        matches!(self, NetworkKind::Business)
+    }
+
+    /// The lowercase name used in CSV files, JSON and config.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NetworkKind::Business => "business",
+            NetworkKind::Isp => "isp",
+            NetworkKind::Mobile => "mobile",
+            NetworkKind::Hosting => "hosting",
+            NetworkKind::Education => "education",
+            NetworkKind::Government => "government",
+            NetworkKind::Unknown => "unknown",
+        }
+    }
+
+    /// Parses the lowercase name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<NetworkKind> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "business" => NetworkKind::Business,
+            "isp" => NetworkKind::Isp,
+            "mobile" => NetworkKind::Mobile,
+            "hosting" => NetworkKind::Hosting,
+            "education" => NetworkKind::Education,
+            "government" => NetworkKind::Government,
+            "unknown" => NetworkKind::Unknown,
+            _ => return None,
+        })
+    }
+
+    /// Whether an organisation on this kind of network is named as the visitor's company.
+    pub(crate) fn names_the_visitor(&self) -> bool {
+        matches!(
+            self,
+            NetworkKind::Business | NetworkKind::Education | NetworkKind::Government
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_bands_follow_the_article_boundaries() {
+        let cases = [
+            (None, SizeBand::Unknown),
+            (Some(0), SizeBand::Small),
+            (Some(100), SizeBand::Small),
+            (Some(101), SizeBand::Mid),
+            (Some(500), SizeBand::Mid),
+            (Some(501), SizeBand::Enterprise),
+        ];
+        for (n, band) in cases {
+            assert_eq!(SizeBand::from_employees(n), band, "{n:?}");
+        }
+    }
+
+    #[test]
+    fn kinds_round_trip_through_their_names_and_serde() {
+        for kind in [
+            NetworkKind::Business,
+            NetworkKind::Isp,
+            NetworkKind::Mobile,
+            NetworkKind::Hosting,
+            NetworkKind::Education,
+            NetworkKind::Government,
+            NetworkKind::Unknown,
+        ] {
+            assert_eq!(NetworkKind::parse(kind.as_str()), Some(kind));
+            let json = serde_json::to_string(&kind).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(kind.is_business(), kind == NetworkKind::Business);
+        }
+        assert_eq!(NetworkKind::parse("corporate"), None);
+    }
+}

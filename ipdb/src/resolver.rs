@@ -1,0 +1,278 @@
+//! Layered lookups over opened databases.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use maxminddb::Reader;
+use serde::{Deserialize, Serialize};
+
+use crate::schema::{AsnRecord, CompanyRecord, DomainRecord, EnterpriseRecord, IspRecord, Partial};
+use crate::{Company, Error, NetworkKind, Schema, SizeBand};
+
+/// One database in the resolver's order, as configured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerSpec {
+    /// Name reported as the answer's `source`.
+    pub name: String,
+    /// The .mmdb file.
+    pub path: PathBuf,
+    /// The record layout; `None` detects it from the `database_type` metadata.
+    pub schema: Option<Schema>,
+}
+
+impl LayerSpec {
+    /// A layer whose schema is detected from the file.
+    pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        LayerSpec {
+            name: name.into(),
+            path: path.into(),
+            schema: None,
+        }
+    }
+}
+
+/// An opened, verified database.
+pub struct Layer {
+    name: String,
+    path: PathBuf,
+    schema: Schema,
+    reader: Reader<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Layer")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Layer {
+    /// Reads, opens and fully verifies a file, then settles its schema.
+    pub fn open(spec: &LayerSpec) -> Result<Layer, Error> {
+        let bytes = std::fs::read(&spec.path).map_err(|e| Error::io(&spec.path, e))?;
+        Layer::from_bytes(spec, bytes)
+    }
+
+    /// As [`Layer::open`], over bytes already in memory (`spec.path` only names them).
+    pub fn from_bytes(spec: &LayerSpec, bytes: Vec<u8>) -> Result<Layer, Error> {
+        let path = spec.path.clone();
+        let reader = Reader::from_source(bytes).map_err(|source| Error::Open {
+            path: path.clone(),
+            source,
+        })?;
+        reader.verify().map_err(|e| Error::Verify {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let schema = match spec.schema {
+            Some(s) => s,
+            None => Schema::detect(&reader.metadata().database_type).ok_or_else(|| {
+                Error::UnknownSchema {
+                    path: path.clone(),
+                    database_type: reader.metadata().database_type.clone(),
+                }
+            })?,
+        };
+        Ok(Layer {
+            name: spec.name.clone(),
+            path,
+            schema,
+            reader,
+        })
+    }
+
+    /// The layer's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The schema in use.
+    pub fn schema(&self) -> Schema {
+        self.schema
+    }
+
+    /// The underlying reader, for inspection tools.
+    pub fn reader(&self) -> &Reader<Vec<u8>> {
+        &self.reader
+    }
+
+    /// What this layer says about `ip`: `Ok(None)` when the address is not in it.
+    fn lookup(
+        &self,
+        ip: IpAddr,
+    ) -> Result<Option<(Partial<'_>, IpNet)>, maxminddb::MaxMindDbError> {
+        let found = self.reader.lookup(ip)?;
+        if !found.has_data() {
+            return Ok(None);
+        }
+        let Some(partial) = self.decode_partial(&found)? else {
+            return Ok(None);
+        };
+        let net = found.network()?;
+        let net = IpNet::new(net.ip(), net.prefix())
+            .map_err(|e| maxminddb::MaxMindDbError::invalid_database(e.to_string()))?;
+        Ok(Some((partial, net)))
+    }
+
+    /// Decodes a found record with this layer's schema.
+    pub(crate) fn decode_partial<'a>(
+        &self,
+        found: &maxminddb::LookupResult<'a, Vec<u8>>,
+    ) -> Result<Option<Partial<'a>>, maxminddb::MaxMindDbError> {
+        Ok(match self.schema {
+            Schema::Company => found.decode::<CompanyRecord<'_>>()?.map(Into::into),
+            Schema::Asn => found.decode::<AsnRecord<'_>>()?.map(Into::into),
+            Schema::Isp => found.decode::<IspRecord<'_>>()?.map(Into::into),
+            Schema::Domain => found.decode::<DomainRecord<'_>>()?.map(Into::into),
+            Schema::Enterprise => found.decode::<EnterpriseRecord<'_>>()?.map(Into::into),
+        })
+    }
+}
+
+/// An immutable, ordered set of opened layers.
+#[derive(Debug)]
+pub struct Resolver {
+    layers: Vec<Layer>,
+}
+
+impl Resolver {
+    /// Opens and verifies every layer; fails on the first that does not open.
+    pub fn open(layers: &[LayerSpec]) -> Result<Resolver, Error> {
+        if layers.is_empty() {
+            return Err(Error::NoLayers);
+        }
+        let layers = layers.iter().map(Layer::open).collect::<Result<_, _>>()?;
+        Ok(Resolver { layers })
+    }
+
+    /// A resolver over layers already opened.
+    pub fn from_layers(layers: Vec<Layer>) -> Result<Resolver, Error> {
+        if layers.is_empty() {
+            return Err(Error::NoLayers);
+        }
+        Ok(Resolver { layers })
+    }
+
+    /// The layers in lookup order.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// Who is behind `ip`, or `None` when no layer knows (or a damaged record could not be
+    /// read: a lookup on the request path must answer, so such a layer is skipped).
+    pub fn lookup(&self, ip: IpAddr) -> Option<Company> {
+        self.merge(ip, |_, _| {})
+    }
+
+    /// As [`Resolver::lookup`], but a damaged record is an error naming the file.
+    pub fn try_lookup(&self, ip: IpAddr) -> Result<Option<Company>, Error> {
+        let mut failure = None;
+        let answer = self.merge(ip, |layer, e| {
+            failure.get_or_insert_with(|| Error::Verify {
+                path: layer.path.clone(),
+                message: format!("lookup of {ip}: {e}"),
+            });
+        });
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(answer),
+        }
+    }
+
+    /// Asks each layer in turn. The first layer with data answers (its name and network are
+    /// the answer's); later layers only fill fields still missing, and are skipped once
+    /// nothing is.
+    fn merge(
+        &self,
+        ip: IpAddr,
+        mut on_error: impl FnMut(&Layer, maxminddb::MaxMindDbError),
+    ) -> Option<Company> {
+        // IPv4-mapped IPv6 (::ffff:a.b.c.d) is how dual-stack sockets report IPv4 clients;
+        // the files keep IPv4 under ::/96, so look the plain IPv4 address up.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let mut answer: Option<Company> = None;
+        for layer in &self.layers {
+            let (p, net) = match layer.lookup(ip) {
+                Ok(Some(found)) => found,
+                Ok(None) => continue,
+                Err(e) => {
+                    on_error(layer, e);
+                    continue;
+                }
+            };
+            match answer.as_mut() {
+                None => answer = Some(start(layer, &p, net)),
+                Some(c) => fill(c, &p),
+            }
+            if answer.as_ref().is_some_and(complete) {
+                break;
+            }
+        }
+        answer.map(|mut c| {
+            c.size_band = SizeBand::from_employees(c.employees);
+            c
+        })
+    }
+}
+
+fn own(s: Option<&str>) -> Option<String> {
+    s.map(str::to_owned)
+}
+
+fn start(layer: &Layer, p: &Partial<'_>, network: IpNet) -> Company {
+    Company {
+        name: own(p.name),
+        domain: own(p.domain),
+        industry: own(p.industry),
+        employees: p.employees,
+        size_band: SizeBand::Unknown,
+        country: own(p.country),
+        asn: p.asn,
+        as_org: own(p.as_org),
+        network_kind: p.kind.unwrap_or(NetworkKind::Unknown),
+        source: layer.name.clone(),
+        network,
+    }
+}
+
+fn fill(c: &mut Company, p: &Partial<'_>) {
+    fn set(slot: &mut Option<String>, v: Option<&str>) {
+        if slot.is_none() {
+            *slot = own(v);
+        }
+    }
+    if c.network_kind == NetworkKind::Unknown {
+        if let Some(kind) = p.kind {
+            c.network_kind = kind;
+        }
+    }
+    // A later layer's name counts only if the network kind (possibly its own) names the visitor.
+    if c.network_kind.names_the_visitor() {
+        set(&mut c.name, p.name);
+    }
+    set(&mut c.domain, p.domain);
+    set(&mut c.industry, p.industry);
+    set(&mut c.country, p.country);
+    set(&mut c.as_org, p.as_org);
+    c.employees = c.employees.or(p.employees);
+    c.asn = c.asn.or(p.asn);
+}
+
+/// Nothing a further layer could add that we would use.
+fn complete(c: &Company) -> bool {
+    c.asn.is_some()
+        && c.network_kind != NetworkKind::Unknown
+        && (c.name.is_some() || !c.network_kind.names_the_visitor())
+}
+
+/// The path each layer was opened from, for reload checks.
+pub(crate) fn paths(specs: &[LayerSpec]) -> impl Iterator<Item = &Path> {
+    specs.iter().map(|s| s.path.as_path())
+}

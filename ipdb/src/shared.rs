@@ -1,0 +1,97 @@
+//! A resolver that can be swapped while serving.
+//!
+//! Lookups load the current `Arc<Resolver>` without locking; a reload opens and verifies the
+//! new files completely before the single atomic store, so a lookup sees either the old set or
+//! the new one, never a mix, and a bad file leaves the old set serving.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+
+use crate::resolver::paths;
+use crate::{Company, Error, LayerSpec, Resolver};
+
+/// Size and modification time of every layer file, the cheap "did anything change" test.
+type Stamp = Vec<Option<(u64, SystemTime)>>;
+
+fn stamp(specs: &[LayerSpec]) -> Stamp {
+    paths(specs)
+        .map(|p| {
+            std::fs::metadata(p)
+                .ok()
+                .and_then(|m| Some((m.len(), m.modified().ok()?)))
+        })
+        .collect()
+}
+
+struct Inner {
+    current: ArcSwap<Resolver>,
+    specs: Vec<LayerSpec>,
+    /// The stamp of the files now serving; the mutex also keeps two reloads from racing.
+    stamp: Mutex<Stamp>,
+}
+
+/// A hot-swappable [`Resolver`]; clones share it.
+#[derive(Clone)]
+pub struct SharedResolver {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SharedResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedResolver")
+            .field("specs", &self.inner.specs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SharedResolver {
+    /// Serves `resolver`, which was opened from `specs`; reloads re-open `specs`.
+    pub fn new(resolver: Resolver, specs: Vec<LayerSpec>) -> Self {
+        let stamp = stamp(&specs);
+        SharedResolver {
+            inner: Arc::new(Inner {
+                current: ArcSwap::from_pointee(resolver),
+                specs,
+                stamp: Mutex::new(stamp),
+            }),
+        }
+    }
+
+    /// Looks `ip` up in the resolver serving now.
+    pub fn lookup(&self, ip: IpAddr) -> Option<Company> {
+        self.inner.current.load().lookup(ip)
+    }
+
+    /// The resolver serving now.
+    pub fn current(&self) -> Arc<Resolver> {
+        self.inner.current.load_full()
+    }
+
+    /// Re-opens every layer; on any error the old resolver keeps serving.
+    pub fn reload(&self) -> Result<(), Error> {
+        let mut guard = self.inner.stamp.lock().unwrap_or_else(|p| p.into_inner());
+        self.reload_locked(&mut guard)
+    }
+
+    /// Reloads if any file's size or modification time changed; `Ok(true)` if it swapped.
+    /// A file that changed but fails to open is reported each time it is polled until fixed.
+    pub fn reload_if_changed(&self) -> Result<bool, Error> {
+        let mut guard = self.inner.stamp.lock().unwrap_or_else(|p| p.into_inner());
+        if stamp(&self.inner.specs) == *guard {
+            return Ok(false);
+        }
+        self.reload_locked(&mut guard).map(|()| true)
+    }
+
+    fn reload_locked(&self, stamp_slot: &mut Stamp) -> Result<(), Error> {
+        // Stamp before opening: a write landing during the open shows as a change next poll.
+        let before = stamp(&self.inner.specs);
+        let resolver = Resolver::open(&self.inner.specs)?;
+        self.inner.current.store(Arc::new(resolver));
+        *stamp_slot = before;
+        Ok(())
+    }
+}
