@@ -1,6 +1,166 @@
 //! The collect path without HTTP: from a request body and what the connection tells, to stored
-//! events and an answer.
+//! events and an answer. Every check runs before anything is stored; any failure stores
+//! nothing.
 
 pub mod event;
+mod sites;
 pub mod validate;
 pub mod wire;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use sites::{Site, Sites};
+
+use crate::bots::BotFilter;
+use crate::clock::Clock;
+use crate::config::ConsentMode;
+use crate::ratelimit::RateLimits;
+use crate::store::{Batch, Recorded, Store, StoreError, truncate_ip};
+use crate::visitor_id::{InvalidVisitorId, VisitorIdCodec};
+use validate::InvalidEvent;
+
+/// What the HTTP layer learned about the request.
+pub struct CollectInput<'a> {
+    pub body: &'a [u8],
+    pub origin: Option<&'a str>,
+    /// The `mk_vid` cookie, if the browser sent one.
+    pub cookie_vid: Option<&'a str>,
+    pub client_ip: IpAddr,
+    pub user_agent: Option<&'a str>,
+    /// `Sec-GPC: 1`.
+    pub gpc: bool,
+    /// `DNT: 1`.
+    pub dnt: bool,
+}
+
+#[derive(Debug)]
+pub enum CollectOutcome {
+    /// Stored; the client keeps `vid`.
+    Stored {
+        site: Arc<Site>,
+        vid: String,
+        recorded: Recorded,
+    },
+    /// Valid, but the visitor has not consented (or signals not to be tracked): nothing
+    /// identifying was stored and no id is given out.
+    ConsentWithheld { site: Arc<Site> },
+    /// A known bot: answered, not stored.
+    Bot,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("the body is not valid collect JSON: {0}")]
+    MalformedJson(String),
+    #[error("no site has the key `{0}`")]
+    UnknownSite(String),
+    #[error("this request carries no Origin header")]
+    OriginRequired,
+    #[error("origin `{origin}` may not send events for site `{site}`")]
+    OriginNotAllowed { site: String, origin: String },
+    #[error("a request carries 1 to {max} events")]
+    EventCount { max: usize },
+    #[error(transparent)]
+    InvalidEvent(#[from] InvalidEvent),
+    #[error("invalid visitor id: {0}")]
+    InvalidVisitorId(#[from] InvalidVisitorId),
+    #[error("too many requests from this {scope}")]
+    RateLimited {
+        scope: &'static str,
+        retry_after: Duration,
+    },
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Everything collect needs, built once at start-up.
+pub struct Collector {
+    pub sites: Sites,
+    pub codec: VisitorIdCodec,
+    pub limits: RateLimits,
+    pub bots: BotFilter,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub max_events: usize,
+}
+
+impl Collector {
+    pub async fn collect(&self, input: CollectInput<'_>) -> Result<CollectOutcome, CollectError> {
+        if self.bots.is_bot(input.user_agent) {
+            return Ok(CollectOutcome::Bot);
+        }
+        self.limits
+            .check_ip(input.client_ip)
+            .map_err(|retry_after| CollectError::RateLimited {
+                scope: "ip",
+                retry_after,
+            })?;
+        let request: wire::CollectRequest = serde_json::from_slice(input.body)
+            .map_err(|e| CollectError::MalformedJson(e.to_string()))?;
+        let site = self
+            .sites
+            .get(&request.site)
+            .ok_or_else(|| CollectError::UnknownSite(truncate(&request.site, 64)))?;
+        let origin = input.origin.ok_or(CollectError::OriginRequired)?;
+        if !site.allows_origin(origin) {
+            return Err(CollectError::OriginNotAllowed {
+                site: site.key.to_string(),
+                origin: truncate(origin, 200),
+            });
+        }
+        self.limits
+            .check_site(&site.key)
+            .map_err(|retry_after| CollectError::RateLimited {
+                scope: "site",
+                retry_after,
+            })?;
+        if request.events.is_empty() || request.events.len() > self.max_events {
+            return Err(CollectError::EventCount {
+                max: self.max_events,
+            });
+        }
+        let events = validate::events(request.events)?;
+        let body_vid = request
+            .vid
+            .as_deref()
+            .map(|token| self.codec.verify(token))
+            .transpose()?;
+
+        let withheld = (site.consent == ConsentMode::OptIn && request.consent != Some(true))
+            || (site.honor_gpc && input.gpc)
+            || (site.honor_dnt && input.dnt);
+        if withheld {
+            return Ok(CollectOutcome::ConsentWithheld { site });
+        }
+
+        // The HttpOnly cookie wins: it was set by the edge and page scripts cannot touch it.
+        let cookie_vid = input.cookie_vid.and_then(|t| self.codec.verify(t).ok());
+        let (visitor, vid) = match cookie_vid.or(body_vid) {
+            Some(id) => (id, self.codec.token(id)),
+            None => self.codec.mint(),
+        };
+        let batch = Batch {
+            site: Arc::clone(&site.key),
+            visitor,
+            received_ms: self.clock.now_ms(),
+            network: Some(truncate_ip(input.client_ip)),
+            events,
+        };
+        let recorded = self.store.record(batch).await?;
+        Ok(CollectOutcome::Stored {
+            site,
+            vid,
+            recorded,
+        })
+    }
+}
+
+/// Echoing client input in errors is useful; echoing megabytes of it is not.
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}

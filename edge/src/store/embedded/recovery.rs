@@ -140,6 +140,11 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
     Ok(Recovered {
         appender,
         next_seq,
-        snapshot_seq,
+        // Nothing to replay means the snapshot (or the empty store) is already current.
+        snapshot_seq: if replayed == 0 {
+            next_seq
+        } else {
+            snapshot_seq
+        },
     })
 }

@@ -1,0 +1,146 @@
+//! The state every request handler shares: a cheap `Clone` over one `Arc`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use ipnet::IpNet;
+
+use crate::bots::BotFilter;
+use crate::clock::Clock;
+use crate::collect::{Collector, Sites};
+use crate::config::{Config, StorageBackend};
+use crate::http::api::ApiKeys;
+use crate::http::assets::{DemoSite, TagAssets};
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimits;
+use crate::store::embedded::{EmbeddedOptions, EmbeddedStore};
+use crate::store::{SessionRules, Store};
+use crate::visitor_id::VisitorIdCodec;
+
+#[derive(Clone)]
+pub struct App(Arc<Shared>);
+
+pub struct Shared {
+    /// The collect path, HTTP-free.
+    pub collector: Collector,
+    /// Also held by the collector; here for the API, health and shutdown.
+    pub store: Arc<dyn Store>,
+    pub metrics: Metrics,
+    pub tag: TagAssets,
+    /// Served under `/demo/` when configured.
+    pub demo: Option<DemoSite>,
+    pub api_keys: ApiKeys,
+    /// Peers whose forwarding headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Mount point of the public routes.
+    pub public_prefix: String,
+    pub max_body_bytes: usize,
+    /// Correlates a request's log lines.
+    next_request_id: AtomicU64,
+}
+
+impl std::ops::Deref for App {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl App {
+    /// Opens storage and loads assets. Slow, blocking work: run it before serving, or in
+    /// `spawn_blocking`.
+    pub fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+        let metrics = Metrics::new();
+        let data_dir = &config.storage.data_dir;
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("create the data directory {}", data_dir.display()))?;
+        let secret = match &config.server.secret {
+            Some(secret) => secret.expose().as_bytes().to_vec(),
+            None => load_or_create_secret(data_dir)?,
+        };
+        let store: Arc<dyn Store> = match config.storage.backend {
+            StorageBackend::Embedded => Arc::new(
+                EmbeddedStore::open(EmbeddedOptions {
+                    dir: data_dir.join("store"),
+                    rules: SessionRules {
+                        timeout_ms: config.sessions.timeout.0.as_millis() as i64,
+                        max_sessions: config.sessions.max_sessions_per_visitor,
+                        max_events_per_session: config.sessions.max_events_per_session,
+                    },
+                    snapshot_after_bytes: config.storage.snapshot_after_bytes,
+                    metrics: metrics.store.clone(),
+                })
+                .context("open the embedded store")?,
+            ),
+        };
+        let tag = TagAssets::load(&config.assets)
+            .with_context(|| format!("load the tag from {}", config.assets.dir.display()))?;
+        let demo =
+            match &config.demo {
+                Some(demo) => Some(DemoSite::load(&demo.site_dir).with_context(|| {
+                    format!("load the demo site from {}", demo.site_dir.display())
+                })?),
+                None => None,
+            };
+        let collector = Collector {
+            sites: Sites::from_config(config),
+            codec: VisitorIdCodec::new(&secret),
+            limits: RateLimits::new(config.limits.per_ip, config.limits.per_site),
+            bots: BotFilter::new(&config.bots.user_agents),
+            store: Arc::clone(&store),
+            clock,
+            max_events: config.limits.max_events_per_request,
+        };
+        Ok(App(Arc::new(Shared {
+            collector,
+            store,
+            metrics,
+            tag,
+            demo,
+            api_keys: ApiKeys::from_config(config),
+            trusted_proxies: config.server.trusted_proxies.clone(),
+            public_prefix: config.server.public_prefix.as_str().to_string(),
+            max_body_bytes: config.limits.max_body_bytes,
+            next_request_id: AtomicU64::new(1),
+        })))
+    }
+
+    pub fn next_request_id(&self) -> u64 {
+        self.next_request_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// The visitor-id signing secret, generated once per data directory when the config has none.
+fn load_or_create_secret(dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join("secret.key");
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() >= 32 => return Ok(bytes),
+        Ok(_) => anyhow::bail!(
+            "{} is shorter than 32 bytes; remove it to regenerate",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
+    }
+    let secret: [u8; 32] = rand::random();
+    let tmp = path.with_extension("tmp");
+    write_private(&tmp, &secret).with_context(|| format!("write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("rename to {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated the visitor-id secret");
+    Ok(secret.to_vec())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}

@@ -1,0 +1,77 @@
+//! The configured sites, in the shape the collect path asks about them.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::config::{Config, ConsentMode};
+
+#[derive(Debug)]
+pub struct Site {
+    pub key: Arc<str>,
+    origins: HashSet<String>,
+    pub cookie_domain: Option<String>,
+    pub consent: ConsentMode,
+    pub honor_gpc: bool,
+    pub honor_dnt: bool,
+}
+
+impl Site {
+    #[cfg(test)]
+    pub fn for_test(key: &str, cookie_domain: Option<&str>) -> Site {
+        Site {
+            key: key.into(),
+            origins: HashSet::new(),
+            cookie_domain: cookie_domain.map(str::to_string),
+            consent: ConsentMode::None,
+            honor_gpc: true,
+            honor_dnt: false,
+        }
+    }
+
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.origins.contains(&origin.to_ascii_lowercase())
+    }
+}
+
+pub struct Sites {
+    by_key: HashMap<String, Arc<Site>>,
+    /// Every site's origins: a CORS preflight does not say which site it is for.
+    any_origin: HashSet<String>,
+}
+
+impl Sites {
+    pub fn from_config(config: &Config) -> Self {
+        let mut by_key = HashMap::new();
+        let mut any_origin = HashSet::new();
+        for site in config.sites.iter().map(|s| s.get_ref()) {
+            let origins: HashSet<String> = site
+                .origins
+                .iter()
+                .map(|o| o.as_str().to_string())
+                .collect();
+            any_origin.extend(origins.iter().cloned());
+            let key = site.key.get_ref().as_str();
+            by_key.insert(
+                key.to_string(),
+                Arc::new(Site {
+                    key: key.into(),
+                    origins,
+                    cookie_domain: site.cookie_domain.clone().filter(|d| !d.is_empty()),
+                    consent: site.consent,
+                    honor_gpc: site.honor_gpc,
+                    honor_dnt: site.honor_dnt,
+                }),
+            );
+        }
+        Sites { by_key, any_origin }
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<Site>> {
+        self.by_key.get(key).cloned()
+    }
+
+    /// Whether any site accepts events from this origin (for CORS preflights).
+    pub fn any_allows_origin(&self, origin: &str) -> bool {
+        self.any_origin.contains(&origin.to_ascii_lowercase())
+    }
+}

@@ -1,0 +1,256 @@
+//! `POST /v1/collect` and its CORS preflight: read the request within its limits, hand it to
+//! the collector, render the answer.
+
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use cookie::Cookie;
+use cookie::time::Duration as CookieDuration;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+
+use super::client_ip::{client_ip, forwarded_https};
+use super::error::ApiError;
+use super::response::{self, Body};
+use crate::app::App;
+use crate::collect::{CollectError, CollectInput, CollectOutcome, Site};
+use crate::metrics::{Code, Scope};
+
+pub const VISITOR_COOKIE: &str = "mk_vid";
+/// Browsers cap cookie lifetimes at 400 days.
+const COOKIE_DAYS: i64 = 400;
+
+pub async fn handle(app: &App, request: Request<Incoming>, peer: IpAddr) -> Response<Body> {
+    let origin = header_str(request.headers(), header::ORIGIN).map(str::to_string);
+    // Only an origin some site accepts may read our answers, errors included.
+    let cors_origin = origin
+        .as_deref()
+        .filter(|o| app.collector.sites.any_allows_origin(o))
+        .map(str::to_string);
+    let mut response = match *request.method() {
+        Method::OPTIONS => preflight(cors_origin.is_some()),
+        Method::POST => post(app, request, peer, origin.as_deref()).await,
+        _ => response::error(&ApiError::method_not_allowed()),
+    };
+    if let Some(origin) = cors_origin {
+        allow_origin(response.headers_mut(), &origin);
+    }
+    response
+}
+
+async fn post(
+    app: &App,
+    request: Request<Incoming>,
+    peer: IpAddr,
+    origin: Option<&str>,
+) -> Response<Body> {
+    match read_and_collect(app, request, peer, origin).await {
+        Ok(response) => response,
+        Err(err) => {
+            app.metrics
+                .http
+                .rejected
+                .get_or_create(&Code { code: err.code })
+                .inc();
+            response::error(&err)
+        }
+    }
+}
+
+async fn read_and_collect(
+    app: &App,
+    request: Request<Incoming>,
+    peer: IpAddr,
+    origin: Option<&str>,
+) -> Result<Response<Body>, ApiError> {
+    let headers = request.headers();
+    let content_type = header_str(headers, header::CONTENT_TYPE).unwrap_or_default();
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    if !media.eq_ignore_ascii_case("application/json") && !media.eq_ignore_ascii_case("text/plain")
+    {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json (or text/plain from sendBeacon)",
+        ));
+    }
+    let limit = app.max_body_bytes;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body may be at most {limit} bytes"),
+        )
+    };
+    let declared = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(too_large());
+    }
+    let client_ip = client_ip(peer, headers, &app.trusted_proxies);
+    let https = forwarded_https(peer, headers, &app.trusted_proxies);
+    let user_agent = header_str(headers, header::USER_AGENT).map(str::to_string);
+    let cookie_vid = visitor_cookie(headers);
+    let gpc = header_str(headers, "sec-gpc").is_some_and(|v| v.trim() == "1");
+    let dnt = header_str(headers, header::DNT).is_some_and(|v| v.trim() == "1");
+
+    let body: Bytes = match Limited::new(request.into_body(), limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Err(e) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "body_unreadable",
+                format!("the body could not be read: {e}"),
+            ));
+        }
+    };
+    let outcome = app
+        .collector
+        .collect(CollectInput {
+            body: &body,
+            origin,
+            cookie_vid: cookie_vid.as_deref(),
+            client_ip,
+            user_agent: user_agent.as_deref(),
+            gpc,
+            dnt,
+        })
+        .await
+        .map_err(|e| {
+            if let CollectError::RateLimited { scope, .. } = &e {
+                app.metrics
+                    .http
+                    .rate_limited
+                    .get_or_create(&Scope { scope })
+                    .inc();
+            }
+            ApiError::from(e)
+        })?;
+    Ok(match outcome {
+        CollectOutcome::Stored { site, vid, .. } => {
+            let body = serde_json::json!({"vid": vid, "popup": null}).to_string();
+            let mut response = response::json(StatusCode::OK, body);
+            set_visitor_cookie(response.headers_mut(), &site, &vid, https);
+            response
+        }
+        CollectOutcome::ConsentWithheld { .. } => {
+            app.metrics.http.consent_withheld.inc();
+            let body = serde_json::json!({"vid": null, "popup": null, "consent_required": true});
+            response::json(StatusCode::OK, body.to_string())
+        }
+        CollectOutcome::Bot => {
+            app.metrics.http.bots.inc();
+            response::empty(StatusCode::NO_CONTENT)
+        }
+    })
+}
+
+fn preflight(allowed: bool) -> Response<Body> {
+    if !allowed {
+        return response::error(&ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this origin may not send events",
+        ));
+    }
+    let mut response = response::empty(StatusCode::NO_CONTENT);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    response
+}
+
+fn allow_origin(headers: &mut HeaderMap, origin: &str) {
+    if let Ok(value) = HeaderValue::from_str(origin) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+}
+
+fn set_visitor_cookie(headers: &mut HeaderMap, site: &Site, vid: &str, https: bool) {
+    let mut cookie = Cookie::build((VISITOR_COOKIE, vid.to_string()))
+        .path("/")
+        .max_age(CookieDuration::days(COOKIE_DAYS))
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .secure(https);
+    if let Some(domain) = &site.cookie_domain {
+        cookie = cookie.domain(domain.clone());
+    }
+    if let Ok(value) = HeaderValue::from_str(&cookie.build().to_string()) {
+        headers.append(header::SET_COOKIE, value);
+    }
+}
+
+fn visitor_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == VISITOR_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_has_every_attribute() {
+        let site = Site::for_test("demo", Some("example.co.jp"));
+        let mut headers = HeaderMap::new();
+        set_visitor_cookie(&mut headers, &site, "abc", true);
+        let cookie = headers[header::SET_COOKIE].to_str().expect("ascii");
+        for part in [
+            "mk_vid=abc",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Secure",
+            "Path=/",
+            "Domain=example.co.jp",
+            "Max-Age=34560000",
+        ] {
+            assert!(cookie.contains(part), "{cookie} lacks {part}");
+        }
+        let mut plain = HeaderMap::new();
+        set_visitor_cookie(&mut plain, &Site::for_test("demo", None), "abc", false);
+        let cookie = plain[header::SET_COOKIE].to_str().expect("ascii");
+        assert!(
+            !cookie.contains("Secure") && !cookie.contains("Domain"),
+            "{cookie}"
+        );
+    }
+
+    #[test]
+    fn the_visitor_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; mk_vid=xyz; b=2"),
+        );
+        assert_eq!(visitor_cookie(&headers), Some("xyz".into()));
+        assert_eq!(visitor_cookie(&HeaderMap::new()), None);
+    }
+}

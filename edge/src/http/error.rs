@@ -1,0 +1,97 @@
+//! The one place where errors become HTTP statuses. Clients get a stable code and a message
+//! meant for them; internal details go to the log only.
+
+use std::time::Duration;
+
+use hyper::StatusCode;
+
+use crate::collect::CollectError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn not_found() -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this method is not served here",
+        )
+    }
+
+    pub fn unauthorized() -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send a valid API key as `Authorization: Bearer <key>`",
+        )
+    }
+
+    /// An internal failure: logged in full, reported to the client without detail.
+    pub fn internal(code: &'static str, detail: &dyn std::fmt::Display) -> Self {
+        tracing::error!(code, error = %detail, "request failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code,
+            "temporarily unable to store events; retry later",
+        )
+    }
+
+    pub fn body(&self) -> String {
+        serde_json::json!({"error": {"code": self.code, "message": self.message}}).to_string()
+    }
+}
+
+impl From<CollectError> for ApiError {
+    fn from(err: CollectError) -> Self {
+        use CollectError as E;
+        let status = match &err {
+            E::MalformedJson(_) | E::EventCount { .. } | E::InvalidEvent(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            E::InvalidVisitorId(_) | E::UnknownSite(_) => StatusCode::BAD_REQUEST,
+            E::OriginRequired | E::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
+            E::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            E::Store(e) => return ApiError::internal("store_unavailable", e),
+        };
+        let code = match &err {
+            E::MalformedJson(_) => "malformed_json",
+            E::UnknownSite(_) => "unknown_site",
+            E::OriginRequired => "origin_required",
+            E::OriginNotAllowed { .. } => "origin_not_allowed",
+            E::EventCount { .. } => "event_count",
+            E::InvalidEvent(_) => "invalid_event",
+            E::InvalidVisitorId(_) => "invalid_visitor_id",
+            E::RateLimited { .. } => "rate_limited",
+            E::Store(_) => "store_unavailable",
+        };
+        let retry_after = match &err {
+            E::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
+        ApiError {
+            status,
+            code,
+            message: err.to_string(),
+            retry_after,
+        }
+    }
+}

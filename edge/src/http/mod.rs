@@ -1,0 +1,222 @@
+//! HTTP: routing, and the thin handlers that parse, call the domain and render.
+
+pub mod api;
+pub mod assets;
+mod client_ip;
+mod collect;
+pub mod error;
+mod response;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use hyper::body::Incoming;
+use hyper::header::HeaderValue;
+use hyper::{Method, Request, Response, StatusCode};
+use tracing::Instrument;
+
+pub use collect::VISITOR_COOKIE;
+use error::ApiError;
+pub use response::Body;
+
+use crate::app::App;
+use crate::metrics::{Route as RouteLabel, RouteStatus};
+use crate::store::Health;
+
+/// Where a request goes.
+#[derive(Debug, PartialEq, Eq)]
+enum Route<'a> {
+    Collect,
+    Tag(&'a str),
+    Demo(&'a str),
+    DemoRoot,
+    Root,
+    Health,
+    Metrics,
+    Api(&'a str),
+    NotFound,
+}
+
+impl Route<'_> {
+    fn label(&self) -> &'static str {
+        match self {
+            Route::Collect => "collect",
+            Route::Tag(_) => "tag",
+            Route::Demo(_) | Route::DemoRoot | Route::Root => "demo",
+            Route::Health => "healthz",
+            Route::Metrics => "metrics",
+            Route::Api(_) => "api",
+            Route::NotFound => "not_found",
+        }
+    }
+}
+
+/// Public routes (tag, assets, collect) live under the configurable prefix so a site can proxy
+/// them from its own domain; operator routes do not.
+fn route<'a>(path: &'a str, public_prefix: &str) -> Route<'a> {
+    if let Some(public) = path
+        .strip_prefix(public_prefix)
+        .and_then(|p| p.strip_prefix('/'))
+    {
+        if public == "v1/collect" {
+            return Route::Collect;
+        }
+        if !public.is_empty() && !public.contains('/') && public_prefix_allows_tag(public) {
+            return Route::Tag(public);
+        }
+    }
+    match path {
+        "/" => Route::Root,
+        "/healthz" => Route::Health,
+        "/metrics" => Route::Metrics,
+        "/demo" => Route::DemoRoot,
+        _ => {
+            if let Some(rest) = path.strip_prefix("/demo/") {
+                Route::Demo(rest)
+            } else if let Some(rest) = path.strip_prefix("/api/v1/") {
+                Route::Api(rest)
+            } else {
+                Route::NotFound
+            }
+        }
+    }
+}
+
+/// Tag files are plain names with an extension (`t.js`, `tracker.1a2b.wasm`).
+fn public_prefix_allows_tag(name: &str) -> bool {
+    name.contains('.') && !name.starts_with('.')
+}
+
+pub async fn handle(
+    app: App,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
+    let request_id = app.next_request_id();
+    let span = tracing::debug_span!("request", id = request_id, method = %request.method(), path = %request.uri().path());
+    let path = request.uri().path().to_string();
+    let route = route(&path, &app.public_prefix);
+    let label = route.label();
+    let mut response = dispatch(&app, route, request, peer).instrument(span).await;
+    let status = response.status();
+    app.metrics
+        .http
+        .requests
+        .get_or_create(&RouteStatus {
+            route: label,
+            status: status.as_u16(),
+        })
+        .inc();
+    app.metrics
+        .http
+        .latency_seconds
+        .get_or_create(&RouteLabel { route: label })
+        .observe(started.elapsed().as_secs_f64());
+    if status.is_server_error() {
+        tracing::warn!(id = request_id, %status, path, "request failed");
+    }
+    response
+        .headers_mut()
+        .insert("x-request-id", HeaderValue::from(request_id));
+    Ok(response)
+}
+
+async fn dispatch(
+    app: &App,
+    route: Route<'_>,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
+    let get_only =
+        |request: &Request<Incoming>| matches!(*request.method(), Method::GET | Method::HEAD);
+    match route {
+        Route::Collect => collect::handle(app, request, peer.ip()).await,
+        Route::Api(rest) => api::handle(app, request, rest).await,
+        _ if !get_only(&request) => response::error(&ApiError::method_not_allowed()),
+        Route::Tag(name) => match app.tag.get(name) {
+            Some(asset) => asset.respond(request.headers()),
+            None if name == app.tag.loader_name && !app.tag.is_built() => {
+                response::error(&ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "tag_not_built",
+                    "the tag has not been built; run `cargo xtask demo` or `cargo xtask test`",
+                ))
+            }
+            None => response::error(&ApiError::not_found()),
+        },
+        Route::Demo(rest) => match app.demo.as_ref().and_then(|d| d.get(rest)) {
+            Some(asset) => asset.respond(request.headers()),
+            None => response::error(&ApiError::not_found()),
+        },
+        Route::DemoRoot | Route::Root if app.demo.is_some() => response::redirect("/demo/"),
+        Route::Health => health(app),
+        Route::Metrics => metrics(app),
+        Route::DemoRoot | Route::Root | Route::NotFound => response::error(&ApiError::not_found()),
+    }
+}
+
+fn health(app: &App) -> Response<Body> {
+    let health = app.store.health();
+    let status = match health {
+        Health::Failed(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Health::Ok | Health::Degraded(_) => StatusCode::OK,
+    };
+    let body = serde_json::json!({
+        "status": match health { Health::Ok => "ok", Health::Degraded(_) => "degraded", Health::Failed(_) => "failed" },
+        "store": { "health": health, "stats": app.store.stats() },
+        "tag_built": app.tag.is_built(),
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    response::json(status, body.to_string())
+}
+
+fn metrics(app: &App) -> Response<Body> {
+    let stats = app.store.stats();
+    let gauges = &app.metrics.gauges;
+    gauges.visitors.set(stats.visitors as i64);
+    gauges.log_bytes.set(stats.log_bytes as i64);
+    gauges
+        .healthy
+        .set(i64::from(app.store.health() == Health::Ok));
+    response::with_type(
+        StatusCode::OK,
+        "text/plain; version=0.0.4; charset=utf-8",
+        app.metrics.render().into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_with_and_without_a_public_prefix() {
+        let cases = [
+            ("/v1/collect", "", Route::Collect),
+            ("/t.js", "", Route::Tag("t.js")),
+            (
+                "/tracker.1a2b3c4d.wasm",
+                "",
+                Route::Tag("tracker.1a2b3c4d.wasm"),
+            ),
+            ("/mk/v1/collect", "/mk", Route::Collect),
+            ("/mk/t.js", "/mk", Route::Tag("t.js")),
+            ("/v1/collect", "/mk", Route::NotFound),
+            ("/t.js", "/mk", Route::NotFound),
+            ("/healthz", "/mk", Route::Health),
+            ("/metrics", "", Route::Metrics),
+            ("/demo/", "", Route::Demo("")),
+            ("/demo/en/pricing.html", "", Route::Demo("en/pricing.html")),
+            ("/demo", "", Route::DemoRoot),
+            ("/", "", Route::Root),
+            ("/api/v1/visitors/abc", "", Route::Api("visitors/abc")),
+            ("/healthz", "", Route::Health),
+            ("/nope", "", Route::NotFound),
+        ];
+        for (path, prefix, expected) in cases {
+            assert_eq!(route(path, prefix), expected, "{path} under {prefix:?}");
+        }
+    }
+}
