@@ -248,10 +248,8 @@ fn fill(c: &mut Company, p: &Partial<'_>) {
             *slot = own(v);
         }
     }
-    if c.network_kind == NetworkKind::Unknown {
-        if let Some(kind) = p.kind {
-            c.network_kind = kind;
-        }
+    if let (NetworkKind::Unknown, Some(kind)) = (c.network_kind, p.kind) {
+        c.network_kind = kind;
     }
     // A later layer's name counts only if the network kind (possibly its own) names the visitor.
     if c.network_kind.names_the_visitor() {

@@ -243,7 +243,7 @@ impl<'a> From<EnterpriseRecord<'a>> for Partial<'a> {
         let kind = t
             .user_type
             .and_then(kind_of_user_type)
-            .or_else(|| match t.connection_type {
+            .or(match t.connection_type {
                 Some("Cellular") => Some(NetworkKind::Mobile),
                 Some("Corporate") => Some(NetworkKind::Business),
                 _ => None,
