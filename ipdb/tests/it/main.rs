@@ -4,4 +4,5 @@ mod bad_data;
 mod build_roundtrip;
 mod common;
 mod conformance;
+mod demo;
 mod reload;
