@@ -1,1 +1,18 @@
 //! The browser tag.
+//!
+//! The plain modules hold the tag's logic (event JSON, field mapping, URLs, the queue and
+//! retry policy); they build and are tested natively. The `web` module, built only for
+//! `wasm32`, is the browser glue: it reads the page, listens to events and talks to the edge
+//! through web-sys. The hand-written loader `js/t.js` queues `window.mikomi(...)` calls until
+//! the module has loaded and hands them over.
+#![deny(missing_docs)]
+
+pub mod delivery;
+pub mod event;
+pub mod fields;
+pub mod json;
+pub mod queue;
+pub mod url;
+
+#[cfg(target_arch = "wasm32")]
+mod web;
