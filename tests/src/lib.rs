@@ -1,1 +1,16 @@
-//! Harness for the end-to-end tests.
+//! Harness for the end-to-end tests: the real `mikomi-edge` binary as a child process, real
+//! HTTP over loopback, and helpers to read back what it stored.
+
+pub mod edge;
+
+pub use edge::{Edge, EdgeConfig};
+
+/// The API key every test configuration carries.
+pub const API_KEY: &str = "test-api-key-0123456789abcdef";
+/// The origin test pages pretend to be on.
+pub const ORIGIN: &str = "http://site.test";
+/// The site key of the test configuration.
+pub const SITE: &str = "test";
+/// A browser user agent: the edge ignores bots.
+pub const BROWSER_UA: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";

@@ -134,6 +134,7 @@ async fn dispatch(
     match route {
         Route::Collect => collect::handle(app, request, peer.ip()).await,
         Route::Api(rest) => api::handle(app, request, rest).await,
+        Route::NotFound => response::error(&ApiError::not_found()),
         _ if !get_only(&request) => response::error(&ApiError::method_not_allowed()),
         Route::Tag(name) => match app.tag.get(name) {
             Some(asset) => asset.respond(request.headers()),
@@ -153,7 +154,7 @@ async fn dispatch(
         Route::DemoRoot | Route::Root if app.demo.is_some() => response::redirect("/demo/"),
         Route::Health => health(app),
         Route::Metrics => metrics(app),
-        Route::DemoRoot | Route::Root | Route::NotFound => response::error(&ApiError::not_found()),
+        Route::DemoRoot | Route::Root => response::error(&ApiError::not_found()),
     }
 }
 

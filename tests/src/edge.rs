@@ -1,0 +1,309 @@
+//! A running edge process with its own data directory. Dropping it kills the process; the data
+//! directory lives as long as the `EdgeConfig` so a test can restart on the same data.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::{API_KEY, BROWSER_UA, ORIGIN, SITE};
+
+/// The knobs tests turn; everything else is the edge's default.
+pub struct EdgeConfig {
+    pub data_dir: tempfile::TempDir,
+    /// (per second, burst) for each client address.
+    pub per_ip: (u32, u32),
+    pub per_site: (u32, u32),
+    pub consent: &'static str,
+    pub public_prefix: &'static str,
+    pub trusted_proxies: Vec<&'static str>,
+    pub snapshot_after_bytes: u64,
+    pub demo_site: Option<PathBuf>,
+    pub assets_dir: Option<PathBuf>,
+    /// Extra origins besides `ORIGIN`.
+    pub origins: Vec<String>,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        EdgeConfig {
+            data_dir: tempfile::tempdir().expect("a temporary data directory"),
+            per_ip: (100_000, 100_000),
+            per_site: (100_000, 100_000),
+            consent: "none",
+            public_prefix: "",
+            trusted_proxies: Vec::new(),
+            snapshot_after_bytes: 64 * 1024 * 1024,
+            demo_site: None,
+            assets_dir: None,
+            origins: Vec::new(),
+        }
+    }
+}
+
+impl EdgeConfig {
+    pub fn to_toml(&self) -> String {
+        let quoted = |items: &[String]| {
+            items.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
+        };
+        let mut origins = vec![ORIGIN.to_string()];
+        origins.extend(self.origins.iter().cloned());
+        let proxies: Vec<String> = self.trusted_proxies.iter().map(|s| s.to_string()).collect();
+        let mut text = format!(
+            r#"[server]
+listen = "127.0.0.1:0"
+public_prefix = "{prefix}"
+trusted_proxies = [{proxies}]
+shutdown_timeout = "5s"
+
+[storage]
+data_dir = {data:?}
+snapshot_after_bytes = {snapshot}
+
+[limits.per_ip]
+per_second = {ip_rate}
+burst = {ip_burst}
+
+[limits.per_site]
+per_second = {site_rate}
+burst = {site_burst}
+
+[[sites]]
+key = "{SITE}"
+origins = [{origins}]
+consent = "{consent}"
+
+[[api_keys]]
+key = "{API_KEY}"
+sites = ["{SITE}"]
+"#,
+            prefix = self.public_prefix,
+            proxies = quoted(&proxies),
+            data = self.data_dir.path().display().to_string(),
+            snapshot = self.snapshot_after_bytes,
+            ip_rate = self.per_ip.0,
+            ip_burst = self.per_ip.1,
+            site_rate = self.per_site.0,
+            site_burst = self.per_site.1,
+            origins = quoted(&origins),
+            consent = self.consent,
+        );
+        if let Some(dir) = &self.assets_dir {
+            text.push_str(&format!("\n[assets]\ndir = {:?}\n", dir.display().to_string()));
+        }
+        if let Some(dir) = &self.demo_site {
+            text.push_str(&format!("\n[demo]\nsite_dir = {:?}\n", dir.display().to_string()));
+        }
+        text
+    }
+}
+
+/// The workspace root, found from this crate's manifest directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// The `mikomi-edge` binary of this build (`cargo xtask test` builds it first).
+pub fn edge_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("MIKOMI_EDGE_BIN") {
+        return PathBuf::from(path);
+    }
+    // target/<profile>/deps/<test binary> → target/<profile>/mikomi-edge
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps");
+    let binary = profile_dir.join("mikomi-edge");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build -p mikomi-edge` (`cargo xtask test` does)",
+        binary.display()
+    );
+    binary
+}
+
+pub struct Edge {
+    child: Child,
+    pub base: String,
+    pub http: reqwest::Client,
+    config_path: PathBuf,
+    /// Lines the process wrote to stderr (its log), for failure messages.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Edge {
+    /// Writes the configuration next to the data directory and starts the edge on it.
+    pub fn start(config: &EdgeConfig) -> Edge {
+        let config_path = config.data_dir.path().join("edge.toml");
+        std::fs::write(&config_path, config.to_toml()).expect("write the test configuration");
+        Edge::start_with_file(&config_path)
+    }
+
+    pub fn start_with_file(config_path: &Path) -> Edge {
+        let mut child = Command::new(edge_binary())
+            .args(["serve", "--config"])
+            .arg(config_path)
+            .env("MIKOMI_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start mikomi-edge");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log_writer = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut log) = log_writer.lock() {
+                    log.push(line);
+                }
+            }
+        });
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("mikomi-edge listening on ") {
+                    let _ = tx.send(address.to_string());
+                }
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                let log = log.lock().map(|l| l.join("\n")).unwrap_or_default();
+                panic!("mikomi-edge did not start within 30 s; its log:\n{log}");
+            }
+        };
+        Edge {
+            child,
+            base,
+            http: reqwest::Client::builder()
+                .user_agent(BROWSER_UA)
+                .build()
+                .expect("an HTTP client"),
+            config_path: config_path.to_path_buf(),
+            log,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+
+    /// `kill -9`: no chance to flush anything.
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        for _ in 0..300 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("mikomi-edge did not exit within 15 s of SIGTERM; log:\n{}", self.log());
+    }
+
+    /// Starts a new process on the same configuration (and data directory).
+    pub fn restart_after(self, stop: impl FnOnce(Edge)) -> Edge {
+        let config_path = self.config_path.clone();
+        stop(self);
+        Edge::start_with_file(&config_path)
+    }
+
+    /// POSTs a collect body from the test origin.
+    pub async fn collect(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/collect"))
+            .header("origin", ORIGIN)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("collect request")
+    }
+
+    /// A visitor as the API shows it, or `None` for 404.
+    pub async fn visitor(&self, vid: &str) -> Option<Value> {
+        let response = self
+            .http
+            .get(self.url(&format!("/api/v1/visitors/{vid}")))
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .expect("visitor request");
+        match response.status().as_u16() {
+            200 => Some(response.json().await.expect("visitor JSON")),
+            404 => None,
+            other => panic!("GET visitor answered {other}: {}", response.text().await.unwrap_or_default()),
+        }
+    }
+
+    /// The store's counters from `/healthz`.
+    pub async fn stored_events(&self) -> u64 {
+        let health: Value = self
+            .http
+            .get(self.url("/healthz"))
+            .send()
+            .await
+            .expect("healthz")
+            .json()
+            .await
+            .expect("healthz JSON");
+        health["store"]["stats"]["events"].as_u64().expect("event count")
+    }
+
+    /// Page URLs stored for a visitor, in order.
+    pub async fn stored_urls(&self, vid: &str) -> Vec<String> {
+        let Some(visitor) = self.visitor(vid).await else {
+            return Vec::new();
+        };
+        visitor["sessions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s["events"].as_array().cloned().unwrap_or_default())
+            .filter_map(|e| e["url"].as_str().map(str::to_string))
+            .collect()
+    }
+}
+
+impl Drop for Edge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A one-page-view collect body.
+pub fn page_view(vid: Option<&str>, url: &str) -> Value {
+    serde_json::json!({
+        "site": SITE,
+        "vid": vid,
+        "events": [{"type": "pageview", "url": url, "title": "テスト"}],
+    })
+}

@@ -1,0 +1,133 @@
+//! Nothing acknowledged is lost: not on `kill -9` in the middle of a load, not on SIGTERM.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use mikomi_tests::edge::page_view;
+use mikomi_tests::{BROWSER_UA, Edge, EdgeConfig, ORIGIN};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+const VISITORS: usize = 16;
+/// Requests per visitor at most: the load is still running when the process dies.
+const PER_VISITOR: usize = 150;
+
+struct Load {
+    vids: Vec<String>,
+    acked: Arc<AtomicUsize>,
+    tasks: Vec<JoinHandle<Vec<String>>>,
+}
+
+/// One task per visitor, each sending page views one after another and keeping the URLs
+/// whose requests were answered 200.
+async fn start_load(edge: &Edge) -> Load {
+    let mut vids = Vec::new();
+    for i in 0..VISITORS {
+        let response = edge.collect(&page_view(None, &format!("http://site.test/{i}/start"))).await;
+        let body: Value = response.json().await.expect("JSON");
+        vids.push(body["vid"].as_str().expect("vid").to_string());
+    }
+    let acked = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for (i, vid) in vids.iter().enumerate() {
+        let url = edge.url("/v1/collect");
+        let vid = vid.clone();
+        let acked = Arc::clone(&acked);
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .user_agent(BROWSER_UA)
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("client");
+            let mut mine = vec![format!("http://site.test/{i}/start")];
+            for n in 0..PER_VISITOR {
+                let page = format!("http://site.test/{i}/{n}");
+                let sent = http
+                    .post(&url)
+                    .header("origin", ORIGIN)
+                    .header("content-type", "application/json")
+                    .body(page_view(Some(&vid), &page).to_string())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if response.status().as_u16() == 200 => {
+                        mine.push(page);
+                        acked.fetch_add(1, Ordering::SeqCst);
+                    }
+                    _ => break,
+                }
+            }
+            mine
+        }));
+    }
+    Load { vids, acked, tasks }
+}
+
+async fn wait_for(acked: &AtomicUsize, at_least: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.load(Ordering::SeqCst) < at_least {
+        assert!(Instant::now() < deadline, "the load did not reach {at_least} acknowledgements");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn finish(load: Load) -> HashMap<String, Vec<String>> {
+    let mut acked = HashMap::new();
+    for (vid, task) in load.vids.into_iter().zip(load.tasks) {
+        acked.insert(vid, task.await.expect("load task"));
+    }
+    acked
+}
+
+async fn assert_all_stored(edge: &Edge, acked: &HashMap<String, Vec<String>>) -> usize {
+    let mut total = 0;
+    for (vid, urls) in acked {
+        let stored = edge.stored_urls(vid).await;
+        for url in urls {
+            assert!(stored.contains(url), "acknowledged {url} of {vid} is missing after restart");
+        }
+        total += urls.len();
+    }
+    total
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_event_survives_kill_9_under_load() {
+    // A small snapshot bound, so snapshots and log trimming happen during the load too.
+    let config = EdgeConfig {
+        snapshot_after_bytes: 32 * 1024,
+        ..EdgeConfig::default()
+    };
+    let edge = Edge::start(&config);
+    let load = start_load(&edge).await;
+    wait_for(&load.acked, VISITORS * PER_VISITOR / 4).await;
+    edge.kill_hard();
+    let in_flight_when_killed = load.acked.load(Ordering::SeqCst);
+    let acked = finish(load).await;
+    assert!(
+        in_flight_when_killed < VISITORS * PER_VISITOR,
+        "the load must still be running at the kill"
+    );
+
+    let restarted = Edge::start(&config);
+    let total = assert_all_stored(&restarted, &acked).await;
+    assert!(total > VISITORS, "the test checked real traffic ({total} acknowledged)");
+    assert!(restarted.log().contains("store recovered"), "{}", restarted.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_and_closes_cleanly() {
+    let config = EdgeConfig::default();
+    let edge = Edge::start(&config);
+    let load = start_load(&edge).await;
+    wait_for(&load.acked, VISITORS * PER_VISITOR / 4).await;
+    let status = edge.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    let acked = finish(load).await;
+    let restarted = Edge::start(&config);
+    assert_all_stored(&restarted, &acked).await;
+    // A clean close leaves a snapshot and nothing to replay.
+    assert!(restarted.log().contains("replayed=0"), "{}", restarted.log());
+}
