@@ -47,7 +47,11 @@ impl Default for EdgeConfig {
 impl EdgeConfig {
     pub fn to_toml(&self) -> String {
         let quoted = |items: &[String]| {
-            items.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
+            items
+                .iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let mut origins = vec![ORIGIN.to_string()];
         origins.extend(self.origins.iter().cloned());
@@ -92,10 +96,16 @@ sites = ["{SITE}"]
             consent = self.consent,
         );
         if let Some(dir) = &self.assets_dir {
-            text.push_str(&format!("\n[assets]\ndir = {:?}\n", dir.display().to_string()));
+            text.push_str(&format!(
+                "\n[assets]\ndir = {:?}\n",
+                dir.display().to_string()
+            ));
         }
         if let Some(dir) = &self.demo_site {
-            text.push_str(&format!("\n[demo]\nsite_dir = {:?}\n", dir.display().to_string()));
+            text.push_str(&format!(
+                "\n[demo]\nsite_dir = {:?}\n",
+                dir.display().to_string()
+            ));
         }
         text
     }
@@ -225,7 +235,10 @@ impl Edge {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
-        panic!("mikomi-edge did not exit within 15 s of SIGTERM; log:\n{}", self.log());
+        panic!(
+            "mikomi-edge did not exit within 15 s of SIGTERM; log:\n{}",
+            self.log()
+        );
     }
 
     /// Starts a new process on the same configuration (and data directory).
@@ -259,7 +272,10 @@ impl Edge {
         match response.status().as_u16() {
             200 => Some(response.json().await.expect("visitor JSON")),
             404 => None,
-            other => panic!("GET visitor answered {other}: {}", response.text().await.unwrap_or_default()),
+            other => panic!(
+                "GET visitor answered {other}: {}",
+                response.text().await.unwrap_or_default()
+            ),
         }
     }
 
@@ -274,7 +290,9 @@ impl Edge {
             .json()
             .await
             .expect("healthz JSON");
-        health["store"]["stats"]["events"].as_u64().expect("event count")
+        health["store"]["stats"]["events"]
+            .as_u64()
+            .expect("event count")
     }
 
     /// Page URLs stored for a visitor, in order.

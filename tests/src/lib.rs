@@ -12,5 +12,4 @@ pub const ORIGIN: &str = "http://site.test";
 /// The site key of the test configuration.
 pub const SITE: &str = "test";
 /// A browser user agent: the edge ignores bots.
-pub const BROWSER_UA: &str =
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+pub const BROWSER_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";

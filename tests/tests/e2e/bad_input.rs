@@ -40,7 +40,12 @@ async fn each_bad_request_is_refused_with_its_code_and_nothing_is_stored() {
         },
         Case {
             content_type: "application/x-www-form-urlencoded",
-            ..case("wrong content type", good.clone(), 415, "unsupported_media_type")
+            ..case(
+                "wrong content type",
+                good.clone(),
+                415,
+                "unsupported_media_type",
+            )
         },
         case(
             "unknown site",
@@ -63,9 +68,24 @@ async fn each_bad_request_is_refused_with_its_code_and_nothing_is_stored() {
             ),
             ..case("oversize body", Value::Null, 413, "body_too_large")
         },
-        case("forged visitor id", page_view(Some(&forged_vid), "http://site.test/"), 400, "invalid_visitor_id"),
-        case("garbage visitor id", page_view(Some("../../etc"), "http://site.test/"), 400, "invalid_visitor_id"),
-        case("no events", json!({"site": SITE, "events": []}), 400, "event_count"),
+        case(
+            "forged visitor id",
+            page_view(Some(&forged_vid), "http://site.test/"),
+            400,
+            "invalid_visitor_id",
+        ),
+        case(
+            "garbage visitor id",
+            page_view(Some("../../etc"), "http://site.test/"),
+            400,
+            "invalid_visitor_id",
+        ),
+        case(
+            "no events",
+            json!({"site": SITE, "events": []}),
+            400,
+            "event_count",
+        ),
         case(
             "unknown event type",
             json!({"site": SITE, "events": [{"type": "hover", "url": "http://site.test/"}]}),
@@ -109,12 +129,33 @@ async fn each_bad_request_is_refused_with_its_code_and_nothing_is_stored() {
         let body: Value = response.json().await.expect("a JSON error body");
         assert_eq!(status, case.status, "{}: {body}", case.name);
         assert_eq!(body["error"]["code"], case.code, "{}: {body}", case.name);
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", case.name);
-        assert!(cookie.is_none(), "{}: no visitor cookie on an error", case.name);
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{}",
+            case.name
+        );
+        assert!(
+            cookie.is_none(),
+            "{}: no visitor cookie on an error",
+            case.name
+        );
     }
     assert_eq!(edge.stored_events().await, 0, "nothing was stored");
-    let metrics = edge.http.get(edge.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
-    assert!(metrics.contains("mikomi_rejected_total{code=\"malformed_json\"} 3"), "{metrics}");
+    let metrics = edge
+        .http
+        .get(edge.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("mikomi_rejected_total{code=\"malformed_json\"} 3"),
+        "{metrics}"
+    );
 
     // The same edge still stores a good request.
     let response = edge.collect(&good).await;
@@ -131,17 +172,26 @@ async fn rate_limits_answer_429_with_retry_after_and_store_nothing_more() {
     let mut statuses = Vec::new();
     let mut retry_after = None;
     for i in 0..6 {
-        let response = edge.collect(&page_view(None, &format!("http://site.test/{i}"))).await;
+        let response = edge
+            .collect(&page_view(None, &format!("http://site.test/{i}")))
+            .await;
         statuses.push(response.status().as_u16());
         if response.status().as_u16() == 429 {
-            retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+            retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             let body: Value = response.json().await.expect("JSON");
             assert_eq!(body["error"]["code"], "rate_limited");
         }
     }
     assert_eq!(&statuses[..3], &[200, 200, 200], "{statuses:?}");
     assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
-    let seconds: u64 = retry_after.expect("Retry-After").parse().expect("whole seconds");
+    let seconds: u64 = retry_after
+        .expect("Retry-After")
+        .parse()
+        .expect("whole seconds");
     assert!((1..=2).contains(&seconds));
     assert_eq!(edge.stored_events().await, 3);
 }

@@ -7,7 +7,12 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn a_visitor_gets_a_signed_id_and_cookie_and_keeps_it() {
     let edge = Edge::start(&EdgeConfig::default());
-    let first = edge.collect(&page_view(None, "http://site.test/?mk_t=SECRET&utm_source=mail")).await;
+    let first = edge
+        .collect(&page_view(
+            None,
+            "http://site.test/?mk_t=SECRET&utm_source=mail",
+        ))
+        .await;
     assert_eq!(first.status().as_u16(), 200);
     let headers = first.headers().clone();
     let cookie = headers["set-cookie"].to_str().expect("ascii").to_string();
@@ -23,7 +28,9 @@ async fn a_visitor_gets_a_signed_id_and_cookie_and_keeps_it() {
     assert_eq!(headers["access-control-allow-credentials"], "true");
 
     // The id from the body (first-party storage) and from the cookie both lead back.
-    let second = edge.collect(&page_view(Some(&vid), "http://site.test/pricing")).await;
+    let second = edge
+        .collect(&page_view(Some(&vid), "http://site.test/pricing"))
+        .await;
     let second: Value = second.json().await.expect("JSON");
     assert_eq!(second["vid"], vid.as_str());
     let via_cookie = edge
@@ -41,11 +48,21 @@ async fn a_visitor_gets_a_signed_id_and_cookie_and_keeps_it() {
 
     let visitor = edge.visitor(&vid).await.expect("stored");
     assert_eq!(visitor["pageviews"], 3);
-    assert_eq!(visitor["visits"], 1, "three page views within minutes are one visit");
-    assert_eq!(visitor["network"], "127.0.0.0/24", "only the truncated network is kept");
+    assert_eq!(
+        visitor["visits"], 1,
+        "three page views within minutes are one visit"
+    );
+    assert_eq!(
+        visitor["network"], "127.0.0.0/24",
+        "only the truncated network is kept"
+    );
     assert_eq!(
         edge.stored_urls(&vid).await,
-        vec!["http://site.test/?utm_source=mail", "http://site.test/pricing", "http://site.test/faq"],
+        vec![
+            "http://site.test/?utm_source=mail",
+            "http://site.test/pricing",
+            "http://site.test/faq"
+        ],
         "the email token never reaches storage"
     );
     let title = &visitor["sessions"][0]["events"][0]["title"];
@@ -65,7 +82,12 @@ async fn preflight_is_answered_for_allowed_origins_only() {
         .expect("preflight");
     assert_eq!(allowed.status().as_u16(), 204);
     assert_eq!(allowed.headers()["access-control-allow-origin"], ORIGIN);
-    assert!(allowed.headers()["access-control-allow-methods"].to_str().expect("ascii").contains("POST"));
+    assert!(
+        allowed.headers()["access-control-allow-methods"]
+            .to_str()
+            .expect("ascii")
+            .contains("POST")
+    );
     let refused = edge
         .http
         .request(reqwest::Method::OPTIONS, edge.url("/v1/collect"))
@@ -74,7 +96,12 @@ async fn preflight_is_answered_for_allowed_origins_only() {
         .await
         .expect("preflight");
     assert_eq!(refused.status().as_u16(), 403);
-    assert!(refused.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -114,7 +141,8 @@ async fn opt_in_sites_store_nothing_before_consent() {
 }
 
 #[tokio::test]
-async fn public_routes_mount_under_a_prefix_and_forwarded_addresses_are_trusted_only_from_proxies() {
+async fn public_routes_mount_under_a_prefix_and_forwarded_addresses_are_trusted_only_from_proxies()
+{
     let edge = Edge::start(&EdgeConfig {
         public_prefix: "/mk",
         trusted_proxies: vec!["127.0.0.0/8"],
@@ -134,23 +162,49 @@ async fn public_routes_mount_under_a_prefix_and_forwarded_addresses_are_trusted_
         .await
         .expect("request");
     assert_eq!(response.status().as_u16(), 200);
-    let cookie = response.headers()["set-cookie"].to_str().expect("ascii").to_string();
-    assert!(cookie.contains("Secure"), "HTTPS at the proxy makes the cookie Secure: {cookie}");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(
+        cookie.contains("Secure"),
+        "HTTPS at the proxy makes the cookie Secure: {cookie}"
+    );
     let body: Value = response.json().await.expect("JSON");
-    let visitor = edge.visitor(body["vid"].as_str().expect("vid")).await.expect("stored");
+    let visitor = edge
+        .visitor(body["vid"].as_str().expect("vid"))
+        .await
+        .expect("stored");
     assert_eq!(visitor["network"], "203.0.113.0/24");
 }
 
 #[tokio::test]
 async fn the_api_needs_its_key() {
     let edge = Edge::start(&EdgeConfig::default());
-    let body: Value = edge.collect(&page_view(None, "http://site.test/")).await.json().await.expect("JSON");
+    let body: Value = edge
+        .collect(&page_view(None, "http://site.test/"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
     let vid = body["vid"].as_str().expect("vid");
     let url = edge.url(&format!("/api/v1/visitors/{vid}"));
     let none = edge.http.get(&url).send().await.expect("request");
     assert_eq!(none.status().as_u16(), 401);
-    let wrong = edge.http.get(&url).bearer_auth("x".repeat(API_KEY.len())).send().await.expect("request");
+    let wrong = edge
+        .http
+        .get(&url)
+        .bearer_auth("x".repeat(API_KEY.len()))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(wrong.status().as_u16(), 401);
-    let right = edge.http.get(&url).bearer_auth(API_KEY).send().await.expect("request");
+    let right = edge
+        .http
+        .get(&url)
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(right.status().as_u16(), 200);
 }

@@ -25,7 +25,9 @@ struct Load {
 async fn start_load(edge: &Edge) -> Load {
     let mut vids = Vec::new();
     for i in 0..VISITORS {
-        let response = edge.collect(&page_view(None, &format!("http://site.test/{i}/start"))).await;
+        let response = edge
+            .collect(&page_view(None, &format!("http://site.test/{i}/start")))
+            .await;
         let body: Value = response.json().await.expect("JSON");
         vids.push(body["vid"].as_str().expect("vid").to_string());
     }
@@ -68,7 +70,10 @@ async fn start_load(edge: &Edge) -> Load {
 async fn wait_for(acked: &AtomicUsize, at_least: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while acked.load(Ordering::SeqCst) < at_least {
-        assert!(Instant::now() < deadline, "the load did not reach {at_least} acknowledgements");
+        assert!(
+            Instant::now() < deadline,
+            "the load did not reach {at_least} acknowledgements"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
@@ -86,7 +91,10 @@ async fn assert_all_stored(edge: &Edge, acked: &HashMap<String, Vec<String>>) ->
     for (vid, urls) in acked {
         let stored = edge.stored_urls(vid).await;
         for url in urls {
-            assert!(stored.contains(url), "acknowledged {url} of {vid} is missing after restart");
+            assert!(
+                stored.contains(url),
+                "acknowledged {url} of {vid} is missing after restart"
+            );
         }
         total += urls.len();
     }
@@ -113,8 +121,15 @@ async fn every_acknowledged_event_survives_kill_9_under_load() {
 
     let restarted = Edge::start(&config);
     let total = assert_all_stored(&restarted, &acked).await;
-    assert!(total > VISITORS, "the test checked real traffic ({total} acknowledged)");
-    assert!(restarted.log().contains("store recovered"), "{}", restarted.log());
+    assert!(
+        total > VISITORS,
+        "the test checked real traffic ({total} acknowledged)"
+    );
+    assert!(
+        restarted.log().contains("store recovered"),
+        "{}",
+        restarted.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,5 +144,9 @@ async fn sigterm_drains_and_closes_cleanly() {
     let restarted = Edge::start(&config);
     assert_all_stored(&restarted, &acked).await;
     // A clean close leaves a snapshot and nothing to replay.
-    assert!(restarted.log().contains("replayed=0"), "{}", restarted.log());
+    assert!(
+        restarted.log().contains("replayed=0"),
+        "{}",
+        restarted.log()
+    );
 }
