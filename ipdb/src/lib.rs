@@ -36,6 +36,7 @@
 //! ```
 
 pub mod build;
+mod cache;
 pub mod classify;
 mod company;
 mod error;

@@ -5,11 +5,13 @@
 //! the new one, never a mix, and a bad file leaves the old set serving.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 
+use crate::cache::LookupCache;
 use crate::resolver::paths;
 use crate::{Company, Error, LayerSpec, Resolver};
 
@@ -28,6 +30,10 @@ fn stamp(specs: &[LayerSpec]) -> Stamp {
 
 struct Inner {
     current: ArcSwap<Resolver>,
+    /// Bumped after every swap; cached answers carry the generation they were computed in.
+    generation: AtomicU64,
+    /// Recent answers; `None` when disabled.
+    cache: Option<LookupCache>,
     specs: Vec<LayerSpec>,
     /// The stamp of the files now serving; the mutex also keeps two reloads from racing.
     stamp: Mutex<Stamp>,
@@ -48,21 +54,44 @@ impl std::fmt::Debug for SharedResolver {
 }
 
 impl SharedResolver {
-    /// Serves `resolver`, which was opened from `specs`; reloads re-open `specs`.
+    /// Serves `resolver`, which was opened from `specs`; reloads re-open `specs`. Recent
+    /// answers are cached ([`SharedResolver::DEFAULT_CACHE`] addresses).
     pub fn new(resolver: Resolver, specs: Vec<LayerSpec>) -> Self {
+        SharedResolver::with_cache(resolver, specs, SharedResolver::DEFAULT_CACHE)
+    }
+
+    /// Addresses cached by [`SharedResolver::new`]: enough for the distinct visitors of a busy
+    /// site over several minutes, a few MB at most.
+    pub const DEFAULT_CACHE: usize = 16_384;
+
+    /// As [`SharedResolver::new`] with a cache of about `capacity` addresses (0: none).
+    pub fn with_cache(resolver: Resolver, specs: Vec<LayerSpec>, capacity: usize) -> Self {
         let stamp = stamp(&specs);
         SharedResolver {
             inner: Arc::new(Inner {
                 current: ArcSwap::from_pointee(resolver),
+                generation: AtomicU64::new(1),
+                cache: LookupCache::new(capacity),
                 specs,
                 stamp: Mutex::new(stamp),
             }),
         }
     }
 
-    /// Looks `ip` up in the resolver serving now.
+    /// Looks `ip` up in the resolver serving now (through the cache, if any).
     pub fn lookup(&self, ip: IpAddr) -> Option<Company> {
-        self.inner.current.load().lookup(ip)
+        let Some(cache) = &self.inner.cache else {
+            return self.inner.current.load().lookup(ip);
+        };
+        // Generation first, resolver second: a reload stores the resolver before bumping the
+        // generation, so an answer is never filed under a generation newer than its resolver.
+        let generation = self.inner.generation.load(Ordering::SeqCst);
+        if let Some(hit) = cache.get(&ip, generation) {
+            return hit;
+        }
+        let answer = self.inner.current.load().lookup(ip);
+        cache.put(ip, generation, answer.clone());
+        answer
     }
 
     /// The resolver serving now.
@@ -91,6 +120,7 @@ impl SharedResolver {
         let before = stamp(&self.inner.specs);
         let resolver = Resolver::open(&self.inner.specs)?;
         self.inner.current.store(Arc::new(resolver));
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
         *stamp_slot = before;
         Ok(())
     }

@@ -118,6 +118,14 @@ fn reload_if_changed_swaps_only_on_change() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (shared, live, _, beta) = serving(dir.path());
     assert!(!shared.reload_if_changed().expect("poll"));
+    // Cached before the swap; must not be served after it.
+    assert_eq!(
+        shared
+            .lookup(IpAddr::from([10, 0, 0, 1]))
+            .and_then(|c| c.name)
+            .as_deref(),
+        Some("Alpha")
+    );
     let before = shared.current();
     std::fs::write(&live, &beta).expect("write");
     assert!(shared.reload_if_changed().expect("poll"));
