@@ -1,1 +1,5 @@
-//! Shared helpers for the benchmarks.
+//! Shared helpers for the benchmarks: starting servers as child processes and driving them with
+//! a hyper client over loopback.
+
+pub mod load;
+pub mod process;

@@ -1,1 +1,92 @@
-fn main() {}
+//! Project tasks, run as `cargo xtask <task>`:
+//!
+//! - `demo`: build the tag and the demo company database, then run the edge on
+//!   http://127.0.0.1:8080 with the demo site under /demo/.
+//! - `test`: build everything the tests need, then run formatting, lint and every test.
+//! - `bench-load`: the load benchmark (collect against a bare-hyper baseline), release build.
+//! - `bench-memory`: resident memory per idle visitor for 1,000,000 visitors.
+
+mod demo_db;
+mod tracker;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+fn main() -> anyhow::Result<()> {
+    let root = workspace_root();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or("help");
+    let rest = &args[args.len().min(1)..];
+    match task {
+        "demo" => demo(&root),
+        "test" => test(&root, rest),
+        "bench-load" => bench(&root, "load", rest),
+        "bench-memory" => bench(&root, "memory", rest),
+        "build-tag" => tracker::build(&root),
+        _ => {
+            eprintln!("usage: cargo xtask <demo | test | bench-load | bench-memory | build-tag>");
+            if task == "help" { Ok(()) } else { bail!("unknown task `{task}`") }
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn demo(root: &Path) -> anyhow::Result<()> {
+    step("building the tag");
+    tracker::build(root)?;
+    step("building the demo company database");
+    demo_db::build(root)?;
+    step("starting the edge: open http://127.0.0.1:8080/demo/ (Ctrl-C stops it)");
+    cargo(root, &["run", "--quiet", "-p", "mikomi-edge", "--", "serve", "--config", "demo/mikomi.toml"])
+}
+
+fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
+    step("building the tag");
+    tracker::build(root)?;
+    step("building the demo company database");
+    demo_db::build(root)?;
+    step("formatting");
+    cargo(root, &["fmt", "--all", "--", "--check"])?;
+    step("lints");
+    cargo(root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    step("building the binaries the end-to-end tests run");
+    cargo(root, &["build", "--workspace", "--bins"])?;
+    step("tests");
+    let mut args = vec!["test", "--workspace"];
+    args.extend(extra.iter().map(String::as_str));
+    cargo(root, &args)
+}
+
+fn bench(root: &Path, which: &str, extra: &[String]) -> anyhow::Result<()> {
+    step("building release binaries");
+    cargo(root, &["build", "--release", "-p", "mikomi-edge", "-p", "mikomi-benches", "--bins"])?;
+    let binary = root.join("target/release").join(format!("{which}-bench"));
+    step(&format!("running {}", binary.display()));
+    run(Command::new(&binary).args(extra).current_dir(root))
+}
+
+fn cargo(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo).args(args).current_dir(root))
+}
+
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let shown = format!("{command:?}");
+    let status = command.status().with_context(|| format!("start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed: {status}");
+    }
+    Ok(())
+}
+
+fn step(what: &str) {
+    eprintln!("\n==> {what}");
+}

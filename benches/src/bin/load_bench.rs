@@ -1,0 +1,156 @@
+//! The load benchmark: in one run, the bare-hyper baseline and the edge's `POST /v1/collect`
+//! (every answered event fsync'd), then collect again at half its peak rate for latency.
+//! Prints a markdown table with ratios to the baseline.
+//!
+//! Run with `cargo xtask bench-load` (release build). Options:
+//! `--connections N` (64), `--seconds S` (5), `--warmup S` (1), `--client-threads N` (1).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use mikomi_benches::load::{self, LoadResult, LoadSpec, Workload};
+use mikomi_benches::process::Server;
+
+struct Options {
+    connections: usize,
+    seconds: f64,
+    warmup: f64,
+    client_threads: usize,
+}
+
+fn parse_options() -> anyhow::Result<Options> {
+    let mut options = Options {
+        connections: 64,
+        seconds: 5.0,
+        warmup: 1.0,
+        client_threads: 1,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    for pair in args.chunks(2) {
+        let value = pair.get(1).context("every option takes a value")?;
+        match pair[0].as_str() {
+            "--connections" => options.connections = value.parse()?,
+            "--seconds" => options.seconds = value.parse()?,
+            "--warmup" => options.warmup = value.parse()?,
+            "--client-threads" => options.client_threads = value.parse()?,
+            other => anyhow::bail!("unknown option {other}"),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> anyhow::Result<()> {
+    let options = parse_options()?;
+    let release = std::env::current_exe()?
+        .parent()
+        .map(Path::to_path_buf)
+        .context("the binary's folder")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(options.client_threads)
+        .enable_all()
+        .build()?;
+    let spec = |address: &str, workload, rate| LoadSpec {
+        address: address.to_string(),
+        connections: options.connections,
+        warmup: Duration::from_secs_f64(options.warmup),
+        measure: Duration::from_secs_f64(options.seconds),
+        rate,
+        workload,
+    };
+
+    eprintln!("baseline: bare hyper answering 204");
+    let baseline = {
+        let server = Server::start(&release.join("bare-hyper"), &[])?;
+        runtime.block_on(load::run(&spec(&server.address, Workload::Bare, None)))?
+    };
+
+    let work = bench_dir(&release)?;
+    let config = work.join("edge.toml");
+    std::fs::write(&config, edge_config(&work.join("data")))?;
+    let edge = Server::start(&release.join("mikomi-edge"), &["serve", "--config", &config.display().to_string()])?;
+    let collect = Workload::Collect {
+        visitors_per_connection: 200,
+    };
+    eprintln!("collect: page views from {} distinct visitors, closed loop", options.connections * 200);
+    let peak = runtime.block_on(load::run(&spec(&edge.address, collect, None)))?;
+    let half_rate = peak.per_second() / 2.0;
+    eprintln!("collect: open loop at {half_rate:.0} req/s (half of peak)");
+    let half = runtime.block_on(load::run(&spec(&edge.address, collect, Some(half_rate))))?;
+    let metrics = load::http_get(&edge.address, "/metrics").unwrap_or_default();
+    drop(edge);
+
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "\n{} connections, {:.0} s measured after {:.0} s warm-up, {cores} cores shared by server and load generator ({} client thread(s)), loopback\n",
+        options.connections, options.seconds, options.warmup, options.client_threads
+    );
+    println!("| server | load | req/s | p50 ms | p99 ms | req/s vs baseline | failures |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    row("bare hyper 1 + tokio, 204", "closed loop", &baseline, &baseline);
+    row("mikomi-edge `POST /v1/collect`, fsync'd", "closed loop", &peak, &baseline);
+    row("mikomi-edge `POST /v1/collect`, fsync'd", "open loop, half of peak", &half, &baseline);
+    println!();
+    if let (Some(syncs), Some(batches)) = (
+        metric(&metrics, "mikomi_wal_fsync_seconds_count"),
+        metric(&metrics, "mikomi_wal_group_size_sum"),
+    ) {
+        let fsync_sum = metric(&metrics, "mikomi_wal_fsync_seconds_sum").unwrap_or(0.0);
+        println!(
+            "write-ahead log: {batches:.0} batches in {syncs:.0} fdatasyncs ({:.1} per sync), mean write+sync {:.3} ms",
+            batches / syncs.max(1.0),
+            fsync_sum / syncs.max(1.0) * 1000.0
+        );
+    }
+    Ok(())
+}
+
+fn row(server: &str, load: &str, result: &LoadResult, baseline: &LoadResult) {
+    println!(
+        "| {server} | {load} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+        result.per_second(),
+        result.quantile_ms(0.5),
+        result.quantile_ms(0.99),
+        result.per_second() / baseline.per_second(),
+        result.failures
+    );
+}
+
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// A fresh folder for the edge's data, on the same disk as a real deployment's would be.
+fn bench_dir(release: &Path) -> anyhow::Result<PathBuf> {
+    let dir = release.join("bench-load");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Defaults everywhere except: the load generator is a trusted proxy (each visitor has its own
+/// forwarded address, so per-address limits apply per visitor), and the per-site limit is
+/// raised past what one site would normally be allowed, since the benchmark is one site.
+fn edge_config(data: &Path) -> String {
+    format!(
+        r#"[server]
+listen = "127.0.0.1:0"
+trusted_proxies = ["127.0.0.1/32"]
+
+[storage]
+data_dir = {data:?}
+
+[limits.per_site]
+per_second = 10000000
+burst = 10000000
+
+[[sites]]
+key = "bench"
+origins = ["http://127.0.0.1:8080"]
+"#,
+        data = data.display().to_string()
+    )
+}

@@ -1,0 +1,213 @@
+//! A closed- or open-loop HTTP/1.1 load generator over keep-alive connections, built on hyper's
+//! client. Open loop (a fixed rate) measures latency from each request's scheduled send time,
+//! so a stalled server cannot hide its queueing delay (no coordinated omission).
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// What each request is.
+#[derive(Clone, Copy, Debug)]
+pub enum Workload {
+    /// `POST /` with a small body: for the bare baseline.
+    Bare,
+    /// `POST /v1/collect` page views from distinct visitors, each behind its own forwarded
+    /// address; a visitor's first request mints its id, later ones send it back.
+    Collect { visitors_per_connection: usize },
+}
+
+#[derive(Clone, Debug)]
+pub struct LoadSpec {
+    pub address: String,
+    pub connections: usize,
+    pub warmup: Duration,
+    pub measure: Duration,
+    /// Total requests per second across connections; `None` sends as fast as answers come.
+    pub rate: Option<f64>,
+    pub workload: Workload,
+}
+
+#[derive(Debug, Default)]
+pub struct LoadResult {
+    pub requests: u64,
+    pub failures: u64,
+    pub elapsed: Duration,
+    /// Microseconds, sorted.
+    pub latencies_us: Vec<u32>,
+}
+
+impl LoadResult {
+    pub fn per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Latency at quantile `q` (0..=1), in milliseconds.
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return f64::NAN;
+        }
+        let index = ((self.latencies_us.len() - 1) as f64 * q).round() as usize;
+        f64::from(self.latencies_us[index]) / 1000.0
+    }
+}
+
+pub async fn run(spec: &LoadSpec) -> anyhow::Result<LoadResult> {
+    let start = Instant::now();
+    let measure_from = start + spec.warmup;
+    let stop_at = measure_from + spec.measure;
+    let mut tasks = Vec::new();
+    for index in 0..spec.connections {
+        let spec = spec.clone();
+        tasks.push(tokio::spawn(async move {
+            connection(&spec, index, measure_from, stop_at).await
+        }));
+    }
+    let mut result = LoadResult {
+        elapsed: spec.measure,
+        ..LoadResult::default()
+    };
+    for task in tasks {
+        let one = task.await??;
+        result.requests += one.requests;
+        result.failures += one.failures;
+        result.latencies_us.extend(one.latencies_us);
+    }
+    result.latencies_us.sort_unstable();
+    Ok(result)
+}
+
+async fn connection(
+    spec: &LoadSpec,
+    index: usize,
+    measure_from: Instant,
+    stop_at: Instant,
+) -> anyhow::Result<LoadResult> {
+    let stream = TcpStream::connect(&spec.address).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+
+    let visitors = match spec.workload {
+        Workload::Bare => 1,
+        Workload::Collect {
+            visitors_per_connection,
+        } => visitors_per_connection.max(1),
+    };
+    let mut vids: Vec<Option<String>> = vec![None; visitors];
+    let interval = spec
+        .rate
+        .map(|rate| Duration::from_secs_f64(spec.connections as f64 / rate));
+    // Spread the connections' schedules so they do not fire in lockstep.
+    let mut next = Instant::now() + interval.map_or(Duration::ZERO, |i| i.mul_f64(index as f64 / spec.connections as f64));
+    let mut result = LoadResult::default();
+    let mut sent: u64 = 0;
+    loop {
+        let scheduled = match interval {
+            Some(interval) => {
+                let at = next;
+                tokio::time::sleep_until(at.into()).await;
+                next += interval;
+                at
+            }
+            None => Instant::now(),
+        };
+        if scheduled >= stop_at {
+            break;
+        }
+        let slot = (sent as usize) % visitors;
+        sent += 1;
+        let request = match spec.workload {
+            Workload::Bare => bare_request(&spec.address),
+            Workload::Collect { .. } => {
+                let global = index * visitors + slot;
+                collect_request(&spec.address, global, vids[slot].as_deref(), sent)
+            }
+        }?;
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        let ok = response.status().is_success();
+        let body = response.into_body().collect().await?.to_bytes();
+        let latency = scheduled.elapsed();
+        if vids[slot].is_none() && matches!(spec.workload, Workload::Collect { .. }) {
+            vids[slot] = extract_vid(&body);
+        }
+        if scheduled >= measure_from {
+            if ok {
+                result.requests += 1;
+                result.latencies_us.push(latency.as_micros().min(u128::from(u32::MAX)) as u32);
+            } else {
+                result.failures += 1;
+            }
+        }
+    }
+    Ok(result)
+}
+
+fn bare_request(address: &str) -> anyhow::Result<Request<Full<Bytes>>> {
+    Ok(Request::post("/")
+        .header("host", address)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(b"{\"ping\":true}")))?)
+}
+
+/// Realistic page views: a product or pricing page with UTM tags and a Japanese title.
+fn collect_request(
+    address: &str,
+    visitor: usize,
+    vid: Option<&str>,
+    sequence: u64,
+) -> anyhow::Result<Request<Full<Bytes>>> {
+    const PAGES: [(&str, &str); 4] = [
+        ("/demo/product.html", "製品紹介 | Demo"),
+        ("/demo/pricing.html?utm_source=newsletter&utm_medium=email", "料金プラン | Demo"),
+        ("/demo/faq.html", "よくある質問 | Demo"),
+        ("/demo/seminar.html", "セミナー | Demo"),
+    ];
+    let (path, title) = PAGES[(sequence % 4) as usize];
+    let body = serde_json::json!({
+        "site": "bench",
+        "vid": vid,
+        "events": [{
+            "type": "pageview",
+            "url": format!("http://127.0.0.1:8080{path}"),
+            "referrer": "https://www.example.co.jp/search?q=mikomi",
+            "title": title,
+            "ts": 1_700_000_000_000u64 + sequence,
+        }],
+    });
+    // Each visitor behind its own address, as seen through a trusted proxy.
+    let forwarded = format!(
+        "127.{}.{}.{}",
+        (visitor >> 16) & 0xff,
+        (visitor >> 8) & 0xff,
+        (visitor & 0xff).max(1)
+    );
+    Ok(Request::post("/v1/collect")
+        .header("host", address)
+        .header("origin", "http://127.0.0.1:8080")
+        .header("content-type", "application/json")
+        .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36")
+        .header("x-forwarded-for", forwarded)
+        .body(Full::new(Bytes::from(body.to_string())))?)
+}
+
+fn extract_vid(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("\"vid\":\"")? + 7;
+    let end = text[start..].find('"')? + start;
+    Some(text[start..end].to_string())
+}
+
+/// A plain blocking GET, for reading `/metrics` between runs.
+pub fn http_get(address: &str, path: &str) -> anyhow::Result<String> {
+    let mut stream = std::net::TcpStream::connect(address)?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text)?;
+    Ok(text.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default())
+}
