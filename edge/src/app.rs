@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use crate::bots::BotFilter;
 use crate::clock::Clock;
 use crate::collect::{Collector, Sites};
-use crate::config::{Config, StorageBackend};
+use crate::config::{Config, IpdbConfig, StorageBackend};
 use crate::http::api::ApiKeys;
 use crate::http::assets::{DemoSite, TagAssets};
 use crate::metrics::Metrics;
@@ -84,12 +84,14 @@ impl App {
                 })?),
                 None => None,
             };
+        let resolver = open_resolver(&config.ipdb)?;
         let collector = Collector {
             sites: Sites::from_config(config),
             codec: VisitorIdCodec::new(&secret),
             limits: RateLimits::new(config.limits.per_ip, config.limits.per_site),
             bots: BotFilter::new(&config.bots.user_agents),
             store: Arc::clone(&store),
+            resolver,
             clock,
             max_events: config.limits.max_events_per_request,
         };
@@ -110,6 +112,22 @@ impl App {
     pub fn next_request_id(&self) -> u64 {
         self.next_request_id.fetch_add(1, Ordering::Relaxed)
     }
+}
+
+/// Opens every configured layer; a missing or corrupt file stops start-up with its name.
+fn open_resolver(config: &IpdbConfig) -> anyhow::Result<Option<ipdb::SharedResolver>> {
+    if config.layers.is_empty() {
+        return Ok(None);
+    }
+    let resolver = ipdb::Resolver::open(&config.layers).context("open the ipdb layers")?;
+    for layer in resolver.layers() {
+        tracing::info!(name = layer.name(), schema = ?layer.schema(), "ipdb layer opened");
+    }
+    Ok(Some(ipdb::SharedResolver::with_cache(
+        resolver,
+        config.layers.clone(),
+        config.cache_entries,
+    )))
 }
 
 /// The visitor-id signing secret, generated once per data directory when the config has none.

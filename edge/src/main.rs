@@ -88,6 +88,7 @@ fn serve(path: PathBuf) -> anyhow::Result<()> {
         // Machine-readable for scripts and tests that asked for port 0.
         println!("mikomi-edge listening on http://{address}");
         spawn_housekeeping(app.clone());
+        spawn_reloads(app.clone(), config.ipdb.reload_check.0);
         let options = ServerOptions {
             max_connections: config.server.max_connections,
             header_timeout: config.server.header_timeout.0,
@@ -104,6 +105,48 @@ fn spawn_housekeeping(app: App) {
         loop {
             tick.tick().await;
             app.collector.limits.sweep();
+        }
+    });
+}
+
+/// Company databases reload when their files change or on SIGHUP. A file that fails to open is
+/// refused and the old one keeps serving.
+fn spawn_reloads(app: App, every: std::time::Duration) {
+    let Some(resolver) = app.collector.resolver.clone() else {
+        return;
+    };
+    let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => Some(signal),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGHUP; reloads follow file changes only");
+            None
+        }
+    };
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            let forced = tokio::select! {
+                _ = tick.tick() => false,
+                Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => true,
+            };
+            let resolver = resolver.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                if forced {
+                    resolver.reload().map(|()| true)
+                } else {
+                    resolver.reload_if_changed()
+                }
+            })
+            .await;
+            match result {
+                Ok(Ok(true)) => tracing::info!(forced, "ipdb layers reloaded"),
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "ipdb reload refused; the previous files keep serving")
+                }
+                Err(e) => tracing::error!(error = %e, "ipdb reload task failed"),
+            }
         }
     });
 }

@@ -25,6 +25,8 @@ pub struct EdgeConfig {
     pub assets_dir: Option<PathBuf>,
     /// Extra origins besides `ORIGIN`.
     pub origins: Vec<String>,
+    /// ipdb layers: (name, .mmdb path), tried in order.
+    pub ipdb_layers: Vec<(String, PathBuf)>,
 }
 
 impl Default for EdgeConfig {
@@ -40,6 +42,7 @@ impl Default for EdgeConfig {
             demo_site: None,
             assets_dir: None,
             origins: Vec::new(),
+            ipdb_layers: Vec::new(),
         }
     }
 }
@@ -101,6 +104,12 @@ sites = ["{SITE}"]
                 dir.display().to_string()
             ));
         }
+        for (name, path) in &self.ipdb_layers {
+            text.push_str(&format!(
+                "\n[[ipdb.layers]]\nname = {name:?}\npath = {:?}\n",
+                path.display().to_string()
+            ));
+        }
         if let Some(dir) = &self.demo_site {
             text.push_str(&format!(
                 "\n[demo]\nsite_dir = {:?}\n",
@@ -117,6 +126,14 @@ pub fn workspace_root() -> PathBuf {
         .parent()
         .expect("tests/ sits in the workspace")
         .to_path_buf()
+}
+
+/// The project's shared test data (`../shared/data` beside the repository).
+pub fn shared_data() -> PathBuf {
+    workspace_root()
+        .parent()
+        .expect("the repository has a parent folder")
+        .join("shared/data")
 }
 
 /// The `mikomi-edge` binary of this build (`cargo xtask test` builds it first).
@@ -154,6 +171,20 @@ impl Edge {
         let config_path = config.data_dir.path().join("edge.toml");
         std::fs::write(&config_path, config.to_toml()).expect("write the test configuration");
         Edge::start_with_file(&config_path)
+    }
+
+    /// Starts the edge and expects it to refuse to start; returns what it said.
+    pub fn expect_start_failure(config: &EdgeConfig) -> String {
+        let config_path = config.data_dir.path().join("edge.toml");
+        std::fs::write(&config_path, config.to_toml()).expect("write the test configuration");
+        let output = Command::new(edge_binary())
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run mikomi-edge");
+        assert!(!output.status.success(), "the edge started: {output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
     }
 
     pub fn start_with_file(config_path: &Path) -> Edge {

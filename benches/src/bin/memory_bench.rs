@@ -19,7 +19,10 @@ const WRITERS: usize = 256;
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let visitors: usize = match args.iter().position(|a| a == "--visitors") {
-        Some(i) => args.get(i + 1).context("--visitors takes a number")?.parse()?,
+        Some(i) => args
+            .get(i + 1)
+            .context("--visitors takes a number")?
+            .parse()?,
         None => 1_000_000,
     };
     let dir = tempfile::Builder::new()
@@ -92,6 +95,7 @@ fn batch(codec: &VisitorIdCodec, n: usize) -> Batch {
         visitor,
         received_ms: 1_700_000_000_000 + n as i64,
         network: Some(truncate_ip(ip)),
+        company: None,
         events: vec![TimedEvent {
             client_ts: Some(1_700_000_000_000),
             event: Event::PageView {

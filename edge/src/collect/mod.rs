@@ -82,6 +82,8 @@ pub struct Collector {
     pub limits: RateLimits,
     pub bots: BotFilter,
     pub store: Arc<dyn Store>,
+    /// Company resolution; absent when no ipdb layers are configured.
+    pub resolver: Option<ipdb::SharedResolver>,
     pub clock: Arc<dyn Clock>,
     pub max_events: usize,
 }
@@ -146,6 +148,11 @@ impl Collector {
             visitor,
             received_ms: self.clock.now_ms(),
             network: Some(truncate_ip(input.client_ip)),
+            company: self
+                .resolver
+                .as_ref()
+                .and_then(|r| r.lookup(input.client_ip))
+                .map(Arc::new),
             events,
         };
         let recorded = self.store.record(batch).await?;

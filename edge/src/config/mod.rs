@@ -35,6 +35,8 @@ pub struct Config {
     #[serde(default)]
     pub bots: BotsConfig,
     #[serde(default)]
+    pub ipdb: IpdbConfig,
+    #[serde(default)]
     pub sites: Vec<Spanned<SiteConfig>>,
     #[serde(default)]
     pub api_keys: Vec<Spanned<ApiKeyConfig>>,
@@ -182,6 +184,27 @@ impl Default for AssetsConfig {
 #[serde(deny_unknown_fields)]
 pub struct DemoConfig {
     pub site_dir: PathBuf,
+}
+
+/// Company resolution: MaxMind DB files tried in order (a company layer first, then ASN).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IpdbConfig {
+    pub layers: Vec<ipdb::LayerSpec>,
+    /// Recent addresses whose answers are kept: real traffic repeats addresses.
+    pub cache_entries: usize,
+    /// How often the files are checked for changes (they are also reloaded on SIGHUP).
+    pub reload_check: HumanDuration,
+}
+
+impl Default for IpdbConfig {
+    fn default() -> Self {
+        IpdbConfig {
+            layers: Vec::new(),
+            cache_entries: ipdb::SharedResolver::DEFAULT_CACHE,
+            reload_check: HumanDuration(Duration::from_secs(10)),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -372,6 +395,9 @@ impl Config {
         join(&mut self.assets.dir);
         if let Some(demo) = &mut self.demo {
             join(&mut demo.site_dir);
+        }
+        for layer in &mut self.ipdb.layers {
+            join(&mut layer.path);
         }
     }
 

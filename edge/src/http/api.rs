@@ -150,6 +150,7 @@ fn render_visitor(vid: &str, visitor: &Visitor) -> String {
         "pageviews": visitor.pageviews,
         "events": visitor.events,
         "network": visitor.network.map(|n| n.to_string()),
+        "company": visitor.company.as_deref(),
         "sessions": sessions,
     })
     .to_string()

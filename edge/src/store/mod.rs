@@ -24,6 +24,8 @@ pub struct Batch {
     pub received_ms: i64,
     /// The client's network, truncated (/24, /48): the full address is never kept.
     pub network: Option<IpNet>,
+    /// Who the address belongs to, resolved once when the request arrived.
+    pub company: Option<Arc<ipdb::Company>>,
     pub events: Vec<TimedEvent>,
 }
 

@@ -24,6 +24,8 @@ pub struct Visitor {
     pub pageviews: u64,
     pub events: u64,
     pub network: Option<IpNet>,
+    /// The company (or ISP, carrier, cloud) behind the latest address.
+    pub company: Option<Arc<ipdb::Company>>,
     /// The most recent sessions, oldest first.
     pub sessions: Vec<Session>,
 }
@@ -78,6 +80,7 @@ impl Visitor {
             pageviews: 0,
             events: 0,
             network: None,
+            company: None,
             sessions: Vec::new(),
         }
     }
@@ -132,6 +135,9 @@ impl Visitor {
         if batch.network.is_some() {
             self.network = batch.network;
         }
+        if let Some(company) = &batch.company {
+            self.company = Some(Arc::clone(company));
+        }
         self.summary(expired)
     }
 
@@ -163,6 +169,7 @@ mod tests {
             visitor: VisitorId([7; 16]),
             received_ms: at_ms,
             network: None,
+            company: None,
             events: vec![TimedEvent {
                 client_ts: None,
                 event: Event::PageView {

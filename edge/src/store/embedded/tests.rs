@@ -26,6 +26,7 @@ fn batch(visitor: u8, at_ms: i64, path: &str) -> Batch {
         visitor: VisitorId([visitor; 16]),
         received_ms: at_ms,
         network: None,
+        company: None,
         events: vec![TimedEvent {
             client_ts: Some(at_ms),
             event: Event::PageView {
