@@ -2,7 +2,7 @@
 //! wasm-bindgen glue) and `tracker_bg.wasm`, and prints the raw and gzip size of each.
 //!
 //! Steps: `cargo build -p tracker-wasm --target wasm32-unknown-unknown --profile tracker`,
-//! `wasm-bindgen --target web`, `wasm-opt -Oz` when binaryen is installed, and a whitespace and
+//! `wasm-opt -Oz` when binaryen is installed, `wasm-bindgen --target web`, and a whitespace and
 //! comment strip of the hand-written loader.
 
 use std::io::Write;
@@ -66,6 +66,15 @@ pub fn build_quiet(root: &Path) -> anyhow::Result<Vec<Artifact>> {
         .join("tracker_wasm.wasm");
     ensure!(wasm.is_file(), "cargo built no {}", wasm.display());
 
+    // wasm-opt runs before wasm-bindgen: Debian's binaryen (108) run after it re-points the
+    // exported externref table at the function table, and the module then fails to start.
+    let optimised = wasm.with_file_name("tracker_wasm.opt.wasm");
+    let input = if optimise(&wasm, &optimised)? {
+        optimised
+    } else {
+        wasm
+    };
+
     let out = root.join("target").join("tracker");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let status = Command::new(&bindgen)
@@ -75,21 +84,19 @@ pub fn build_quiet(root: &Path) -> anyhow::Result<Vec<Artifact>> {
             "--no-typescript",
             "--out-name",
             "tracker",
+            "--remove-name-section",
+            "--remove-producers-section",
         ])
-        .args(["--remove-name-section", "--remove-producers-section"])
         .arg("--out-dir")
         .arg(&out)
-        .arg(&wasm)
+        .arg(&input)
         .status()
         .context("running wasm-bindgen")?;
     ensure!(
         status.success(),
         "wasm-bindgen failed on {}",
-        wasm.display()
+        input.display()
     );
-
-    let module = out.join("tracker_bg.wasm");
-    optimise(&module)?;
 
     let loader = std::fs::read_to_string(root.join("tracker-wasm/js/t.js"))
         .context("reading tracker-wasm/js/t.js")?;
@@ -186,19 +193,15 @@ fn find_tool(name: &str) -> Option<PathBuf> {
     })
 }
 
-/// Runs `wasm-opt -Oz` over the module in place when binaryen is installed.
-fn optimise(module: &Path) -> anyhow::Result<()> {
+/// Runs `wasm-opt -Oz` from `input` to `output` when binaryen is installed; says whether it
+/// did.
+fn optimise(input: &Path, output: &Path) -> anyhow::Result<bool> {
     let Some(wasm_opt) = find_tool("wasm-opt") else {
         println!("wasm-opt not found (Debian package `binaryen`): the module stays unoptimised");
-        return Ok(());
+        return Ok(false);
     };
     let status = Command::new(wasm_opt)
-        .args([
-            "-Oz",
-            "--strip-debug",
-            "--strip-producers",
-            "--strip-target-features",
-        ])
+        .arg("-Oz")
         // The features rustc enables by default for wasm32-unknown-unknown.
         .args([
             "--enable-bulk-memory",
@@ -208,13 +211,13 @@ fn optimise(module: &Path) -> anyhow::Result<()> {
             "--enable-reference-types",
             "--enable-multivalue",
         ])
-        .arg(module)
+        .arg(input)
         .arg("-o")
-        .arg(module)
+        .arg(output)
         .status()
         .context("running wasm-opt")?;
-    ensure!(status.success(), "wasm-opt failed on {}", module.display());
-    Ok(())
+    ensure!(status.success(), "wasm-opt failed on {}", input.display());
+    Ok(true)
 }
 
 /// Drops block comments and indentation from the hand-written loader. The loader is written so

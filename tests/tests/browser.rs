@@ -1,0 +1,438 @@
+//! End-to-end tests of the tag in a real headless Chromium against the real `mikomi-edge`
+//! serving the demo site: what the browser does is read back from the edge's API.
+//!
+//! Needs the built tag in `target/tracker/` (`cargo xtask test` builds it) and Debian's
+//! `chromium` and `chromium-driver`.
+
+#[path = "../src/browser.rs"]
+mod browser;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use browser::{Browser, BrowserOptions};
+use mikomi_tests::edge::workspace_root;
+use mikomi_tests::{Edge, EdgeConfig};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// One browser at a time: two cores are shared with everything else the suite runs.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The edge serving a site folder and the built tag, and a browser.
+struct Setup {
+    browser: Browser,
+    edge: Edge,
+    /// Holds the data directory; dropped after the edge.
+    _config: EdgeConfig,
+}
+
+fn assets_dir() -> PathBuf {
+    let dir = workspace_root().join("target").join("tracker");
+    assert!(
+        dir.join("tracker_bg.wasm").is_file() && dir.join("t.js").is_file(),
+        "the tag is not built in {}: run `cargo xtask test` (or the tracker build)",
+        dir.display()
+    );
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Setup {
+    /// Starts the edge on a known port, so that its own origin can be an allowed origin of
+    /// the site (the browser sends `Origin` on every POST, same-origin ones included).
+    async fn start(consent: &'static str, site: &Path, options: BrowserOptions) -> Setup {
+        let port = free_port();
+        let origin = format!("http://127.0.0.1:{port}");
+        let config = EdgeConfig {
+            consent,
+            demo_site: Some(site.to_path_buf()),
+            assets_dir: Some(assets_dir()),
+            origins: vec![origin],
+            ..EdgeConfig::default()
+        };
+        // The demo pages say data-site="demo": add that site beside the default test site.
+        let origins = format!("\"{}\", \"http://127.0.0.1:{port}\"", mikomi_tests::ORIGIN);
+        let toml = config
+            .to_toml()
+            .replace(
+                "listen = \"127.0.0.1:0\"",
+                &format!("listen = \"127.0.0.1:{port}\""),
+            )
+            .replace("sites = [\"test\"]", "sites = [\"test\", \"demo\"]")
+            + &format!(
+                "\n[[sites]]\nkey = \"demo\"\norigins = [{origins}]\nconsent = \"{consent}\"\n"
+            );
+        let path = config.data_dir.path().join("edge.toml");
+        std::fs::write(&path, toml).expect("write the configuration");
+        let edge = Edge::start_with_file(&path);
+        let browser = Browser::start_with(options).await;
+        Setup {
+            browser,
+            edge,
+            _config: config,
+        }
+    }
+
+    async fn demo(consent: &'static str) -> Setup {
+        Setup::start(
+            consent,
+            &workspace_root().join("demo").join("site"),
+            BrowserOptions::default(),
+        )
+        .await
+    }
+
+    fn page(&self, path: &str) -> String {
+        self.edge.url(&format!("/demo/{path}"))
+    }
+
+    /// The visitor id the tag kept, once it has one.
+    async fn vid(&self) -> String {
+        let v = self
+            .browser
+            .wait_for(
+                "the tag to keep a visitor id",
+                WAIT,
+                "return localStorage.getItem('mk_vid')",
+            )
+            .await;
+        v.as_str().expect("a string id").to_string()
+    }
+
+    /// Polls the edge until the visitor's stored events satisfy `pred`; returns them.
+    async fn events_until(
+        &self,
+        vid: &str,
+        what: &str,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let events: Vec<Value> = self
+                .edge
+                .visitor(vid)
+                .await
+                .map(|v| {
+                    v["sessions"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|s| s["events"].as_array().cloned().unwrap_or_default())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if pred(&events) {
+                return events;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}; stored events: {events:#?}\nedge log:\n{}",
+                self.edge.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A conversion's fields as a JSON object, whether the API shows them as an object or as
+/// `[key, value]` pairs.
+fn field_map(fields: &Value) -> Value {
+    match fields {
+        Value::Array(pairs) => Value::Object(
+            pairs
+                .iter()
+                .filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].clone())))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn pageviews(events: &[Value]) -> Vec<&Value> {
+    events.iter().filter(|e| e["type"] == "pageview").collect()
+}
+
+/// (a) A page view is stored with the right URL (UTM parameters included) and title.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_view_is_stored_with_url_and_title() {
+    let _one = ONE_BROWSER.lock().await;
+    let s = Setup::demo("none").await;
+    let url = s.page("pricing.html?utm_source=mail&utm_campaign=spring");
+    s.browser.goto(&url).await;
+    let vid = s.vid().await;
+    let events = s
+        .events_until(&vid, "the page view", |e| !pageviews(e).is_empty())
+        .await;
+    let pv = pageviews(&events)[0];
+    assert_eq!(pv["url"], url.as_str(), "{pv}");
+    assert_eq!(pv["title"], "料金 | 見込みクラウド", "{pv}");
+    // The id is kept in both first-party places.
+    let cookie = s.browser.eval("return document.cookie").await;
+    assert!(
+        cookie
+            .as_str()
+            .unwrap_or("")
+            .contains(&format!("_mkvid={vid}")),
+        "{cookie}"
+    );
+}
+
+/// (b) An SPA navigation (history.pushState) makes a second page view; going back (popstate)
+/// a third.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spa_navigation_makes_more_page_views() {
+    let _one = ONE_BROWSER.lock().await;
+    let s = Setup::demo("none").await;
+    let url = s.page("en/product.html");
+    s.browser.goto(&url).await;
+    let vid = s.vid().await;
+    s.events_until(&vid, "the first page view", |e| pageviews(e).len() == 1)
+        .await;
+    s.browser
+        .client
+        .find(fantoccini::Locator::Id("tab-specs"))
+        .await
+        .expect("the specifications tab")
+        .click()
+        .await
+        .expect("click");
+    let events = s
+        .events_until(&vid, "the SPA page view", |e| pageviews(e).len() >= 2)
+        .await;
+    let second = pageviews(&events)[1];
+    assert_eq!(second["url"], format!("{url}?tab=specs"), "{second}");
+    assert_eq!(second["title"], "Specifications | Mikomi Cloud", "{second}");
+    assert_eq!(second["referrer"], url.as_str(), "{second}");
+
+    s.browser.client.back().await.expect("history back");
+    let events = s
+        .events_until(&vid, "the popstate page view", |e| pageviews(e).len() >= 3)
+        .await;
+    assert_eq!(pageviews(&events)[2]["url"], url.as_str());
+    assert_eq!(pageviews(&events).len(), 3, "one page view per navigation");
+}
+
+/// (c) Submitting the Japanese contact form stores a conversion with the mapped fields, and
+/// neither the password, the hidden field nor the free-text message; the site's own submit
+/// handler still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contact_form_is_a_conversion_without_the_password() {
+    let _one = ONE_BROWSER.lock().await;
+    let s = Setup::demo("none").await;
+    s.browser.goto(&s.page("contact.html")).await;
+    let vid = s.vid().await;
+    let values = [
+        ("c1", "株式会社テスト商事"),
+        ("c2", "山田 太郎"),
+        ("c3", "taro.yamada@test-shoji.example"),
+        ("c4", "03-1234-5678"),
+        ("c5", "部長"),
+        ("c6", "営業部"),
+        ("c7", "pw-must-never-leave-7731"),
+        ("c8", "message-text-not-captured"),
+    ];
+    for (id, value) in values {
+        s.browser
+            .client
+            .find(fantoccini::Locator::Id(id))
+            .await
+            .expect("a form field")
+            .send_keys(value)
+            .await
+            .expect("type");
+    }
+    s.browser
+        .client
+        .find(fantoccini::Locator::Id("send"))
+        .await
+        .expect("the send button")
+        .click()
+        .await
+        .expect("click");
+    s.browser
+        .wait_for(
+            "the site's own submit handler",
+            WAIT,
+            "return window.contactSubmitted === true",
+        )
+        .await;
+    let events = s
+        .events_until(&vid, "the conversion", |e| {
+            e.iter().any(|e| e["type"] == "conversion")
+        })
+        .await;
+    let conversion = events
+        .iter()
+        .find(|e| e["type"] == "conversion")
+        .expect("a conversion");
+    assert_eq!(conversion["form"], "contact-form");
+    let fields = &field_map(&conversion["fields"]);
+    assert_eq!(fields["company"], "株式会社テスト商事", "{conversion}");
+    assert_eq!(fields["name"], "山田 太郎", "{conversion}");
+    assert_eq!(
+        fields["email"], "taro.yamada@test-shoji.example",
+        "{conversion}"
+    );
+    assert_eq!(fields["phone"], "03-1234-5678", "{conversion}");
+    assert_eq!(fields["title"], "部長", "{conversion}");
+    assert_eq!(fields["department"], "営業部", "{conversion}");
+    assert_eq!(fields.as_object().map(|f| f.len()), Some(6), "{conversion}");
+    let everything = s.edge.visitor(&vid).await.expect("the visitor").to_string();
+    for secret in [
+        "pw-must-never-leave-7731",
+        "hidden-campaign-0042",
+        "message-text-not-captured",
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} was captured: {everything}"
+        );
+    }
+}
+
+/// (e) With an opt-in site, nothing identifying is stored in the browser before consent (no
+/// id in localStorage or cookies, the edge's HttpOnly cookie included, no stored queue); after
+/// `mikomi('consent', true)` the next event brings an id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opt_in_stores_no_id_before_consent() {
+    let _one = ONE_BROWSER.lock().await;
+    let s = Setup::demo("opt-in").await;
+    s.browser.goto(&s.page("product.html")).await;
+    // Wait until the page view has been answered.
+    s.browser
+        .wait_for(
+            "the first collect request",
+            WAIT,
+            "return performance.getEntriesByType('resource')\
+             .filter(e => e.name.endsWith('/v1/collect') && e.responseEnd > 0).length",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let storage = s
+        .browser
+        .eval("return [localStorage.getItem('mk_vid'), localStorage.getItem('mk_q'), document.cookie]")
+        .await;
+    assert_eq!(
+        storage,
+        serde_json::json!([null, null, ""]),
+        "stored before consent"
+    );
+    let cookies = s.browser.client.get_all_cookies().await.expect("cookies");
+    assert!(cookies.is_empty(), "cookies before consent: {cookies:?}");
+
+    s.browser.eval("mikomi('consent', true)").await;
+    s.browser
+        .client
+        .find(fantoccini::Locator::Id("tab-specs"))
+        .await
+        .expect("the specifications tab")
+        .click()
+        .await
+        .expect("click");
+    let vid = s.vid().await;
+    let events = s
+        .events_until(&vid, "the page view after consent", |e| {
+            !pageviews(e).is_empty()
+        })
+        .await;
+    assert!(
+        pageviews(&events)
+            .iter()
+            .any(|p| p["url"].as_str().is_some_and(|u| u.ends_with("?tab=specs"))),
+        "{events:#?}"
+    );
+}
+
+/// (f) The host page's own `window.onerror` (and `unhandledrejection`) see nothing from the
+/// tag, whatever the page does with it, and a page without WebAssembly is left alone. The
+/// page's own deliberate error is the control that the hooks work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_page_never_sees_an_error_from_the_tag() {
+    let _one = ONE_BROWSER.lock().await;
+    let site = tempfile::tempdir().expect("a site directory");
+    let hooks = "<script>window.errors=[];\
+        window.onerror=function(m){errors.push(String(m))};\
+        addEventListener('unhandledrejection',function(e){errors.push('rejection: '+e.reason)});\
+        </script>";
+    let tag = "<script async src=\"/t.js\" data-site=\"test\"></script>";
+    std::fs::write(
+        site.path().join("index.html"),
+        format!(
+            "<!doctype html><html lang=ja><head><meta charset=utf-8><title>errors</title>{hooks}{tag}</head><body>\
+             <button id=spa onclick=\"history.pushState(null,'','?v=2')\">spa</button>\
+             <a id=pdf href=\"doc.pdf\" onclick=\"event.preventDefault()\">pdf</a>\
+             <form id=f onsubmit=\"event.preventDefault()\"><label>メールアドレス<input name=email value=a@corp.example></label>\
+             <input type=password name=p value=x><button id=go>go</button></form>\
+             <button id=own onclick=\"setTimeout(function(){{throw new Error('site-own')}})\">own</button>\
+             </body></html>"
+        ),
+    )
+    .expect("write the page");
+    std::fs::write(
+        site.path().join("nowasm.html"),
+        format!(
+            "<!doctype html><html><head><title>no wasm</title>{hooks}\
+             <script>delete window.WebAssembly</script>{tag}</head><body></body></html>"
+        ),
+    )
+    .expect("write the page");
+    // The test site key is "test": the edge's default test site.
+    let s = Setup::start("none", site.path(), BrowserOptions::default()).await;
+    s.browser.goto(&s.page("index.html")).await;
+    s.vid().await;
+    for id in ["spa", "pdf", "go"] {
+        s.browser
+            .client
+            .find(fantoccini::Locator::Id(id))
+            .await
+            .expect("a control")
+            .click()
+            .await
+            .expect("click");
+    }
+    // Odd calls a site might make.
+    s.browser
+        .eval(
+            "mikomi(); mikomi('nope'); mikomi('track'); mikomi('track', 'x', {a: 1, b: NaN, c: {}});\
+             mikomi('identify', null); mikomi('identify', {email: 5}); mikomi('consent', 'yes');\
+             history.replaceState(null, '', '?v=3'); dispatchEvent(new Event('online'));\
+             document.dispatchEvent(new Event('visibilitychange'));",
+        )
+        .await;
+    s.browser
+        .client
+        .find(fantoccini::Locator::Id("own"))
+        .await
+        .expect("the control button")
+        .click()
+        .await
+        .expect("click");
+    // Let the batching timer fire and the answers come back.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let errors = s.browser.eval("return window.errors").await;
+    assert_eq!(errors.as_array().map(Vec::len), Some(1), "{errors}");
+    assert!(
+        errors[0].as_str().unwrap_or("").contains("site-own"),
+        "{errors}"
+    );
+
+    s.browser.goto(&s.page("nowasm.html")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let state = s
+        .browser
+        .eval("return [window.errors, typeof window.mikomi, localStorage.getItem('mk_vid') === null || true]")
+        .await;
+    assert_eq!(state[0], serde_json::json!([]), "{state}");
+    assert_eq!(
+        state[1], "function",
+        "the queue exists without WebAssembly: {state}"
+    );
+}
