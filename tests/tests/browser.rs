@@ -436,3 +436,43 @@ async fn the_host_page_never_sees_an_error_from_the_tag() {
         "the queue exists without WebAssembly: {state}"
     );
 }
+
+/// Benchmark, not a test (ignored by default): the time from the page's `load` event to the
+/// start of the tag's first collect request on the demo home page, over 20 loads in one
+/// browser (the first load fetches the module; later ones find it in the HTTP cache). Run:
+/// `cargo test -p mikomi-tests --test browser --release -- --ignored --nocapture tag_latency`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run explicitly"]
+async fn tag_latency() {
+    let _one = ONE_BROWSER.lock().await;
+    let s = Setup::demo("none").await;
+    let url = s.page("index.html");
+    let mut samples = Vec::new();
+    for _ in 0..20 {
+        s.browser.goto(&url).await;
+        let ms = s
+            .browser
+            .wait_for(
+                "the first collect request",
+                WAIT,
+                "const nav = performance.getEntriesByType('navigation')[0];\
+                 const c = performance.getEntriesByType('resource')\
+                   .find(e => e.name.endsWith('/v1/collect'));\
+                 return nav && c && nav.loadEventStart > 0\
+                   ? String(c.startTime - nav.loadEventStart) : null;",
+            )
+            .await;
+        let ms: f64 = ms.as_str().and_then(|m| m.parse().ok()).expect("a number");
+        samples.push(ms);
+    }
+    let first = samples[0];
+    samples.sort_by(f64::total_cmp);
+    let median = (samples[9] + samples[10]) / 2.0;
+    println!(
+        "load -> first collect over {} loads: median {median:.1} ms, min {:.1} ms, max {:.1} ms, \
+         first (cold cache) {first:.1} ms",
+        samples.len(),
+        samples[0],
+        samples[samples.len() - 1],
+    );
+}
