@@ -103,7 +103,10 @@ async fn connection(
         .rate
         .map(|rate| Duration::from_secs_f64(spec.connections as f64 / rate));
     // Spread the connections' schedules so they do not fire in lockstep.
-    let mut next = Instant::now() + interval.map_or(Duration::ZERO, |i| i.mul_f64(index as f64 / spec.connections as f64));
+    let mut next = Instant::now()
+        + interval.map_or(Duration::ZERO, |i| {
+            i.mul_f64(index as f64 / spec.connections as f64)
+        });
     let mut result = LoadResult::default();
     let mut sent: u64 = 0;
     loop {
@@ -139,7 +142,9 @@ async fn connection(
         if scheduled >= measure_from {
             if ok {
                 result.requests += 1;
-                result.latencies_us.push(latency.as_micros().min(u128::from(u32::MAX)) as u32);
+                result
+                    .latencies_us
+                    .push(latency.as_micros().min(u128::from(u32::MAX)) as u32);
             } else {
                 result.failures += 1;
             }
@@ -164,7 +169,10 @@ fn collect_request(
 ) -> anyhow::Result<Request<Full<Bytes>>> {
     const PAGES: [(&str, &str); 4] = [
         ("/demo/product.html", "製品紹介 | Demo"),
-        ("/demo/pricing.html?utm_source=newsletter&utm_medium=email", "料金プラン | Demo"),
+        (
+            "/demo/pricing.html?utm_source=newsletter&utm_medium=email",
+            "料金プラン | Demo",
+        ),
         ("/demo/faq.html", "よくある質問 | Demo"),
         ("/demo/seminar.html", "セミナー | Demo"),
     ];
@@ -191,7 +199,10 @@ fn collect_request(
         .header("host", address)
         .header("origin", "http://127.0.0.1:8080")
         .header("content-type", "application/json")
-        .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36")
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36",
+        )
         .header("x-forwarded-for", forwarded)
         .body(Full::new(Bytes::from(body.to_string())))?)
 }
@@ -206,8 +217,14 @@ fn extract_vid(body: &[u8]) -> Option<String> {
 /// A plain blocking GET, for reading `/metrics` between runs.
 pub fn http_get(address: &str, path: &str) -> anyhow::Result<String> {
     let mut stream = std::net::TcpStream::connect(address)?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut text = String::new();
     stream.read_to_string(&mut text)?;
-    Ok(text.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default())
+    Ok(text
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default())
 }

@@ -27,7 +27,11 @@ fn main() -> anyhow::Result<()> {
         "build-tag" => tracker::build(&root),
         _ => {
             eprintln!("usage: cargo xtask <demo | test | bench-load | bench-memory | build-tag>");
-            if task == "help" { Ok(()) } else { bail!("unknown task `{task}`") }
+            if task == "help" {
+                Ok(())
+            } else {
+                bail!("unknown task `{task}`")
+            }
         }
     }
 }
@@ -45,7 +49,19 @@ fn demo(root: &Path) -> anyhow::Result<()> {
     step("building the demo company database");
     demo_db::build(root)?;
     step("starting the edge: open http://127.0.0.1:8080/demo/ (Ctrl-C stops it)");
-    cargo(root, &["run", "--quiet", "-p", "mikomi-edge", "--", "serve", "--config", "demo/mikomi.toml"])
+    cargo(
+        root,
+        &[
+            "run",
+            "--quiet",
+            "-p",
+            "mikomi-edge",
+            "--",
+            "serve",
+            "--config",
+            "demo/mikomi.toml",
+        ],
+    )
 }
 
 fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
@@ -56,7 +72,17 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     step("formatting");
     cargo(root, &["fmt", "--all", "--", "--check"])?;
     step("lints");
-    cargo(root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(
+        root,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     step("building the binaries the end-to-end tests run");
     cargo(root, &["build", "--workspace", "--bins"])?;
     step("tests");
@@ -67,7 +93,18 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
 
 fn bench(root: &Path, which: &str, extra: &[String]) -> anyhow::Result<()> {
     step("building release binaries");
-    cargo(root, &["build", "--release", "-p", "mikomi-edge", "-p", "mikomi-benches", "--bins"])?;
+    cargo(
+        root,
+        &[
+            "build",
+            "--release",
+            "-p",
+            "mikomi-edge",
+            "-p",
+            "mikomi-benches",
+            "--bins",
+        ],
+    )?;
     let binary = root.join("target/release").join(format!("{which}-bench"));
     step(&format!("running {}", binary.display()));
     run(Command::new(&binary).args(extra).current_dir(root))

@@ -68,11 +68,17 @@ fn main() -> anyhow::Result<()> {
     let work = bench_dir(&release)?;
     let config = work.join("edge.toml");
     std::fs::write(&config, edge_config(&work.join("data")))?;
-    let edge = Server::start(&release.join("mikomi-edge"), &["serve", "--config", &config.display().to_string()])?;
+    let edge = Server::start(
+        &release.join("mikomi-edge"),
+        &["serve", "--config", &config.display().to_string()],
+    )?;
     let collect = Workload::Collect {
         visitors_per_connection: 200,
     };
-    eprintln!("collect: page views from {} distinct visitors, closed loop", options.connections * 200);
+    eprintln!(
+        "collect: page views from {} distinct visitors, closed loop",
+        options.connections * 200
+    );
     let peak = runtime.block_on(load::run(&spec(&edge.address, collect, None)))?;
     let half_rate = peak.per_second() / 2.0;
     eprintln!("collect: open loop at {half_rate:.0} req/s (half of peak)");
@@ -87,9 +93,24 @@ fn main() -> anyhow::Result<()> {
     );
     println!("| server | load | req/s | p50 ms | p99 ms | req/s vs baseline | failures |");
     println!("|---|---|---:|---:|---:|---:|---:|");
-    row("bare hyper 1 + tokio, 204", "closed loop", &baseline, &baseline);
-    row("mikomi-edge `POST /v1/collect`, fsync'd", "closed loop", &peak, &baseline);
-    row("mikomi-edge `POST /v1/collect`, fsync'd", "open loop, half of peak", &half, &baseline);
+    row(
+        "bare hyper 1 + tokio, 204",
+        "closed loop",
+        &baseline,
+        &baseline,
+    );
+    row(
+        "mikomi-edge `POST /v1/collect`, fsync'd",
+        "closed loop",
+        &peak,
+        &baseline,
+    );
+    row(
+        "mikomi-edge `POST /v1/collect`, fsync'd",
+        "open loop, half of peak",
+        &half,
+        &baseline,
+    );
     println!();
     if let (Some(syncs), Some(batches)) = (
         metric(&metrics, "mikomi_wal_fsync_seconds_count"),
@@ -117,8 +138,13 @@ fn row(server: &str, load: &str, result: &LoadResult, baseline: &LoadResult) {
 }
 
 fn metric(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+    text.lines().find_map(|line| {
+        line.strip_prefix(name)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
 }
 
 /// A fresh folder for the edge's data, on the same disk as a real deployment's would be.
