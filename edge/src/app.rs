@@ -16,6 +16,7 @@ use crate::http::assets::{DemoSite, TagAssets};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::store::embedded::{EmbeddedOptions, EmbeddedStore};
+use crate::store::state::Model;
 use crate::store::{SessionRules, Store};
 use crate::visitor_id::VisitorIdCodec;
 
@@ -64,10 +65,14 @@ impl App {
             StorageBackend::Embedded => Arc::new(
                 EmbeddedStore::open(EmbeddedOptions {
                     dir: data_dir.join("store"),
-                    rules: SessionRules {
-                        timeout_ms: config.sessions.timeout.0.as_millis() as i64,
-                        max_sessions: config.sessions.max_sessions_per_visitor,
-                        max_events_per_session: config.sessions.max_events_per_session,
+                    model: Model {
+                        sessions: SessionRules {
+                            timeout_ms: config.sessions.timeout.0.as_millis() as i64,
+                            max_sessions: config.sessions.max_sessions_per_visitor,
+                            max_events_per_session: config.sessions.max_events_per_session,
+                        },
+                        scoring: config.scoring.rules(),
+                        key_pages: config.accounts.key_pages.clone(),
                     },
                     snapshot_after_bytes: config.storage.snapshot_after_bytes,
                     metrics: metrics.store.clone(),

@@ -48,6 +48,12 @@ pub enum Event {
         url: String,
         href: String,
     },
+    /// A verified email-click token: the edge checked its signature and expiry and keeps only
+    /// the address it names (never the token).
+    EmailClick {
+        email: String,
+        url: Option<String>,
+    },
 }
 
 /// A custom event property, stored in a form every serialiser can round-trip.
@@ -69,6 +75,7 @@ impl Event {
             Event::Identify { .. } => "identify",
             Event::Track { .. } => "track",
             Event::Download { .. } => "download",
+            Event::EmailClick { .. } => "email_click",
         }
     }
 
@@ -79,9 +86,10 @@ impl Event {
             | Event::Engagement { url, .. }
             | Event::Conversion { url, .. }
             | Event::Download { url, .. } => Some(url),
-            Event::Popup { url, .. } | Event::Identify { url, .. } | Event::Track { url, .. } => {
-                url.as_deref()
-            }
+            Event::Popup { url, .. }
+            | Event::Identify { url, .. }
+            | Event::Track { url, .. }
+            | Event::EmailClick { url, .. } => url.as_deref(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! values; every error names the file, the line and the key.
 
 mod error;
+mod identity;
 mod values;
 
 use std::collections::HashSet;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use error::{ConfigError, Located};
+pub use identity::{AccountsConfig, IdentityConfig, ScoringConfig, WebhookConfig};
 pub use values::{AssetName, HumanDuration, Origin, PathPrefix, Secret, SiteKey};
 
 /// The whole configuration of one edge process.
@@ -36,6 +38,14 @@ pub struct Config {
     pub bots: BotsConfig,
     #[serde(default)]
     pub ipdb: IpdbConfig,
+    #[serde(default)]
+    pub identity: IdentityConfig,
+    #[serde(default)]
+    pub scoring: ScoringConfig,
+    #[serde(default)]
+    pub accounts: AccountsConfig,
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
     #[serde(default)]
     pub sites: Vec<Spanned<SiteConfig>>,
     #[serde(default)]

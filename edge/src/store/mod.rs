@@ -2,6 +2,9 @@
 //! embedded in this process or shared through Redis by several edge nodes.
 
 pub mod embedded;
+pub mod person;
+pub mod record;
+pub mod state;
 mod visitor;
 
 use std::net::IpAddr;
@@ -13,7 +16,15 @@ use serde::{Deserialize, Serialize};
 use crate::collect::event::TimedEvent;
 use crate::visitor_id::VisitorId;
 
-pub use visitor::{Session, SessionRules, StoredEvent, VisitSummary, Visitor};
+pub use visitor::{
+    Link, PendingClick, Session, SessionRules, StoredEvent, VisitSummary, Visitor,
+};
+
+use crate::accounts::HotAccount;
+use person::{Person, PersonId};
+use record::AdminOp;
+use state::feed::FeedKey;
+use state::outbox::OutboxEntry;
 
 /// Everything one accepted collect request adds: the unit of durability.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -99,12 +110,60 @@ pub trait Store: Send + Sync + 'static {
     /// A visitor's record, if the visitor is known.
     async fn visitor(&self, key: &VisitorKey) -> Result<Option<Visitor>, StoreError>;
 
+    /// Stores a change from the backend API durably; returns its log position.
+    async fn admin(&self, op: AdminOp) -> Result<u64, StoreError>;
+
+    /// A person by id, following merges to the survivor.
+    async fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError>;
+
+    /// The visitors a person's timeline is made of.
+    async fn visitors_of(&self, person: &Person) -> Result<Vec<Visitor>, StoreError>;
+
+    /// Identified sessions of `site` after `after`, in feed order.
+    async fn sessions_feed(
+        &self,
+        site: &str,
+        after: Option<FeedKey>,
+        limit: usize,
+    ) -> Result<FeedPage, StoreError>;
+
+    async fn hot_accounts(
+        &self,
+        site: &str,
+        now_ms: i64,
+        window_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<HotAccount>, StoreError>;
+
+    /// Webhook events not yet delivered everywhere, oldest first.
+    async fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Rewrites the data files so that nothing removed from state survives on disk (erasure).
+    async fn compact(&self) -> Result<(), StoreError>;
+
     fn health(&self) -> Health;
 
     fn stats(&self) -> StoreStats;
 
     /// Finishes pending writes and leaves the data ready for a fast restart.
     async fn close(&self) -> Result<(), StoreError>;
+}
+
+/// One identified session of the feed, with what the API shows about it.
+#[derive(Clone, Debug)]
+pub struct FeedItem {
+    pub key: FeedKey,
+    pub visitor: VisitorId,
+    pub session: Session,
+    pub person: Option<Person>,
+    pub company: Option<Arc<ipdb::Company>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FeedPage {
+    pub items: Vec<FeedItem>,
+    /// Where the next page starts: the last key looked at, even if it was filtered out.
+    pub next: Option<FeedKey>,
 }
 
 /// The network an address belongs to, coarse enough not to identify a household.

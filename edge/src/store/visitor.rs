@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use super::Batch;
+use super::person::{PersonId, Score};
 use crate::collect::event::{Event, TimedEvent};
 use crate::visitor_id::VisitorId;
 
@@ -28,6 +29,29 @@ pub struct Visitor {
     pub company: Option<Arc<ipdb::Company>>,
     /// The most recent sessions, oldest first.
     pub sessions: Vec<Session>,
+    /// Who this device belonged to over time: each link holds from its `since_ms` on.
+    pub links: Vec<Link>,
+    /// An email click waiting for a sign of a human before it identifies anyone.
+    pub pending_click: Option<PendingClick>,
+    pub score: Score,
+}
+
+/// From `since_ms` on, the visitor's activity is `person`'s (`None`: anonymous again).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// The log position that made the link.
+    pub seq: u64,
+    /// `i64::MIN` for a first join: the person owns every earlier session too.
+    pub since_ms: i64,
+    pub person: Option<PersonId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingClick {
+    pub email: String,
+    pub seq: u64,
+    /// The session the click landed in: it expires with it.
+    pub session_id: u64,
 }
 
 /// A visit: events with less than the session timeout between them.
@@ -41,6 +65,9 @@ pub struct Session {
     pub events: Vec<StoredEvent>,
     /// Events past the per-session bound: counted, not kept.
     pub dropped_events: u32,
+    /// The log position of the last change to the session (new events, a new owner): the
+    /// sessions feed is ordered by it.
+    pub updated_seq: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,6 +109,9 @@ impl Visitor {
             network: None,
             company: None,
             sessions: Vec::new(),
+            links: Vec::new(),
+            pending_click: None,
+            score: Score::default(),
         }
     }
 
@@ -101,6 +131,7 @@ impl Visitor {
                 pageviews: 0,
                 events: Vec::new(),
                 dropped_events: 0,
+                updated_seq: seq,
             });
             if self.sessions.len() > rules.max_sessions {
                 let excess = self.sessions.len() - rules.max_sessions;
@@ -113,6 +144,7 @@ impl Visitor {
             .filter(|e| e.event.is_page_view())
             .count();
         if let Some(session) = self.sessions.last_mut() {
+            session.updated_seq = seq;
             session.last_ms = session.last_ms.max(now);
             session.pageviews = session.pageviews.saturating_add(pageviews as u32);
             for TimedEvent { client_ts, event } in &batch.events {
@@ -139,6 +171,25 @@ impl Visitor {
             self.company = Some(Arc::clone(company));
         }
         self.summary(expired)
+    }
+
+    /// The person the visitor belongs to now.
+    pub fn owner(&self) -> Option<PersonId> {
+        self.links.last().and_then(|l| l.person)
+    }
+
+    /// Who owned the visitor's activity at `ms`.
+    pub fn owner_at(&self, ms: i64) -> Option<PersonId> {
+        self.links
+            .iter()
+            .rev()
+            .find(|l| l.since_ms <= ms)
+            .and_then(|l| l.person)
+    }
+
+    /// The owner of a session: whoever held the visitor when it last saw activity.
+    pub fn session_owner(&self, session: &Session) -> Option<PersonId> {
+        self.owner_at(session.last_ms)
     }
 
     fn summary(&self, new_session: bool) -> VisitSummary {

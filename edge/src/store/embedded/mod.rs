@@ -4,6 +4,7 @@
 
 mod files;
 mod frame;
+mod reads;
 mod recovery;
 mod snapshot;
 mod writer;
@@ -13,21 +14,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use dashmap::DashMap;
 use tokio::sync::{mpsc, oneshot};
 
 use self::writer::{Command, Pending, Writer};
-use super::{
-    Batch, Health, Recorded, SessionRules, Store, StoreError, StoreStats, Visitor, VisitorKey,
-};
+use super::record::{AdminOp, LogRecord};
+use super::state::{Model, State};
+use super::{Batch, Health, Recorded, StoreError, VisitSummary};
 use crate::metrics::StoreMetrics;
 
-/// Batches waiting for the writer at most; callers wait for room beyond that (backpressure).
+/// Records waiting for the writer at most; callers wait for room beyond that (backpressure).
 const QUEUE: usize = 8192;
 
 pub struct EmbeddedOptions {
     pub dir: PathBuf,
-    pub rules: SessionRules,
+    pub model: Model,
     pub snapshot_after_bytes: u64,
     pub metrics: StoreMetrics,
 }
@@ -40,8 +40,7 @@ pub struct EmbeddedStore {
 
 /// State shared by the request tasks (reads) and the writer thread (the only writer).
 pub(crate) struct Shared {
-    visitors: DashMap<VisitorKey, Visitor>,
-    rules: SessionRules,
+    state: State,
     metrics: StoreMetrics,
     health: Mutex<Health>,
     events: AtomicU64,
@@ -52,20 +51,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn apply(&self, seq: u64, batch: &Batch) -> Recorded {
-        let key = VisitorKey {
-            site: Arc::clone(&batch.site),
-            id: batch.visitor,
-        };
-        let mut entry = self.visitors.entry(key).or_insert_with(|| {
-            Visitor::new(Arc::clone(&batch.site), batch.visitor, batch.received_ms)
-        });
-        let visit = entry.apply(seq, batch, &self.rules);
-        drop(entry);
-        self.events
-            .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
+    fn apply(&self, seq: u64, record: &LogRecord) -> Option<VisitSummary> {
+        let visit = self.state.apply(seq, record);
+        if let (Some(_), LogRecord::Batch(batch)) = (&visit, record) {
+            self.events
+                .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
+        }
         self.last_seq.store(seq, Ordering::Relaxed);
-        Recorded { seq, visit }
+        visit
     }
 
     fn health(&self) -> Health {
@@ -86,8 +79,7 @@ impl EmbeddedStore {
     /// Opens the data directory, recovers snapshot + log, and starts the writer.
     pub fn open(options: EmbeddedOptions) -> Result<EmbeddedStore, StoreError> {
         let shared = Arc::new(Shared {
-            visitors: DashMap::new(),
-            rules: options.rules,
+            state: State::new(options.model),
             metrics: options.metrics,
             health: Mutex::new(Health::Ok),
             events: AtomicU64::new(0),
@@ -116,17 +108,15 @@ impl EmbeddedStore {
             writer: Mutex::new(Some(handle)),
         })
     }
-}
 
-#[async_trait::async_trait]
-impl Store for EmbeddedStore {
-    async fn record(&self, batch: Batch) -> Result<Recorded, StoreError> {
-        let payload = postcard::to_stdvec(&batch)
-            .map_err(|e| StoreError::io("encode a batch", std::io::Error::other(e)))?;
+    /// Appends a record and waits until it is durable and applied.
+    async fn append(&self, record: LogRecord) -> Result<(u64, Option<VisitSummary>), StoreError> {
+        let payload = postcard::to_stdvec(&record)
+            .map_err(|e| StoreError::io("encode a log record", std::io::Error::other(e)))?;
         let (done, answer) = oneshot::channel();
         self.tx
             .send(Command::Record(Pending {
-                batch,
+                record,
                 payload,
                 done,
             }))
@@ -137,24 +127,20 @@ impl Store for EmbeddedStore {
             .map_err(|_| StoreError::Unavailable("the log writer stopped".into()))?
     }
 
-    async fn visitor(&self, key: &VisitorKey) -> Result<Option<Visitor>, StoreError> {
-        Ok(self.shared.visitors.get(key).map(|v| v.clone()))
-    }
-
-    fn health(&self) -> Health {
-        self.shared.health()
-    }
-
-    fn stats(&self) -> StoreStats {
-        StoreStats {
-            visitors: self.shared.visitors.len() as u64,
-            events: self.shared.events.load(Ordering::Relaxed),
-            log_bytes: self.shared.log_bytes.load(Ordering::Relaxed),
-            last_seq: self.shared.last_seq.load(Ordering::Relaxed),
+    async fn record_batch(&self, batch: Batch) -> Result<Recorded, StoreError> {
+        match self.append(LogRecord::Batch(batch)).await? {
+            (seq, Some(visit)) => Ok(Recorded { seq, visit }),
+            (seq, None) => Err(StoreError::Unavailable(format!(
+                "record {seq} was not applied to its visitor"
+            ))),
         }
     }
 
-    async fn close(&self) -> Result<(), StoreError> {
+    async fn record_admin(&self, op: AdminOp) -> Result<u64, StoreError> {
+        Ok(self.append(LogRecord::Admin(op)).await?.0)
+    }
+
+    async fn close_writer(&self) -> Result<(), StoreError> {
         let (done, answer) = oneshot::channel();
         if self.tx.send(Command::Close(done)).await.is_err() {
             return Ok(()); // already closed
@@ -167,6 +153,17 @@ impl Store for EmbeddedStore {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
         result
+    }
+
+    async fn compact_now(&self) -> Result<(), StoreError> {
+        let (done, answer) = oneshot::channel();
+        self.tx
+            .send(Command::Compact(done))
+            .await
+            .map_err(|_| StoreError::Unavailable("the store is closed".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the log writer stopped".into()))?
     }
 }
 

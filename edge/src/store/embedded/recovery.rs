@@ -12,7 +12,10 @@ use super::Shared;
 use super::files::{self, Appender, SEGMENT_MAGIC};
 use super::frame::{self, Next};
 use super::snapshot;
-use crate::store::{Batch, StoreError, VisitorKey};
+use super::snapshot::Entry;
+use crate::store::record::LogRecord;
+use crate::store::state::lock;
+use crate::store::{StoreError, VisitorKey};
 
 pub(super) struct Recovered {
     pub appender: Appender,
@@ -27,15 +30,26 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
     let listing = files::list(dir).map_err(|e| StoreError::io(format!("{shown}: list"), e))?;
 
     let mut snapshot_seq = 0;
+    let state = &shared.state;
     if let Some(newest) = listing.snapshots.last() {
-        for visitor in snapshot::read(&newest.path)? {
-            let events = visitor.events;
-            let key = VisitorKey {
-                site: Arc::clone(&visitor.site),
-                id: visitor.id,
-            };
-            shared.visitors.insert(key, visitor);
-            shared.events.fetch_add(events, Ordering::Relaxed);
+        for entry in snapshot::read(&newest.path)? {
+            match entry {
+                Entry::Visitor(visitor) => {
+                    shared.events.fetch_add(visitor.events, Ordering::Relaxed);
+                    let key = VisitorKey {
+                        site: Arc::clone(&visitor.site),
+                        id: visitor.id,
+                    };
+                    state.visitors.insert(key, visitor);
+                }
+                Entry::Person(person) => {
+                    state.persons.insert(person.id, person);
+                }
+                Entry::Merged { merged, survivor } => {
+                    state.merged.insert(merged, survivor);
+                }
+                Entry::Outbox(entry) => lock(&state.outbox).push(entry),
+            }
         }
         snapshot_seq = newest.seq;
     }
@@ -76,21 +90,15 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
                     if seq < snapshot_seq {
                         continue;
                     }
-                    let batch: Batch =
+                    let record: LogRecord =
                         postcard::from_bytes(&payload).map_err(|e| StoreError::Corrupt {
                             path: shown.clone(),
                             offset,
                             reason: format!("a checksummed record does not decode: {e}"),
                         })?;
-                    let key = VisitorKey {
-                        site: Arc::clone(&batch.site),
-                        id: batch.visitor,
-                    };
-                    let held = shared.visitors.get(&key).map(|v| v.last_seq);
-                    if held.is_none_or(|last_seq| last_seq < seq) {
-                        shared.apply(seq, &batch);
-                        replayed += 1;
-                    }
+                    // Entities that already hold the record skip it (see `store::state`).
+                    shared.apply(seq, &record);
+                    replayed += 1;
                 }
                 Next::End => break,
                 Next::Torn(why) if i == last => {
@@ -119,6 +127,8 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
         log_bytes += reader.good_offset;
     }
 
+    state.rebuild_indexes();
+
     // A segment of this name can only exist empty (its first record would have moved next_seq).
     let fresh = files::segment_path(dir, next_seq);
     if fresh.exists() {
@@ -133,7 +143,8 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
         dir = %shown,
         snapshot_seq,
         replayed,
-        visitors = shared.visitors.len(),
+        visitors = state.visitors.len(),
+        people = state.persons.len(),
         ms = started.elapsed().as_millis() as u64,
         "store recovered"
     );

@@ -1,8 +1,10 @@
 //! Snapshots bound recovery time: the state at a log position, so that replay starts there.
 //!
-//! A snapshot is taken while writes go on ("fuzzy"): a visitor may already hold batches from
-//! after the snapshot's position. Each visitor carries the last sequence number applied to it,
-//! and replay skips what a visitor already holds, so the result is exact.
+//! A snapshot is taken while writes go on ("fuzzy"): an entity may already hold records from
+//! after the snapshot's position. Visitors and people carry the last sequence number applied
+//! to them, and replay skips what an entity already holds. Entries are written visitors first,
+//! then people, then merges and the webhook outbox: see `store::state` for why that order makes
+//! replay exact.
 
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -10,17 +12,59 @@ use std::path::Path;
 
 use super::files::{self, SNAPSHOT_MAGIC};
 use super::frame::{self, Next};
+use serde::{Deserialize, Serialize};
+
+use crate::store::person::{Person, PersonId};
+use crate::store::state::outbox::OutboxEntry;
+use crate::store::state::{State, lock};
 use crate::store::{StoreError, Visitor};
+
+/// One record of a snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Entry {
+    Visitor(Visitor),
+    Person(Person),
+    Merged { merged: PersonId, survivor: PersonId },
+    Outbox(OutboxEntry),
+}
+
+/// The state's entities in snapshot order. Each is read under its own short lock, so writers
+/// are never held up for long.
+pub fn entries(state: &State) -> impl Iterator<Item = Entry> + '_ {
+    let visitor_keys: Vec<_> = state.visitors.iter().map(|e| e.key().clone()).collect();
+    let visitors = visitor_keys
+        .into_iter()
+        .filter_map(|key| state.visitors.get(&key).map(|v| Entry::Visitor(v.clone())));
+    let people = std::iter::once(()).flat_map(move |()| {
+        let ids: Vec<_> = state.persons.iter().map(|e| *e.key()).collect();
+        ids.into_iter()
+            .filter_map(|id| state.persons.get(&id).map(|p| Entry::Person(p.clone())))
+            .collect::<Vec<_>>()
+    });
+    let rest = std::iter::once(()).flat_map(move |()| {
+        let mut tail: Vec<Entry> = state
+            .merged
+            .iter()
+            .map(|e| Entry::Merged {
+                merged: *e.key(),
+                survivor: *e.value(),
+            })
+            .collect();
+        tail.extend(lock(&state.outbox).entries.values().cloned().map(Entry::Outbox));
+        tail
+    });
+    visitors.chain(people).chain(rest)
+}
 
 /// The frame sequence number that marks a complete snapshot; it carries the record count.
 const END_MARK: u64 = u64::MAX;
 
-/// Writes the visitors yielded by `visitors` as the snapshot for log position `seq`, atomically:
+/// Writes `entries` as the snapshot for log position `seq`, atomically:
 /// a crash leaves either the old snapshot or the new one, never half of one.
 pub fn write(
     dir: &Path,
     seq: u64,
-    visitors: impl Iterator<Item = Visitor>,
+    entries: impl Iterator<Item = Entry>,
 ) -> Result<u64, StoreError> {
     let path = files::snapshot_path(dir, seq);
     let tmp = path.with_extension("tmp");
@@ -33,8 +77,8 @@ pub fn write(
     out.write_all(SNAPSHOT_MAGIC).map_err(io("write"))?;
     let mut frame_buf = Vec::new();
     let mut count = 0u64;
-    for visitor in visitors {
-        let payload = postcard::to_stdvec(&visitor)
+    for entry in entries {
+        let payload = postcard::to_stdvec(&entry)
             .map_err(|e| StoreError::io("encode a snapshot record", std::io::Error::other(e)))?;
         frame_buf.clear();
         frame::encode(&mut frame_buf, count, &payload);
@@ -53,7 +97,7 @@ pub fn write(
 }
 
 /// Reads a snapshot completely, or says why it cannot be trusted.
-pub fn read(path: &Path) -> Result<Vec<Visitor>, StoreError> {
+pub fn read(path: &Path) -> Result<Vec<Entry>, StoreError> {
     let shown = path.display().to_string();
     let corrupt = |offset: u64, reason: String| StoreError::Corrupt {
         path: shown.clone(),
@@ -70,7 +114,7 @@ pub fn read(path: &Path) -> Result<Vec<Visitor>, StoreError> {
         return Err(corrupt(0, "not a snapshot file".into()));
     }
     let mut reader = frame::Reader::new(input, SNAPSHOT_MAGIC.len() as u64);
-    let mut visitors = Vec::new();
+    let mut entries = Vec::new();
     loop {
         let offset = reader.good_offset;
         match reader
@@ -85,18 +129,18 @@ pub fn read(path: &Path) -> Result<Vec<Visitor>, StoreError> {
                     .try_into()
                     .map(u64::from_le_bytes)
                     .map_err(|_| corrupt(offset, "bad end mark".into()))?;
-                if count != visitors.len() as u64 {
+                if count != entries.len() as u64 {
                     return Err(corrupt(
                         offset,
-                        format!("holds {} of {count} records", visitors.len()),
+                        format!("holds {} of {count} records", entries.len()),
                     ));
                 }
-                return Ok(visitors);
+                return Ok(entries);
             }
             Next::Frame { payload, .. } => {
-                let visitor = postcard::from_bytes(&payload)
+                let entry = postcard::from_bytes(&payload)
                     .map_err(|e| corrupt(offset, format!("undecodable record: {e}")))?;
-                visitors.push(visitor);
+                entries.push(entry);
             }
             Next::End => return Err(corrupt(offset, "ends without its end mark".into())),
             Next::Torn(why) => return Err(corrupt(offset, why.into())),
@@ -109,9 +153,9 @@ mod tests {
     use super::*;
     use crate::visitor_id::VisitorId;
 
-    fn visitors(n: u8) -> Vec<Visitor> {
+    fn visitors(n: u8) -> Vec<Entry> {
         (0..n)
-            .map(|i| Visitor::new("demo".into(), VisitorId([i; 16]), i64::from(i)))
+            .map(|i| Entry::Visitor(Visitor::new("demo".into(), VisitorId([i; 16]), i64::from(i))))
             .collect()
     }
 

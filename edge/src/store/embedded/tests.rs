@@ -2,18 +2,27 @@ use std::path::Path;
 
 use super::*;
 use crate::collect::event::{Event, TimedEvent};
+use crate::store::SessionRules;
+use crate::store::Store;
+use crate::store::{Visitor, VisitorKey};
 use crate::visitor_id::VisitorId;
 
-const RULES: SessionRules = SessionRules {
-    timeout_ms: 30 * 60 * 1000,
-    max_sessions: 100,
-    max_events_per_session: 1000,
-};
+fn model() -> Model {
+    Model {
+        sessions: SessionRules {
+            timeout_ms: 30 * 60 * 1000,
+            max_sessions: 100,
+            max_events_per_session: 1000,
+        },
+        scoring: crate::scoring::ScoringRules::default(),
+        key_pages: Vec::new(),
+    }
+}
 
 fn open(dir: &Path, snapshot_after_bytes: u64) -> EmbeddedStore {
     EmbeddedStore::open(EmbeddedOptions {
         dir: dir.to_path_buf(),
-        rules: RULES,
+        model: model(),
         snapshot_after_bytes,
         metrics: StoreMetrics::default(),
     })
@@ -159,7 +168,7 @@ async fn damage_before_the_last_segment_is_refused() {
     std::fs::write(&first, &bytes).expect("write");
     let err = EmbeddedStore::open(EmbeddedOptions {
         dir: dir.path().to_path_buf(),
-        rules: RULES,
+        model: model(),
         snapshot_after_bytes: u64::MAX,
         metrics: StoreMetrics::default(),
     })

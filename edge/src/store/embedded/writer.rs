@@ -14,7 +14,8 @@ use super::Shared;
 use super::files::{self, Appender};
 use super::frame;
 use super::snapshot;
-use crate::store::{Batch, Health, Recorded, StoreError};
+use crate::store::record::LogRecord;
+use crate::store::{Health, StoreError, VisitSummary};
 
 /// Batches committed with one sync at the most; bounds a group's latency under overload.
 const MAX_GROUP: usize = 2048;
@@ -23,13 +24,15 @@ pub(super) enum Command {
     Record(Pending),
     /// Commit what is queued, write a final snapshot, stop.
     Close(oneshot::Sender<Result<(), StoreError>>),
+    /// Start a new segment and snapshot now, removing every older file: after an erasure.
+    Compact(oneshot::Sender<Result<(), StoreError>>),
 }
 
 pub(super) struct Pending {
-    pub batch: Batch,
-    /// The batch, encoded by the caller so that encoding runs on all cores.
+    pub record: LogRecord,
+    /// The record, encoded by the caller so that encoding runs on all cores.
     pub payload: Vec<u8>,
-    pub done: oneshot::Sender<Result<Recorded, StoreError>>,
+    pub done: oneshot::Sender<Result<(u64, Option<VisitSummary>), StoreError>>,
 }
 
 pub(super) struct Writer {
@@ -49,24 +52,36 @@ impl Writer {
         let mut buf = Vec::with_capacity(1 << 20);
         while let Some(command) = self.rx.blocking_recv() {
             let mut close = None;
+            let mut compact = None;
             match command {
                 Command::Record(pending) => group.push(pending),
                 Command::Close(done) => close = Some(done),
+                Command::Compact(done) => compact = Some(done),
             }
-            while close.is_none() && group.len() < MAX_GROUP {
+            while close.is_none() && compact.is_none() && group.len() < MAX_GROUP {
                 match self.rx.try_recv() {
                     Ok(Command::Record(pending)) => group.push(pending),
                     Ok(Command::Close(done)) => close = Some(done),
+                    Ok(Command::Compact(done)) => compact = Some(done),
                     Err(_) => break,
                 }
             }
             if !group.is_empty() {
                 self.commit(&mut group, &mut buf);
             }
+            if let Some(done) = compact {
+                let _ = done.send(self.compact());
+                continue;
+            }
             if let Some(done) = close {
                 self.rx.close();
-                while let Ok(Command::Record(pending)) = self.rx.try_recv() {
-                    group.push(pending);
+                while let Ok(command) = self.rx.try_recv() {
+                    match command {
+                        Command::Record(pending) => group.push(pending),
+                        Command::Close(other) | Command::Compact(other) => {
+                            let _ = other.send(Ok(()));
+                        }
+                    }
                 }
                 if !group.is_empty() {
                     self.commit(&mut group, &mut buf);
@@ -106,11 +121,11 @@ impl Writer {
                 for pending in group.drain(..) {
                     let seq = self.next_seq;
                     self.next_seq += 1;
-                    let recorded = self.shared.apply(seq, &pending.batch);
-                    metrics
-                        .events_stored
-                        .inc_by(pending.batch.events.len() as u64);
-                    let _ = pending.done.send(Ok(recorded));
+                    let visit = self.shared.apply(seq, &pending.record);
+                    if let LogRecord::Batch(batch) = &pending.record {
+                        metrics.events_stored.inc_by(batch.events.len() as u64);
+                    }
+                    let _ = pending.done.send(Ok((seq, visit)));
                 }
                 if matches!(self.shared.health(), Health::Degraded(_)) {
                     self.shared.set_health(Health::Ok);
@@ -168,6 +183,20 @@ impl Writer {
         }
     }
 
+    /// A synchronous rotation and snapshot: when it returns, no file written before it exists.
+    fn compact(&mut self) -> Result<(), StoreError> {
+        while self.shared.snapshot_running.load(Ordering::Acquire) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let seq = self.next_seq;
+        if self.appender.path != files::segment_path(&self.dir, seq) {
+            self.appender = Appender::create(&self.dir, seq)
+                .map_err(|e| StoreError::io(format!("{}: new segment", self.dir.display()), e))?;
+        }
+        self.snapshot_seq = seq;
+        snapshot_and_trim(&self.shared, &self.dir, seq)
+    }
+
     fn final_snapshot(&mut self) -> Result<(), StoreError> {
         while self.shared.snapshot_running.load(Ordering::Acquire) {
             std::thread::sleep(std::time::Duration::from_millis(10));
@@ -186,11 +215,7 @@ pub(super) fn snapshot_and_trim(
     seq: u64,
 ) -> Result<(), StoreError> {
     let started = Instant::now();
-    let keys: Vec<_> = shared.visitors.iter().map(|e| e.key().clone()).collect();
-    let visitors = keys
-        .into_iter()
-        .filter_map(|key| shared.visitors.get(&key).map(|v| v.clone()));
-    let count = snapshot::write(dir, seq, visitors)?;
+    let count = snapshot::write(dir, seq, snapshot::entries(&shared.state))?;
     let listing = files::list(dir).map_err(|e| StoreError::io(dir.display().to_string(), e))?;
     let mut trimmed_bytes = 0;
     for old in listing.segments.iter().filter(|s| s.seq < seq) {

@@ -1,0 +1,232 @@
+//! Accounts: companies as sales sees them. Activity is kept per company domain and per day, so
+//! "which companies are researching us now" is a sum over a recent window, not a scan of every
+//! visitor.
+
+mod attack;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use attack::attack_list;
+
+use crate::glob;
+use crate::store::person::PersonId;
+use crate::visitor_id::VisitorId;
+
+const DAY_MS: i64 = 86_400_000;
+/// Days of history kept per account; windows longer than this see only this much.
+pub const MAX_DAYS: i64 = 90;
+
+/// What is known of the company behind an account.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Firmographics {
+    pub name: Option<String>,
+    pub industry: Option<String>,
+    pub employees: Option<u32>,
+    pub size_band: Option<String>,
+    pub country: Option<String>,
+    /// Where the company came from: an ipdb layer name, or `email`.
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Day {
+    visits: u32,
+    pageviews: u32,
+    key_pages: BTreeMap<String, u32>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Account {
+    pub domain: String,
+    pub firmographics: Firmographics,
+    /// Each visitor's last activity and, when known, its person.
+    visitors: HashMap<VisitorId, (i64, Option<PersonId>)>,
+    people: BTreeSet<PersonId>,
+    days: BTreeMap<i64, Day>,
+    pub last_seen_ms: i64,
+}
+
+/// One row of the hot list.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HotAccount {
+    pub domain: String,
+    #[serde(flatten)]
+    pub firmographics: Firmographics,
+    pub visits: u32,
+    pub pageviews: u32,
+    pub visitors: u32,
+    pub known_visitors: u32,
+    pub anonymous_visitors: u32,
+    pub known_people: Vec<PersonId>,
+    pub key_pages: BTreeMap<String, u32>,
+    pub last_seen_ms: i64,
+    /// The ranking: visits + 2 × key-page views + 3 × distinct visitors + 5 × known people.
+    pub heat: f64,
+}
+
+/// Activity one batch brings to an account.
+pub struct Activity<'a> {
+    pub visitor: VisitorId,
+    pub person: Option<PersonId>,
+    pub at_ms: i64,
+    pub new_visit: bool,
+    pub page_paths: &'a [&'a str],
+}
+
+#[derive(Default)]
+pub struct Accounts {
+    by_key: HashMap<(Arc<str>, String), Account>,
+    /// Globs of the pages sales cares about (pricing, product).
+    key_pages: Vec<String>,
+}
+
+impl Accounts {
+    pub fn new(key_pages: Vec<String>) -> Self {
+        Accounts {
+            by_key: HashMap::new(),
+            key_pages,
+        }
+    }
+
+    pub fn record(&mut self, site: &Arc<str>, domain: &str, firmographics: Firmographics, activity: Activity<'_>) {
+        let account = self
+            .by_key
+            .entry((Arc::clone(site), domain.to_string()))
+            .or_insert_with(|| Account {
+                domain: domain.to_string(),
+                ..Account::default()
+            });
+        if account.firmographics.name.is_none() || firmographics.source != "email" {
+            account.firmographics = firmographics;
+        }
+        let day = activity.at_ms.div_euclid(DAY_MS);
+        let entry = account.days.entry(day).or_default();
+        if activity.new_visit {
+            entry.visits += 1;
+        }
+        for path in activity.page_paths {
+            entry.pageviews += 1;
+            for pattern in &self.key_pages {
+                if glob::matches(pattern, path) {
+                    *entry.key_pages.entry(pattern.clone()).or_default() += 1;
+                }
+            }
+        }
+        let seen = account.visitors.entry(activity.visitor).or_insert((activity.at_ms, None));
+        seen.0 = seen.0.max(activity.at_ms);
+        if activity.person.is_some() {
+            seen.1 = activity.person;
+        }
+        if let Some(person) = activity.person {
+            account.people.insert(person);
+        }
+        account.last_seen_ms = account.last_seen_ms.max(activity.at_ms);
+        while account.days.len() as i64 > MAX_DAYS {
+            account.days.pop_first();
+        }
+    }
+
+    /// Companies of `site` active within `window_ms` before `now_ms`, hottest first.
+    pub fn hot(&self, site: &str, now_ms: i64, window_ms: i64, limit: usize) -> Vec<HotAccount> {
+        let from_ms = now_ms - window_ms;
+        let first_day = from_ms.div_euclid(DAY_MS);
+        let mut rows: Vec<HotAccount> = self
+            .by_key
+            .iter()
+            .filter(|((s, _), a)| &**s == site && a.last_seen_ms >= from_ms)
+            .map(|(_, a)| {
+                let mut row = HotAccount {
+                    domain: a.domain.clone(),
+                    firmographics: a.firmographics.clone(),
+                    visits: 0,
+                    pageviews: 0,
+                    visitors: 0,
+                    known_visitors: 0,
+                    anonymous_visitors: 0,
+                    known_people: Vec::new(),
+                    key_pages: BTreeMap::new(),
+                    last_seen_ms: a.last_seen_ms,
+                    heat: 0.0,
+                };
+                for (_, day) in a.days.range(first_day..) {
+                    row.visits += day.visits;
+                    row.pageviews += day.pageviews;
+                    for (page, n) in &day.key_pages {
+                        *row.key_pages.entry(page.clone()).or_default() += n;
+                    }
+                }
+                let mut people = BTreeSet::new();
+                for (last, person) in a.visitors.values() {
+                    if *last >= from_ms {
+                        row.visitors += 1;
+                        match person {
+                            Some(p) => {
+                                row.known_visitors += 1;
+                                people.insert(*p);
+                            }
+                            None => row.anonymous_visitors += 1,
+                        }
+                    }
+                }
+                row.known_people = people.into_iter().collect();
+                let key_views: u32 = row.key_pages.values().sum();
+                row.heat = f64::from(row.visits)
+                    + 2.0 * f64::from(key_views)
+                    + 3.0 * f64::from(row.visitors)
+                    + 5.0 * row.known_people.len() as f64;
+                row
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.heat
+                .total_cmp(&a.heat)
+                .then(b.last_seen_ms.cmp(&a.last_seen_ms))
+                .then(a.domain.cmp(&b.domain))
+        });
+        rows.truncate(limit);
+        rows
+    }
+
+    /// Forgets erased visitors and people everywhere.
+    pub fn forget(&mut self, visitors: &[VisitorId], person: PersonId) {
+        for account in self.by_key.values_mut() {
+            for v in visitors {
+                account.visitors.remove(v);
+            }
+            account.people.remove(&person);
+            for (_, p) in account.visitors.values_mut() {
+                if *p == Some(person) {
+                    *p = None;
+                }
+            }
+        }
+    }
+
+    /// A person merged into another: their activity counts for the survivor.
+    pub fn rename_person(&mut self, from: PersonId, to: PersonId) {
+        for account in self.by_key.values_mut() {
+            if account.people.remove(&from) {
+                account.people.insert(to);
+            }
+            for (_, p) in account.visitors.values_mut() {
+                if *p == Some(from) {
+                    *p = Some(to);
+                }
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests;

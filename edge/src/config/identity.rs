@@ -1,0 +1,165 @@
+//! Configuration of identity, scoring, accounts and webhooks.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::values::HumanDuration;
+use crate::scoring::ScoringRules;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// How long an email-click token minted by the API stays valid.
+    pub token_ttl: HumanDuration,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            token_ttl: HumanDuration(Duration::from_secs(30 * 86_400)),
+        }
+    }
+}
+
+/// Points per behaviour; see `crate::scoring`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoringConfig {
+    pub half_life: HumanDuration,
+    pub mql_threshold: f64,
+    pub pageview: f64,
+    pub engaged_minute: f64,
+    pub conversion: f64,
+    pub email_click: f64,
+    pub download: f64,
+    pub popup_submit: f64,
+    pub pages: Vec<PagePoints>,
+    pub forms: Vec<FormPoints>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagePoints {
+    pub glob: String,
+    pub points: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormPoints {
+    pub form: String,
+    pub points: f64,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        let d = ScoringRules::default();
+        ScoringConfig {
+            half_life: HumanDuration(Duration::from_millis(d.half_life_ms as u64)),
+            mql_threshold: d.mql_threshold,
+            pageview: d.pageview,
+            engaged_minute: d.engaged_minute,
+            conversion: d.conversion,
+            email_click: d.email_click,
+            download: d.download,
+            popup_submit: d.popup_submit,
+            pages: Vec::new(),
+            forms: Vec::new(),
+        }
+    }
+}
+
+impl ScoringConfig {
+    pub fn rules(&self) -> ScoringRules {
+        ScoringRules {
+            half_life_ms: self.half_life.0.as_millis() as i64,
+            mql_threshold: self.mql_threshold,
+            pageview: self.pageview,
+            engaged_minute: self.engaged_minute,
+            conversion: self.conversion,
+            email_click: self.email_click,
+            download: self.download,
+            popup_submit: self.popup_submit,
+            pages: self.pages.iter().map(|p| (p.glob.clone(), p.points)).collect(),
+            forms: self.forms.iter().map(|f| (f.form.clone(), f.points)).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsConfig {
+    /// Path globs of the pages sales cares about (`/pricing*`, `/product*`).
+    pub key_pages: Vec<String>,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        AccountsConfig {
+            key_pages: vec!["*/pricing*".into(), "*/product*".into()],
+        }
+    }
+}
+
+/// A receiver of webhook events, signed the Standard Webhooks way.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// `http://…` (TLS to receivers is not built in: put a local TLS proxy in front).
+    pub url: WebhookUrl,
+    /// `whsec_` followed by base64 of the signing key.
+    pub secret: WebhookSecret,
+    /// Event types to send; all when empty.
+    #[serde(default)]
+    pub events: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "String")]
+pub struct WebhookUrl(pub String);
+
+impl TryFrom<String> for WebhookUrl {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        if text.starts_with("https://") {
+            return Err(format!(
+                "`{text}`: https receivers are not supported yet; send to an http:// endpoint (e.g. a local TLS-terminating proxy)"
+            ));
+        }
+        let rest = text
+            .strip_prefix("http://")
+            .ok_or_else(|| format!("`{text}` must be an http:// URL"))?;
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(format!("`{text}` has no host"));
+        }
+        Ok(WebhookUrl(text))
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct WebhookSecret(pub String);
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(…)")
+    }
+}
+
+impl TryFrom<String> for WebhookSecret {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        use base64::Engine;
+        let key = text
+            .strip_prefix("whsec_")
+            .ok_or("a webhook secret starts with `whsec_`")?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .map_err(|_| "after `whsec_` a webhook secret is base64")?;
+        if bytes.len() < 24 {
+            return Err("a webhook secret needs at least 24 bytes of key".into());
+        }
+        Ok(WebhookSecret(text))
+    }
+}

@@ -1,0 +1,235 @@
+//! The in-memory model behind the embedded store: visitors, people, and what is derived from
+//! them (email index, sessions feed, accounts, webhook outbox). `State::apply` is the one way it
+//! changes; the store's writer thread calls it in log order, and recovery replays the log
+//! through it.
+//!
+//! Snapshots are taken while writes go on, visitors first, then people, then the outbox. Every
+//! visitor and person remembers the last log position applied to it. On replay a record is
+//! skipped for an entity that already holds it; because people are read after visitors, a
+//! person that lacks a record implies its visitor lacks it too, so the person side of a record
+//! can always use the visitor's state from before it.
+
+pub mod feed;
+pub mod outbox;
+mod people;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use dashmap::DashMap;
+
+use self::feed::Feed;
+use self::outbox::Outbox;
+use super::person::{Person, PersonId};
+use super::record::LogRecord;
+use super::{Batch, SessionRules, VisitSummary, Visitor, VisitorKey};
+use crate::accounts::{Accounts, Activity, Firmographics};
+use crate::glob;
+use crate::identity::email;
+use crate::identity::stitch;
+use crate::scoring::ScoringRules;
+
+/// The rules `apply` follows: part of the configuration.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub sessions: SessionRules,
+    pub scoring: ScoringRules,
+    pub key_pages: Vec<String>,
+}
+
+pub struct State {
+    pub model: Model,
+    pub visitors: DashMap<VisitorKey, Visitor>,
+    pub persons: DashMap<PersonId, Person>,
+    /// (site, normalised email) → person.
+    pub emails: DashMap<(Arc<str>, String), PersonId>,
+    /// Merged people → the person they became, so old ids still resolve.
+    pub merged: DashMap<PersonId, PersonId>,
+    pub feed: Mutex<Feed>,
+    pub outbox: Mutex<Outbox>,
+    pub accounts: Mutex<Accounts>,
+}
+
+/// Locks a mutex even if a panicking thread poisoned it: the data it guards is rebuilt from the
+/// log on restart, and refusing all service would be worse.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl State {
+    pub fn new(model: Model) -> State {
+        let accounts = Accounts::new(model.key_pages.clone());
+        State {
+            model,
+            visitors: DashMap::new(),
+            persons: DashMap::new(),
+            emails: DashMap::new(),
+            merged: DashMap::new(),
+            feed: Mutex::new(Feed::default()),
+            outbox: Mutex::new(Outbox::default()),
+            accounts: Mutex::new(accounts),
+        }
+    }
+
+    /// Applies a record stored at `seq`. Returns the visit summary for a batch.
+    pub fn apply(&self, seq: u64, record: &LogRecord) -> Option<VisitSummary> {
+        match record {
+            LogRecord::Batch(batch) => self.apply_batch(seq, batch),
+            LogRecord::Admin(op) => {
+                self.apply_admin(seq, op);
+                None
+            }
+        }
+    }
+
+    fn apply_batch(&self, seq: u64, batch: &Batch) -> Option<VisitSummary> {
+        let key = VisitorKey {
+            site: Arc::clone(&batch.site),
+            id: batch.visitor,
+        };
+        let now = batch.received_ms;
+        let lookup = |address: &str| {
+            self.emails
+                .get(&(Arc::clone(&batch.site), address.to_string()))
+                .map(|id| *id)
+        };
+        let points: f64 = batch
+            .events
+            .iter()
+            .map(|e| self.model.scoring.points(&e.event))
+            .sum();
+        let half_life = self.model.scoring.half_life_ms;
+
+        // The visitor side.
+        let (summary, decisions, owner, visitor_score) = {
+            let mut visitor = self
+                .visitors
+                .entry(key.clone())
+                .or_insert_with(|| Visitor::new(Arc::clone(&batch.site), batch.visitor, now));
+            if visitor.last_seq >= seq {
+                return None; // a snapshot already holds this record, for the people too
+            }
+            let summary = visitor.apply(seq, batch, &self.model.sessions);
+            let decisions = stitch::decide(&mut visitor, seq, batch, &lookup);
+            visitor.score.add(points, now, half_life);
+            lock(&self.feed).update(&key, &visitor);
+            let owner = visitor.owner();
+            self.record_account(&key, &visitor, batch, summary.new_session, owner);
+            (summary, decisions, owner, visitor.score.at(now, half_life))
+        };
+
+        // The people side.
+        self.apply_decisions(seq, batch, &decisions, owner, points, visitor_score);
+        Some(summary)
+    }
+
+    /// Adds the batch to the account of the visitor's company: the ipdb answer when it is a
+    /// business, else the domain of the owner's work email.
+    fn record_account(
+        &self,
+        key: &VisitorKey,
+        visitor: &Visitor,
+        batch: &Batch,
+        new_visit: bool,
+        owner: Option<PersonId>,
+    ) {
+        let paths: Vec<&str> = batch
+            .events
+            .iter()
+            .filter(|e| e.event.is_page_view())
+            .filter_map(|e| e.event.url().map(glob::url_path))
+            .collect();
+        self.add_activity(key, visitor, batch.company.as_deref(), owner, batch.received_ms, new_visit, &paths);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_activity(
+        &self,
+        key: &VisitorKey,
+        visitor: &Visitor,
+        company: Option<&ipdb::Company>,
+        owner: Option<PersonId>,
+        at_ms: i64,
+        new_visit: bool,
+        paths: &[&str],
+    ) {
+        let from_ip = company
+            .filter(|c| c.network_kind.is_business())
+            .and_then(|c| {
+                c.domain.clone().map(|domain| {
+                    (
+                        domain,
+                        Firmographics {
+                            name: c.name.clone(),
+                            industry: c.industry.clone(),
+                            employees: c.employees,
+                            size_band: Some(format!("{:?}", c.size_band).to_lowercase()),
+                            country: c.country.clone(),
+                            source: c.source.clone(),
+                        },
+                    )
+                })
+            });
+        let account = from_ip.or_else(|| {
+            let person = self.persons.get(&owner?)?;
+            let domain = email::company_domain(&person.email)?.to_string();
+            Some((
+                domain,
+                Firmographics {
+                    name: person.attributes.company.clone(),
+                    source: "email".into(),
+                    ..Firmographics::default()
+                },
+            ))
+        });
+        let Some((domain, firmographics)) = account else {
+            return;
+        };
+        lock(&self.accounts).record(
+            &key.site,
+            &domain,
+            firmographics,
+            Activity {
+                visitor: visitor.id,
+                person: owner,
+                at_ms,
+                new_visit,
+                page_paths: paths,
+            },
+        );
+    }
+
+    /// Rebuilds what is derived from visitors and people: after loading a snapshot.
+    pub fn rebuild_indexes(&self) {
+        for person in self.persons.iter() {
+            self.emails.insert(
+                (Arc::clone(&person.site), person.email.clone()),
+                person.id,
+            );
+        }
+        for visitor in self.visitors.iter() {
+            lock(&self.feed).update(visitor.key(), &visitor);
+            // Accounts are rebuilt from the sessions kept in memory, a visit per session.
+            for session in &visitor.sessions {
+                let paths: Vec<&str> = session
+                    .events
+                    .iter()
+                    .filter(|e| e.event.is_page_view())
+                    .filter_map(|e| e.event.url().map(glob::url_path))
+                    .collect();
+                let owner = visitor.session_owner(session);
+                self.add_activity(
+                    visitor.key(),
+                    &visitor,
+                    visitor.company.as_deref(),
+                    owner,
+                    session.last_ms,
+                    true,
+                    &paths,
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,57 @@
+//! Webhook events waiting for delivery. They are made while a record is applied (so they are as
+//! durable as the record) and leave only when a `WebhookDelivered` record says so.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::person::PersonId;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Stable across retries and restarts: receivers deduplicate on it.
+    pub id: u64,
+    pub site: Arc<str>,
+    /// `person.identified`, `person.mql`, `person.merged`, `person.split`.
+    pub kind: String,
+    /// The people it is about, so an erasure can take the entry with it.
+    pub people: Vec<PersonId>,
+    /// The JSON body, fixed when the event was made.
+    pub payload: String,
+    pub created_ms: i64,
+}
+
+#[derive(Default)]
+pub struct Outbox {
+    pub entries: BTreeMap<u64, OutboxEntry>,
+}
+
+impl Outbox {
+    pub fn push(&mut self, entry: OutboxEntry) {
+        self.entries.insert(entry.id, entry);
+    }
+
+    pub fn remove(&mut self, id: u64) {
+        self.entries.remove(&id);
+    }
+
+    pub fn forget_person(&mut self, person: PersonId) {
+        self.entries.retain(|_, e| !e.people.contains(&person));
+    }
+
+    pub fn pending(&self, limit: usize) -> Vec<OutboxEntry> {
+        self.entries.values().take(limit).cloned().collect()
+    }
+}
+
+/// Builds an event body in the Standard Webhooks shape: `{type, timestamp, data}`.
+pub fn payload(kind: &str, at_ms: i64, data: serde_json::Value) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(at_ms.max(0) as u64);
+    serde_json::json!({
+        "type": kind,
+        "timestamp": humantime::format_rfc3339_millis(at).to_string(),
+        "data": data,
+    })
+    .to_string()
+}

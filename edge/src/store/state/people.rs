@@ -1,0 +1,394 @@
+//! The people side of applying records: joins, scores and stages, and the changes the backend
+//! API makes (update, split, merge, erase). Each person takes a record once: whoever already
+//! holds it (from a snapshot) is left alone.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::outbox::{OutboxEntry, payload};
+use super::{State, lock};
+use crate::identity::Decision;
+use crate::store::person::{AuditKind, Person, PersonId, Stage};
+use crate::store::record::AdminOp;
+use crate::store::{Batch, VisitorKey};
+use crate::visitor_id::VisitorId;
+
+/// Webhook events one record may make: event ids are made from the log position and this index.
+const EVENTS_PER_RECORD: u64 = 64;
+
+/// Collects a record's webhook events with ids fixed by the record's position.
+struct Events<'a> {
+    state: &'a State,
+    seq: u64,
+    next: u64,
+    at_ms: i64,
+}
+
+impl Events<'_> {
+    fn emit(&mut self, site: &Arc<str>, kind: &str, people: Vec<PersonId>, data: serde_json::Value) {
+        let id = self.seq * EVENTS_PER_RECORD + self.next.min(EVENTS_PER_RECORD - 1);
+        self.next += 1;
+        lock(&self.state.outbox).push(OutboxEntry {
+            id,
+            site: Arc::clone(site),
+            kind: kind.to_string(),
+            people,
+            payload: payload(kind, self.at_ms, data),
+            created_ms: self.at_ms,
+        });
+    }
+}
+
+impl State {
+    /// Whether `person` still needs record `seq` (and marks it as taken).
+    fn takes(&self, person: &mut Person, seq: u64) -> bool {
+        if person.last_seq >= seq {
+            return false;
+        }
+        person.last_seq = seq;
+        true
+    }
+
+    pub(super) fn apply_decisions(
+        &self,
+        seq: u64,
+        batch: &Batch,
+        decisions: &[Decision],
+        owner: Option<PersonId>,
+        points: f64,
+        visitor_score: f64,
+    ) {
+        let now = batch.received_ms;
+        let half_life = self.model.scoring.half_life_ms;
+        let mut events = Events {
+            state: self,
+            seq,
+            next: 0,
+            at_ms: now,
+        };
+        // People that already hold this record (from a snapshot) are skipped as a whole.
+        let mut done: Vec<PersonId> = Vec::new();
+        let fresh = |state: &State, id: PersonId, done: &mut Vec<PersonId>| -> bool {
+            if done.contains(&id) {
+                return true;
+            }
+            let takes = state
+                .persons
+                .get_mut(&id)
+                .is_none_or(|mut p| state.takes(&mut p, seq));
+            if takes {
+                done.push(id);
+            }
+            takes
+        };
+        let mut scored = false;
+        for decision in decisions {
+            match decision {
+                Decision::Join {
+                    person,
+                    created,
+                    email,
+                    source,
+                    fields,
+                    previous,
+                    retroactive,
+                } => {
+                    if !fresh(self, *person, &mut done) {
+                        continue;
+                    }
+                    let mut p = self.persons.entry(*person).or_insert_with(|| {
+                        Person::new(*person, Arc::clone(&batch.site), email.clone(), now)
+                    });
+                    p.last_seq = seq;
+                    p.attributes.update(fields);
+                    p.last_seen_ms = p.last_seen_ms.max(now);
+                    let new_device = !p.visitors.contains(&batch.visitor);
+                    p.add_visitor(batch.visitor);
+                    if *created {
+                        self.emails
+                            .insert((Arc::clone(&batch.site), email.clone()), *person);
+                    }
+                    match previous {
+                        Some(from) if from != person => p.audit(
+                            seq,
+                            now,
+                            AuditKind::SharedDevice {
+                                visitor: batch.visitor,
+                                from: *from,
+                                to: *person,
+                                source: *source,
+                            },
+                        ),
+                        Some(_) => {}
+                        None => p.audit(
+                            seq,
+                            now,
+                            AuditKind::Joined {
+                                visitor: batch.visitor,
+                                source: *source,
+                                retroactive: *retroactive,
+                            },
+                        ),
+                    }
+                    if *retroactive {
+                        // The visitor's history (this batch included) becomes the person's.
+                        p.score.add(visitor_score, now, half_life);
+                        scored = true;
+                    }
+                    if new_device {
+                        let data = json!({
+                            "person": p.id.to_string(), "email": p.email, "visitor": vid_hex(batch.visitor),
+                            "source": source, "retroactive": retroactive, "stage": p.stage,
+                        });
+                        drop(p);
+                        events.emit(&batch.site, "person.identified", vec![*person], data);
+                    }
+                    if let Some(from) = previous.filter(|f| f != person) {
+                        if fresh(self, from, &mut done) {
+                            if let Some(mut a) = self.persons.get_mut(&from) {
+                                a.audit(
+                                    seq,
+                                    now,
+                                    AuditKind::SharedDevice {
+                                        visitor: batch.visitor,
+                                        from,
+                                        to: *person,
+                                        source: *source,
+                                    },
+                                );
+                            }
+                        }
+                    }
+                }
+                Decision::ClickIgnored {
+                    person,
+                    owner: click_owner,
+                    reason,
+                    ..
+                } => {
+                    for id in person.iter().chain(click_owner.iter()) {
+                        if fresh(self, *id, &mut done) {
+                            if let Some(mut p) = self.persons.get_mut(id) {
+                                p.audit(
+                                    seq,
+                                    now,
+                                    AuditKind::ClickIgnored {
+                                        visitor: batch.visitor,
+                                        reason: reason.to_string(),
+                                    },
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(owner) = owner {
+            if fresh(self, owner, &mut done) {
+                if let Some(mut p) = self.persons.get_mut(&owner) {
+                    if !scored {
+                        p.score.add(points, now, half_life);
+                    }
+                    p.last_seen_ms = p.last_seen_ms.max(now);
+                    let reached = p.score.at(now, half_life) >= self.model.scoring.mql_threshold;
+                    if p.stage == Stage::Lead && reached {
+                        p.stage = Stage::Mql;
+                        p.audit(seq, now, AuditKind::StageChanged { from: Stage::Lead, to: Stage::Mql });
+                        let data = json!({"person": p.id.to_string(), "email": p.email, "score": p.score.at(now, half_life)});
+                        drop(p);
+                        events.emit(&batch.site, "person.mql", vec![owner], data);
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn apply_admin(&self, seq: u64, op: &AdminOp) {
+        match op {
+            AdminOp::WebhookDelivered { event } => lock(&self.outbox).remove(*event),
+            AdminOp::UpdatePerson {
+                person,
+                stage,
+                fields,
+                site,
+            } => {
+                let Some(mut p) = self.persons.get_mut(person) else { return };
+                if !self.takes(&mut p, seq) {
+                    return;
+                }
+                p.attributes.update(fields);
+                if let Some(stage) = stage.filter(|s| *s != p.stage) {
+                    let from = p.stage;
+                    p.stage = stage;
+                    let at = p.last_seen_ms;
+                    p.audit(seq, at, AuditKind::StageChanged { from, to: stage });
+                    if stage == Stage::Mql {
+                        let data = json!({"person": p.id.to_string(), "email": p.email, "score": p.score.value});
+                        let at = p.last_seen_ms;
+                        drop(p);
+                        Events { state: self, seq, next: 0, at_ms: at }.emit(site, "person.mql", vec![*person], data);
+                    }
+                }
+            }
+            AdminOp::Split {
+                site,
+                person,
+                visitor,
+            } => self.split(seq, site, *person, *visitor),
+            AdminOp::Merge {
+                site,
+                survivor,
+                merged,
+            } => self.merge(seq, site, *survivor, *merged),
+            AdminOp::Erase { site, person } => self.erase(site, *person),
+        }
+    }
+
+    fn split(&self, seq: u64, site: &Arc<str>, person: PersonId, visitor: VisitorId) {
+        let key = VisitorKey {
+            site: Arc::clone(site),
+            id: visitor,
+        };
+        let mut at_ms = 0;
+        if let Some(mut v) = self.visitors.get_mut(&key) {
+            if v.last_seq < seq {
+                v.last_seq = seq;
+                let owned: Vec<bool> = v
+                    .sessions
+                    .iter()
+                    .map(|s| v.session_owner(s) == Some(person))
+                    .collect();
+                for (session, owned) in v.sessions.iter_mut().zip(owned) {
+                    if owned {
+                        session.updated_seq = seq;
+                    }
+                }
+                for link in &mut v.links {
+                    if link.person == Some(person) {
+                        link.person = None;
+                    }
+                }
+                at_ms = v.last_seen_ms;
+                lock(&self.feed).update(&key, &v);
+            }
+        }
+        let Some(mut p) = self.persons.get_mut(&person) else { return };
+        if !self.takes(&mut p, seq) {
+            return;
+        }
+        p.visitors.retain(|v| *v != visitor);
+        p.audit(seq, at_ms, AuditKind::Split { visitor });
+        let data = json!({"person": person.to_string(), "visitor": vid_hex(visitor)});
+        drop(p);
+        Events { state: self, seq, next: 0, at_ms }.emit(site, "person.split", vec![person], data);
+    }
+
+    fn merge(&self, seq: u64, site: &Arc<str>, survivor: PersonId, merged: PersonId) {
+        // The visitors to relabel: the merged person's, or (when a snapshot already holds the
+        // merge) the survivor's, which then include them.
+        let devices: Vec<VisitorId> = self
+            .persons
+            .get(&merged)
+            .or_else(|| self.persons.get(&survivor))
+            .map(|p| p.visitors.clone())
+            .unwrap_or_default();
+        for device in &devices {
+            let key = VisitorKey {
+                site: Arc::clone(site),
+                id: *device,
+            };
+            if let Some(mut v) = self.visitors.get_mut(&key) {
+                if v.last_seq < seq {
+                    v.last_seq = seq;
+                    let mut changed = false;
+                    for link in &mut v.links {
+                        if link.person == Some(merged) {
+                            link.person = Some(survivor);
+                            changed = true;
+                        }
+                    }
+                    if changed {
+                        for session in &mut v.sessions {
+                            session.updated_seq = seq;
+                        }
+                        lock(&self.feed).update(&key, &v);
+                    }
+                }
+            }
+        }
+        let Some((_, old)) = self.persons.remove(&merged) else { return };
+        self.merged.insert(merged, survivor);
+        self.emails.insert((Arc::clone(site), old.email.clone()), survivor);
+        lock(&self.accounts).rename_person(merged, survivor);
+        let Some(mut s) = self.persons.get_mut(&survivor) else { return };
+        s.last_seq = s.last_seq.max(seq);
+        for device in &old.visitors {
+            s.add_visitor(*device);
+        }
+        let mut filled = old.attributes.clone();
+        let mine = s.attributes.clone();
+        filled.update(&attribute_pairs(&mine));
+        s.attributes = filled;
+        s.stage = s.stage.max(old.stage);
+        let half_life = self.model.scoring.half_life_ms;
+        let at = s.last_seen_ms.max(old.last_seen_ms);
+        let old_score = old.score.at(at, half_life);
+        s.score.add(old_score, at, half_life);
+        s.audit(seq, at, AuditKind::Merged { survivor, merged });
+        let data = json!({"survivor": survivor.to_string(), "merged": merged.to_string(), "merged_email": old.email});
+        drop(s);
+        Events { state: self, seq, next: 0, at_ms: at }.emit(site, "person.merged", vec![survivor, merged], data);
+    }
+
+    /// Removes the person and every visitor linked to them, and scrubs their ids from others.
+    fn erase(&self, site: &Arc<str>, person: PersonId) {
+        let Some((_, gone)) = self.persons.remove(&person) else { return };
+        self.emails.remove(&(Arc::clone(site), gone.email.clone()));
+        self.merged.retain(|from, to| *from != person && *to != person);
+        for device in &gone.visitors {
+            let key = VisitorKey {
+                site: Arc::clone(site),
+                id: *device,
+            };
+            if let Some((_, v)) = self.visitors.remove(&key) {
+                lock(&self.feed).remove(&v);
+            }
+        }
+        for mut other in self.persons.iter_mut() {
+            other.visitors.retain(|v| !gone.visitors.contains(v));
+            other.audit.retain(|entry| !mentions(&entry.what, &gone.visitors));
+        }
+        lock(&self.outbox).forget_person(person);
+        lock(&self.accounts).forget(&gone.visitors, person);
+    }
+}
+
+fn mentions(kind: &AuditKind, visitors: &[VisitorId]) -> bool {
+    match kind {
+        AuditKind::Joined { visitor, .. }
+        | AuditKind::SharedDevice { visitor, .. }
+        | AuditKind::Split { visitor }
+        | AuditKind::ClickIgnored { visitor, .. } => visitors.contains(visitor),
+        AuditKind::Merged { .. } | AuditKind::StageChanged { .. } => false,
+    }
+}
+
+fn attribute_pairs(a: &crate::store::person::Attributes) -> Vec<(String, String)> {
+    [
+        ("name", &a.name),
+        ("company", &a.company),
+        ("phone", &a.phone),
+        ("title", &a.title),
+        ("department", &a.department),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
+    .collect()
+}
+
+/// Visitor ids leave the edge only as hex of their random part: the signed form is the
+/// browser's, not the backend's.
+pub fn vid_hex(id: VisitorId) -> String {
+    id.0.iter().map(|b| format!("{b:02x}")).collect()
+}
