@@ -13,6 +13,7 @@ use crate::collect::{Collector, Sites};
 use crate::config::{Config, IpdbConfig, StorageBackend};
 use crate::http::api::ApiKeys;
 use crate::http::assets::{DemoSite, TagAssets};
+use crate::identity::TokenCodec;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::store::embedded::{EmbeddedOptions, EmbeddedStore};
@@ -38,6 +39,10 @@ pub struct Shared {
     /// Mount point of the public routes.
     pub public_prefix: String,
     pub max_body_bytes: usize,
+    /// Scores shown by the API decay with this half-life.
+    pub half_life_ms: i64,
+    /// Default lifetime of minted email-click tokens.
+    pub token_ttl: std::time::Duration,
     /// Correlates a request's log lines.
     next_request_id: AtomicU64,
 }
@@ -73,6 +78,7 @@ impl App {
                         },
                         scoring: config.scoring.rules(),
                         key_pages: config.accounts.key_pages.clone(),
+                        webhooks: !config.webhooks.is_empty(),
                     },
                     snapshot_after_bytes: config.storage.snapshot_after_bytes,
                     metrics: metrics.store.clone(),
@@ -93,6 +99,7 @@ impl App {
         let collector = Collector {
             sites: Sites::from_config(config),
             codec: VisitorIdCodec::new(&secret),
+            tokens: TokenCodec::new(&secret),
             limits: RateLimits::new(config.limits.per_ip, config.limits.per_site),
             bots: BotFilter::new(&config.bots.user_agents),
             store: Arc::clone(&store),
@@ -110,6 +117,8 @@ impl App {
             trusted_proxies: config.server.trusted_proxies.clone(),
             public_prefix: config.server.public_prefix.as_str().to_string(),
             max_body_bytes: config.limits.max_body_bytes,
+            half_life_ms: config.scoring.half_life.0.as_millis() as i64,
+            token_ttl: config.identity.token_ttl.0,
             next_request_id: AtomicU64::new(1),
         })))
     }

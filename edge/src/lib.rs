@@ -16,3 +16,4 @@ pub mod scoring;
 pub mod server;
 pub mod store;
 pub mod visitor_id;
+pub mod webhooks;

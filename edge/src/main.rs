@@ -88,6 +88,11 @@ fn serve(path: PathBuf) -> anyhow::Result<()> {
         // Machine-readable for scripts and tests that asked for port 0.
         println!("mikomi-edge listening on http://{address}");
         spawn_housekeeping(app.clone());
+        if let Some(sender) =
+            mikomi_edge::webhooks::Sender::new(&config.webhooks, app.store.clone())?
+        {
+            tokio::spawn(sender.run());
+        }
         spawn_reloads(app.clone(), config.ipdb.reload_check.0);
         let options = ServerOptions {
             max_connections: config.server.max_connections,

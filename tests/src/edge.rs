@@ -27,6 +27,10 @@ pub struct EdgeConfig {
     pub origins: Vec<String>,
     /// ipdb layers: (name, .mmdb path), tried in order.
     pub ipdb_layers: Vec<(String, PathBuf)>,
+    /// `[sessions] timeout`: short ones make separate visits in seconds.
+    pub session_timeout: Option<&'static str>,
+    /// Webhook receivers: (url, `whsec_…` secret).
+    pub webhooks: Vec<(String, String)>,
 }
 
 impl Default for EdgeConfig {
@@ -43,6 +47,8 @@ impl Default for EdgeConfig {
             assets_dir: None,
             origins: Vec::new(),
             ipdb_layers: Vec::new(),
+            session_timeout: None,
+            webhooks: Vec::new(),
         }
     }
 }
@@ -108,6 +114,14 @@ sites = ["{SITE}"]
             text.push_str(&format!(
                 "\n[[ipdb.layers]]\nname = {name:?}\npath = {:?}\n",
                 path.display().to_string()
+            ));
+        }
+        if let Some(timeout) = self.session_timeout {
+            text.push_str(&format!("\n[sessions]\ntimeout = {timeout:?}\n"));
+        }
+        for (url, secret) in &self.webhooks {
+            text.push_str(&format!(
+                "\n[[webhooks]]\nurl = {url:?}\nsecret = {secret:?}\n"
             ));
         }
         if let Some(dir) = &self.demo_site {
@@ -308,6 +322,44 @@ impl Edge {
                 response.text().await.unwrap_or_default()
             ),
         }
+    }
+
+    /// An API call with the test key; returns the status and the JSON body (`Null` if none).
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(API_KEY);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("API request");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A collect request from `ip` (the edge must trust 127.0.0.0/8 as a proxy).
+    pub async fn collect_from(&self, ip: &str, body: &Value) -> Value {
+        let response = self
+            .http
+            .post(self.url("/v1/collect"))
+            .header("origin", ORIGIN)
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", ip)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("collect");
+        assert_eq!(response.status().as_u16(), 200, "collect from {ip}");
+        response.json().await.expect("collect JSON")
     }
 
     /// The store's counters from `/healthz`.

@@ -6,8 +6,21 @@ use std::time::{Duration, UNIX_EPOCH};
 use super::HotAccount;
 
 pub const HEADER: [&str; 16] = [
-    "rank", "company", "domain", "industry", "employees", "size_band", "country", "heat", "visits",
-    "pageviews", "visitors", "known_visitors", "anonymous_visitors", "known_people", "key_pages",
+    "rank",
+    "company",
+    "domain",
+    "industry",
+    "employees",
+    "size_band",
+    "country",
+    "heat",
+    "visits",
+    "pageviews",
+    "visitors",
+    "known_visitors",
+    "anonymous_visitors",
+    "known_people",
+    "key_pages",
     "last_seen",
 ];
 

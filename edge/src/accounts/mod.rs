@@ -91,7 +91,13 @@ impl Accounts {
         }
     }
 
-    pub fn record(&mut self, site: &Arc<str>, domain: &str, firmographics: Firmographics, activity: Activity<'_>) {
+    pub fn record(
+        &mut self,
+        site: &Arc<str>,
+        domain: &str,
+        firmographics: Firmographics,
+        activity: Activity<'_>,
+    ) {
         let account = self
             .by_key
             .entry((Arc::clone(site), domain.to_string()))
@@ -115,7 +121,10 @@ impl Accounts {
                 }
             }
         }
-        let seen = account.visitors.entry(activity.visitor).or_insert((activity.at_ms, None));
+        let seen = account
+            .visitors
+            .entry(activity.visitor)
+            .or_insert((activity.at_ms, None));
         seen.0 = seen.0.max(activity.at_ms);
         if activity.person.is_some() {
             seen.1 = activity.person;

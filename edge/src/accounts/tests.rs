@@ -15,7 +15,12 @@ fn hot_accounts_rank_recent_activity_and_count_known_and_anonymous_visitors() {
     let site: Arc<str> = "demo".into();
     let mut accounts = Accounts::new(vec!["/pricing*".into()]);
     let now = 100 * DAY;
-    let visit = |accounts: &mut Accounts, domain: &str, v: u8, person: Option<u64>, at: i64, paths: &[&str]| {
+    let visit = |accounts: &mut Accounts,
+                 domain: &str,
+                 v: u8,
+                 person: Option<u64>,
+                 at: i64,
+                 paths: &[&str]| {
         accounts.record(
             &site,
             domain,
@@ -29,22 +34,50 @@ fn hot_accounts_rank_recent_activity_and_count_known_and_anonymous_visitors() {
             },
         );
     };
-    visit(&mut accounts, "busy.jp", 1, Some(10), now - DAY, &["/pricing", "/"]);
-    visit(&mut accounts, "busy.jp", 2, None, now - 2 * DAY, &["/pricing"]);
+    visit(
+        &mut accounts,
+        "busy.jp",
+        1,
+        Some(10),
+        now - DAY,
+        &["/pricing", "/"],
+    );
+    visit(
+        &mut accounts,
+        "busy.jp",
+        2,
+        None,
+        now - 2 * DAY,
+        &["/pricing"],
+    );
     visit(&mut accounts, "busy.jp", 3, Some(11), now - 3 * DAY, &["/"]);
     visit(&mut accounts, "quiet.jp", 4, None, now - DAY, &["/"]);
-    visit(&mut accounts, "old.jp", 5, Some(12), now - 30 * DAY, &["/pricing"]);
+    visit(
+        &mut accounts,
+        "old.jp",
+        5,
+        Some(12),
+        now - 30 * DAY,
+        &["/pricing"],
+    );
 
     let hot = accounts.hot("demo", now, 7 * DAY, 10);
     let domains: Vec<_> = hot.iter().map(|h| h.domain.as_str()).collect();
-    assert_eq!(domains, vec!["busy.jp", "quiet.jp"], "old activity is outside the window");
+    assert_eq!(
+        domains,
+        vec!["busy.jp", "quiet.jp"],
+        "old activity is outside the window"
+    );
     let busy = &hot[0];
     assert_eq!((busy.visits, busy.pageviews, busy.visitors), (3, 4, 3));
     assert_eq!((busy.known_visitors, busy.anonymous_visitors), (2, 1));
     assert_eq!(busy.known_people, vec![PersonId(10), PersonId(11)]);
     assert_eq!(busy.key_pages.get("/pricing*"), Some(&2));
     assert_eq!(busy.heat, 3.0 + 2.0 * 2.0 + 3.0 * 3.0 + 5.0 * 2.0);
-    assert!(accounts.hot("other", now, 7 * DAY, 10).is_empty(), "sites are separate");
+    assert!(
+        accounts.hot("other", now, 7 * DAY, 10).is_empty(),
+        "sites are separate"
+    );
 
     accounts.forget(&[VisitorId([1; 16])], PersonId(10));
     let busy = &accounts.hot("demo", now, 7 * DAY, 10)[0];
@@ -75,6 +108,8 @@ fn the_attack_list_is_csv_with_a_bom_and_japanese_intact() {
     assert_eq!(lines.next(), Some(attack::HEADER.join(",").as_str()));
     assert_eq!(
         lines.next(),
-        Some("1,\"株式会社サンプル, 本社\",example.co.jp,,,,,12.0,3,9,2,1,1,p7,/pricing*:4,1970-01-01T00:00:00Z")
+        Some(
+            "1,\"株式会社サンプル, 本社\",example.co.jp,,,,,12.0,3,9,2,1,1,p7,/pricing*:4,1970-01-01T00:00:00Z"
+        )
     );
 }

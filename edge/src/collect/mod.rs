@@ -16,9 +16,11 @@ pub use sites::{Site, Sites};
 use crate::bots::BotFilter;
 use crate::clock::Clock;
 use crate::config::ConsentMode;
+use crate::identity::{TokenCodec, email};
 use crate::ratelimit::RateLimits;
 use crate::store::{Batch, Recorded, Store, StoreError, truncate_ip};
 use crate::visitor_id::{InvalidVisitorId, VisitorIdCodec};
+use event::{Event, TimedEvent};
 use validate::InvalidEvent;
 
 /// What the HTTP layer learned about the request.
@@ -79,6 +81,8 @@ pub enum CollectError {
 pub struct Collector {
     pub sites: Sites,
     pub codec: VisitorIdCodec,
+    /// Verifies email-click tokens before anything of them is stored.
+    pub tokens: TokenCodec,
     pub limits: RateLimits,
     pub bots: BotFilter,
     pub store: Arc<dyn Store>,
@@ -143,10 +147,12 @@ impl Collector {
             Some(id) => (id, self.codec.token(id)),
             None => self.codec.mint(),
         };
+        let now = self.clock.now_ms();
+        let events = self.verify_clicks(events, &site.key, now);
         let batch = Batch {
             site: Arc::clone(&site.key),
             visitor,
-            received_ms: self.clock.now_ms(),
+            received_ms: now,
             network: Some(truncate_ip(input.client_ip)),
             company: self
                 .resolver
@@ -161,6 +167,32 @@ impl Collector {
             vid,
             recorded,
         })
+    }
+}
+
+impl Collector {
+    /// Email-click tokens become the address they vouch for; forged, expired or foreign ones
+    /// are dropped and identify nobody. The token itself is never stored.
+    fn verify_clicks(&self, events: Vec<TimedEvent>, site: &str, now_ms: i64) -> Vec<TimedEvent> {
+        events
+            .into_iter()
+            .filter_map(|timed| match timed.event {
+                Event::Identify { token, url } => match self.tokens.verify(&token, site, now_ms) {
+                    Ok(claim) => email::normalize(&claim.email).map(|address| TimedEvent {
+                        client_ts: timed.client_ts,
+                        event: Event::EmailClick {
+                            email: address,
+                            url,
+                        },
+                    }),
+                    Err(e) => {
+                        tracing::info!(reason = %e, "email-click token refused");
+                        None
+                    }
+                },
+                _ => Some(timed),
+            })
+            .collect()
     }
 }
 

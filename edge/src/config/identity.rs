@@ -81,8 +81,16 @@ impl ScoringConfig {
             email_click: self.email_click,
             download: self.download,
             popup_submit: self.popup_submit,
-            pages: self.pages.iter().map(|p| (p.glob.clone(), p.points)).collect(),
-            forms: self.forms.iter().map(|f| (f.form.clone(), f.points)).collect(),
+            pages: self
+                .pages
+                .iter()
+                .map(|p| (p.glob.clone(), p.points))
+                .collect(),
+            forms: self
+                .forms
+                .iter()
+                .map(|f| (f.form.clone(), f.points))
+                .collect(),
         }
     }
 }

@@ -71,8 +71,21 @@ pub fn decide(
                     .find(|(name, _)| name == "email" || name == "mail" || name == "e-mail")
                     .and_then(|(_, value)| email::normalize(value));
                 if let Some(address) = address {
-                    let other: Vec<_> = fields.iter().filter(|(n, _)| n != "email").cloned().collect();
-                    decisions.push(join(visitor, seq, now, address, JoinSource::Form, other, lookup, &mut created));
+                    let other: Vec<_> = fields
+                        .iter()
+                        .filter(|(n, _)| n != "email")
+                        .cloned()
+                        .collect();
+                    decisions.push(join(
+                        visitor,
+                        seq,
+                        now,
+                        address,
+                        JoinSource::Form,
+                        other,
+                        lookup,
+                        &mut created,
+                    ));
                 }
             }
             Event::EmailClick { email: address, .. } => {
@@ -96,7 +109,9 @@ pub fn decide(
                     decisions.push(d);
                 }
             }
-            Event::PageView { .. } if visitor.pending_click.as_ref().is_some_and(|p| p.seq < seq) => {
+            Event::PageView { .. }
+                if visitor.pending_click.as_ref().is_some_and(|p| p.seq < seq) =>
+            {
                 if let Some(d) = resolve_click(visitor, seq, now, lookup, &mut created) {
                     decisions.push(d);
                 }
@@ -124,7 +139,16 @@ fn resolve_click(
             owner: Some(owner),
             reason: "the browser already belongs to another person (a forwarded mail)",
         }),
-        _ => Some(join(visitor, seq, now, click.email, JoinSource::EmailClick, Vec::new(), lookup, created)),
+        _ => Some(join(
+            visitor,
+            seq,
+            now,
+            click.email,
+            JoinSource::EmailClick,
+            Vec::new(),
+            lookup,
+            created,
+        )),
     }
 }
 

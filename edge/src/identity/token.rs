@@ -59,7 +59,9 @@ impl TokenCodec {
 
     /// Checks signature (in constant time), expiry and site.
     pub fn verify(&self, token: &str, site: &str, now_ms: i64) -> Result<EmailClaim, InvalidToken> {
-        let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| InvalidToken::Malformed)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| InvalidToken::Malformed)?;
         if bytes.len() < 1 + 8 + 1 + TAG_LEN {
             return Err(InvalidToken::Malformed);
         }
@@ -127,16 +129,32 @@ mod tests {
     fn forged_expired_foreign_and_garbled_tokens_identify_nobody() {
         let codec = TokenCodec::new(b"secret");
         let token = codec.mint(&claim(2_000));
-        assert_eq!(codec.verify(&token, "demo", 2_000), Err(InvalidToken::Expired));
-        assert_eq!(codec.verify(&token, "other", 1_000), Err(InvalidToken::WrongSite));
+        assert_eq!(
+            codec.verify(&token, "demo", 2_000),
+            Err(InvalidToken::Expired)
+        );
+        assert_eq!(
+            codec.verify(&token, "other", 1_000),
+            Err(InvalidToken::WrongSite)
+        );
         let forged = TokenCodec::new(b"another secret").mint(&claim(9_999_999));
-        assert_eq!(codec.verify(&forged, "demo", 1_000), Err(InvalidToken::BadSignature));
+        assert_eq!(
+            codec.verify(&forged, "demo", 1_000),
+            Err(InvalidToken::BadSignature)
+        );
         let mut bytes = URL_SAFE_NO_PAD.decode(&token).expect("base64");
         bytes[12] ^= 1; // change the email
         let tampered = URL_SAFE_NO_PAD.encode(bytes);
-        assert_eq!(codec.verify(&tampered, "demo", 1_000), Err(InvalidToken::BadSignature));
+        assert_eq!(
+            codec.verify(&tampered, "demo", 1_000),
+            Err(InvalidToken::BadSignature)
+        );
         for garbage in ["", "!!!", "AAAA"] {
-            assert_eq!(codec.verify(garbage, "demo", 0), Err(InvalidToken::Malformed), "{garbage}");
+            assert_eq!(
+                codec.verify(garbage, "demo", 0),
+                Err(InvalidToken::Malformed),
+                "{garbage}"
+            );
         }
     }
 }

@@ -16,9 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::collect::event::TimedEvent;
 use crate::visitor_id::VisitorId;
 
-pub use visitor::{
-    Link, PendingClick, Session, SessionRules, StoredEvent, VisitSummary, Visitor,
-};
+pub use visitor::{Link, PendingClick, Session, SessionRules, StoredEvent, VisitSummary, Visitor};
 
 use crate::accounts::HotAccount;
 use person::{Person, PersonId};

@@ -120,16 +120,36 @@ pub struct AuditEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuditKind {
     /// A visitor became this person's; `retroactive` when its earlier sessions came along.
-    Joined { visitor: VisitorId, source: JoinSource, retroactive: bool },
+    Joined {
+        visitor: VisitorId,
+        source: JoinSource,
+        retroactive: bool,
+    },
     /// A visitor known as `from` is now used by `to`: later activity is `to`'s.
-    SharedDevice { visitor: VisitorId, from: PersonId, to: PersonId, source: JoinSource },
+    SharedDevice {
+        visitor: VisitorId,
+        from: PersonId,
+        to: PersonId,
+        source: JoinSource,
+    },
     /// A visitor was detached again and its sessions are anonymous.
-    Split { visitor: VisitorId },
+    Split {
+        visitor: VisitorId,
+    },
     /// `merged` became part of `survivor`.
-    Merged { survivor: PersonId, merged: PersonId },
-    StageChanged { from: Stage, to: Stage },
+    Merged {
+        survivor: PersonId,
+        merged: PersonId,
+    },
+    StageChanged {
+        from: Stage,
+        to: Stage,
+    },
     /// An email click that did not identify (no human interaction, or a data-centre network).
-    ClickIgnored { visitor: VisitorId, reason: String },
+    ClickIgnored {
+        visitor: VisitorId,
+        reason: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,8 +218,14 @@ mod tests {
     #[test]
     fn blanks_never_erase_known_attributes() {
         let mut a = Attributes::default();
-        a.update(&[("name".into(), "山田 太郎".into()), ("company".into(), "Example".into())]);
-        a.update(&[("name".into(), "  ".into()), ("phone".into(), "03-0000-0000".into())]);
+        a.update(&[
+            ("name".into(), "山田 太郎".into()),
+            ("company".into(), "Example".into()),
+        ]);
+        a.update(&[
+            ("name".into(), "  ".into()),
+            ("phone".into(), "03-0000-0000".into()),
+        ]);
         assert_eq!(a.name.as_deref(), Some("山田 太郎"));
         assert_eq!(a.company.as_deref(), Some("Example"));
         assert_eq!(a.phone.as_deref(), Some("03-0000-0000"));

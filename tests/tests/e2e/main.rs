@@ -5,4 +5,6 @@ mod bad_input;
 mod cli;
 mod collect;
 mod durability;
+mod identity;
 mod ipdb;
+mod webhooks;

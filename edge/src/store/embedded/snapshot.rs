@@ -24,7 +24,10 @@ use crate::store::{StoreError, Visitor};
 pub enum Entry {
     Visitor(Visitor),
     Person(Person),
-    Merged { merged: PersonId, survivor: PersonId },
+    Merged {
+        merged: PersonId,
+        survivor: PersonId,
+    },
     Outbox(OutboxEntry),
 }
 
@@ -50,7 +53,13 @@ pub fn entries(state: &State) -> impl Iterator<Item = Entry> + '_ {
                 survivor: *e.value(),
             })
             .collect();
-        tail.extend(lock(&state.outbox).entries.values().cloned().map(Entry::Outbox));
+        tail.extend(
+            lock(&state.outbox)
+                .entries
+                .values()
+                .cloned()
+                .map(Entry::Outbox),
+        );
         tail
     });
     visitors.chain(people).chain(rest)
@@ -155,7 +164,13 @@ mod tests {
 
     fn visitors(n: u8) -> Vec<Entry> {
         (0..n)
-            .map(|i| Entry::Visitor(Visitor::new("demo".into(), VisitorId([i; 16]), i64::from(i))))
+            .map(|i| {
+                Entry::Visitor(Visitor::new(
+                    "demo".into(),
+                    VisitorId([i; 16]),
+                    i64::from(i),
+                ))
+            })
             .collect()
     }
 

@@ -16,6 +16,7 @@ fn model() -> Model {
         },
         scoring: crate::scoring::ScoringRules::default(),
         key_pages: Vec::new(),
+        webhooks: false,
     }
 }
 

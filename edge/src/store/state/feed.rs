@@ -32,7 +32,8 @@ impl Feed {
                     if let Some(at) = current {
                         self.entries.remove(&(at, session.id));
                     }
-                    self.entries.insert((session.updated_seq, session.id), key.clone());
+                    self.entries
+                        .insert((session.updated_seq, session.id), key.clone());
                     self.position.insert(session.id, session.updated_seq);
                 }
                 (false, Some(at)) => {
@@ -56,7 +57,9 @@ impl Feed {
     /// Up to `limit` entries after `cursor`.
     pub fn page(&self, after: Option<FeedKey>, limit: usize) -> Vec<(FeedKey, VisitorKey)> {
         let range = match after {
-            Some(after) => self.entries.range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
+            Some(after) => self
+                .entries
+                .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
             None => self.entries.range(..),
         };
         range.take(limit).map(|(k, v)| (*k, v.clone())).collect()

@@ -13,6 +13,8 @@ pub mod feed;
 pub mod outbox;
 mod people;
 
+pub use people::vid_hex;
+
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use dashmap::DashMap;
@@ -34,6 +36,8 @@ pub struct Model {
     pub sessions: SessionRules,
     pub scoring: ScoringRules,
     pub key_pages: Vec<String>,
+    /// Whether webhook events are kept for delivery (some endpoint is configured).
+    pub webhooks: bool,
 }
 
 pub struct State {
@@ -52,7 +56,9 @@ pub struct State {
 /// Locks a mutex even if a panicking thread poisoned it: the data it guards is rebuilt from the
 /// log on restart, and refusing all service would be worse.
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl State {
@@ -138,7 +144,15 @@ impl State {
             .filter(|e| e.event.is_page_view())
             .filter_map(|e| e.event.url().map(glob::url_path))
             .collect();
-        self.add_activity(key, visitor, batch.company.as_deref(), owner, batch.received_ms, new_visit, &paths);
+        self.add_activity(
+            key,
+            visitor,
+            batch.company.as_deref(),
+            owner,
+            batch.received_ms,
+            new_visit,
+            &paths,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -201,10 +215,8 @@ impl State {
     /// Rebuilds what is derived from visitors and people: after loading a snapshot.
     pub fn rebuild_indexes(&self) {
         for person in self.persons.iter() {
-            self.emails.insert(
-                (Arc::clone(&person.site), person.email.clone()),
-                person.id,
-            );
+            self.emails
+                .insert((Arc::clone(&person.site), person.email.clone()), person.id);
         }
         for visitor in self.visitors.iter() {
             lock(&self.feed).update(visitor.key(), &visitor);

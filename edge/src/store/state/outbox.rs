@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::store::person::PersonId;
+use crate::visitor_id::VisitorId;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutboxEntry {
@@ -15,8 +16,9 @@ pub struct OutboxEntry {
     pub site: Arc<str>,
     /// `person.identified`, `person.mql`, `person.merged`, `person.split`.
     pub kind: String,
-    /// The people it is about, so an erasure can take the entry with it.
+    /// The people and visitors it names, so an erasure can take the entry with it.
     pub people: Vec<PersonId>,
+    pub visitors: Vec<VisitorId>,
     /// The JSON body, fixed when the event was made.
     pub payload: String,
     pub created_ms: i64,
@@ -36,8 +38,11 @@ impl Outbox {
         self.entries.remove(&id);
     }
 
-    pub fn forget_person(&mut self, person: PersonId) {
-        self.entries.retain(|_, e| !e.people.contains(&person));
+    /// Drops every entry that names the person or one of the visitors.
+    pub fn forget(&mut self, person: PersonId, visitors: &[VisitorId]) {
+        self.entries.retain(|_, e| {
+            !e.people.contains(&person) && !e.visitors.iter().any(|v| visitors.contains(v))
+        });
     }
 
     pub fn pending(&self, limit: usize) -> Vec<OutboxEntry> {

@@ -26,7 +26,17 @@ struct Events<'a> {
 }
 
 impl Events<'_> {
-    fn emit(&mut self, site: &Arc<str>, kind: &str, people: Vec<PersonId>, data: serde_json::Value) {
+    fn emit(
+        &mut self,
+        site: &Arc<str>,
+        kind: &str,
+        people: Vec<PersonId>,
+        visitors: Vec<VisitorId>,
+        data: serde_json::Value,
+    ) {
+        if !self.state.model.webhooks {
+            return; // nobody to deliver to: keep nothing
+        }
         let id = self.seq * EVENTS_PER_RECORD + self.next.min(EVENTS_PER_RECORD - 1);
         self.next += 1;
         lock(&self.state.outbox).push(OutboxEntry {
@@ -34,6 +44,7 @@ impl Events<'_> {
             site: Arc::clone(site),
             kind: kind.to_string(),
             people,
+            visitors,
             payload: payload(kind, self.at_ms, data),
             created_ms: self.at_ms,
         });
@@ -142,7 +153,13 @@ impl State {
                             "source": source, "retroactive": retroactive, "stage": p.stage,
                         });
                         drop(p);
-                        events.emit(&batch.site, "person.identified", vec![*person], data);
+                        events.emit(
+                            &batch.site,
+                            "person.identified",
+                            vec![*person],
+                            vec![batch.visitor],
+                            data,
+                        );
                     }
                     if let Some(from) = previous.filter(|f| f != person) {
                         if fresh(self, from, &mut done) {
@@ -194,10 +211,17 @@ impl State {
                     let reached = p.score.at(now, half_life) >= self.model.scoring.mql_threshold;
                     if p.stage == Stage::Lead && reached {
                         p.stage = Stage::Mql;
-                        p.audit(seq, now, AuditKind::StageChanged { from: Stage::Lead, to: Stage::Mql });
+                        p.audit(
+                            seq,
+                            now,
+                            AuditKind::StageChanged {
+                                from: Stage::Lead,
+                                to: Stage::Mql,
+                            },
+                        );
                         let data = json!({"person": p.id.to_string(), "email": p.email, "score": p.score.at(now, half_life)});
                         drop(p);
-                        events.emit(&batch.site, "person.mql", vec![owner], data);
+                        events.emit(&batch.site, "person.mql", vec![owner], Vec::new(), data);
                     }
                 }
             }
@@ -213,7 +237,9 @@ impl State {
                 fields,
                 site,
             } => {
-                let Some(mut p) = self.persons.get_mut(person) else { return };
+                let Some(mut p) = self.persons.get_mut(person) else {
+                    return;
+                };
                 if !self.takes(&mut p, seq) {
                     return;
                 }
@@ -227,7 +253,19 @@ impl State {
                         let data = json!({"person": p.id.to_string(), "email": p.email, "score": p.score.value});
                         let at = p.last_seen_ms;
                         drop(p);
-                        Events { state: self, seq, next: 0, at_ms: at }.emit(site, "person.mql", vec![*person], data);
+                        Events {
+                            state: self,
+                            seq,
+                            next: 0,
+                            at_ms: at,
+                        }
+                        .emit(
+                            site,
+                            "person.mql",
+                            vec![*person],
+                            Vec::new(),
+                            data,
+                        );
                     }
                 }
             }
@@ -273,7 +311,9 @@ impl State {
                 lock(&self.feed).update(&key, &v);
             }
         }
-        let Some(mut p) = self.persons.get_mut(&person) else { return };
+        let Some(mut p) = self.persons.get_mut(&person) else {
+            return;
+        };
         if !self.takes(&mut p, seq) {
             return;
         }
@@ -281,7 +321,13 @@ impl State {
         p.audit(seq, at_ms, AuditKind::Split { visitor });
         let data = json!({"person": person.to_string(), "visitor": vid_hex(visitor)});
         drop(p);
-        Events { state: self, seq, next: 0, at_ms }.emit(site, "person.split", vec![person], data);
+        Events {
+            state: self,
+            seq,
+            next: 0,
+            at_ms,
+        }
+        .emit(site, "person.split", vec![person], vec![visitor], data);
     }
 
     fn merge(&self, seq: u64, site: &Arc<str>, survivor: PersonId, merged: PersonId) {
@@ -317,11 +363,16 @@ impl State {
                 }
             }
         }
-        let Some((_, old)) = self.persons.remove(&merged) else { return };
+        let Some((_, old)) = self.persons.remove(&merged) else {
+            return;
+        };
         self.merged.insert(merged, survivor);
-        self.emails.insert((Arc::clone(site), old.email.clone()), survivor);
+        self.emails
+            .insert((Arc::clone(site), old.email.clone()), survivor);
         lock(&self.accounts).rename_person(merged, survivor);
-        let Some(mut s) = self.persons.get_mut(&survivor) else { return };
+        let Some(mut s) = self.persons.get_mut(&survivor) else {
+            return;
+        };
         s.last_seq = s.last_seq.max(seq);
         for device in &old.visitors {
             s.add_visitor(*device);
@@ -338,14 +389,29 @@ impl State {
         s.audit(seq, at, AuditKind::Merged { survivor, merged });
         let data = json!({"survivor": survivor.to_string(), "merged": merged.to_string(), "merged_email": old.email});
         drop(s);
-        Events { state: self, seq, next: 0, at_ms: at }.emit(site, "person.merged", vec![survivor, merged], data);
+        Events {
+            state: self,
+            seq,
+            next: 0,
+            at_ms: at,
+        }
+        .emit(
+            site,
+            "person.merged",
+            vec![survivor, merged],
+            Vec::new(),
+            data,
+        );
     }
 
     /// Removes the person and every visitor linked to them, and scrubs their ids from others.
     fn erase(&self, site: &Arc<str>, person: PersonId) {
-        let Some((_, gone)) = self.persons.remove(&person) else { return };
+        let Some((_, gone)) = self.persons.remove(&person) else {
+            return;
+        };
         self.emails.remove(&(Arc::clone(site), gone.email.clone()));
-        self.merged.retain(|from, to| *from != person && *to != person);
+        self.merged
+            .retain(|from, to| *from != person && *to != person);
         for device in &gone.visitors {
             let key = VisitorKey {
                 site: Arc::clone(site),
@@ -357,9 +423,11 @@ impl State {
         }
         for mut other in self.persons.iter_mut() {
             other.visitors.retain(|v| !gone.visitors.contains(v));
-            other.audit.retain(|entry| !mentions(&entry.what, &gone.visitors));
+            other
+                .audit
+                .retain(|entry| !mentions(&entry.what, &gone.visitors));
         }
-        lock(&self.outbox).forget_person(person);
+        lock(&self.outbox).forget(person, &gone.visitors);
         lock(&self.accounts).forget(&gone.visitors, person);
     }
 }

@@ -23,6 +23,7 @@ fn state() -> State {
             ..ScoringRules::default()
         },
         key_pages: vec!["/pricing*".into()],
+        webhooks: true,
     })
 }
 
@@ -33,7 +34,10 @@ struct Log {
 
 impl Log {
     fn new() -> Log {
-        Log { state: state(), seq: 0 }
+        Log {
+            state: state(),
+            seq: 0,
+        }
     }
 
     fn batch(&mut self, visitor: u8, at: i64, events: Vec<Event>) {
@@ -65,7 +69,11 @@ impl Log {
             site: "demo".into(),
             id: VisitorId([visitor; 16]),
         };
-        self.state.visitors.get(&key).map(|v| v.clone()).expect("visitor")
+        self.state
+            .visitors
+            .get(&key)
+            .map(|v| v.clone())
+            .expect("visitor")
     }
 
     fn person(&self, email: &str) -> Person {
@@ -74,7 +82,11 @@ impl Log {
             .emails
             .get(&(Arc::from("demo"), email.to_string()))
             .expect("email known");
-        self.state.persons.get(&id).map(|p| p.clone()).expect("person")
+        self.state
+            .persons
+            .get(&id)
+            .map(|p| p.clone())
+            .expect("person")
     }
 
     /// Owners of the visitor's sessions, oldest first.
@@ -84,7 +96,11 @@ impl Log {
     }
 
     fn outbox_kinds(&self) -> Vec<String> {
-        lock(&self.state.outbox).entries.values().map(|e| e.kind.clone()).collect()
+        lock(&self.state.outbox)
+            .entries
+            .values()
+            .map(|e| e.kind.clone())
+            .collect()
     }
 }
 
@@ -124,13 +140,28 @@ fn a_conversion_makes_the_visitors_earlier_anonymous_sessions_the_persons() {
     log.batch(1, 0, vec![page("/")]);
     log.batch(1, DAY, vec![page("/pricing")]);
     assert_eq!(log.owners(1), vec![None, None]);
-    log.batch(1, 2 * DAY, vec![page("/contact"), form(" Taro@Example.co.jp ", "山田 太郎")]);
+    log.batch(
+        1,
+        2 * DAY,
+        vec![page("/contact"), form(" Taro@Example.co.jp ", "山田 太郎")],
+    );
     let taro = log.person("taro@example.co.jp");
     assert_eq!(log.owners(1), vec![Some(taro.id); 3], "retroactive");
     assert_eq!(taro.attributes.name.as_deref(), Some("山田 太郎"));
-    assert!(matches!(taro.audit[0].what, AuditKind::Joined { retroactive: true, source: JoinSource::Form, .. }));
+    assert!(matches!(
+        taro.audit[0].what,
+        AuditKind::Joined {
+            retroactive: true,
+            source: JoinSource::Form,
+            ..
+        }
+    ));
     assert_eq!(log.outbox_kinds(), vec!["person.identified"]);
-    assert_eq!(lock(&log.state.feed).len(), 3, "all three sessions entered the feed");
+    assert_eq!(
+        lock(&log.state.feed).len(),
+        3,
+        "all three sessions entered the feed"
+    );
 }
 
 #[test]
@@ -140,9 +171,17 @@ fn the_same_email_on_another_device_joins_the_same_person() {
     log.batch(2, DAY, vec![page("/"), form("A@X.JP", "")]);
     let a = log.person("a@x.jp");
     assert_eq!(a.visitors, vec![VisitorId([1; 16]), VisitorId([2; 16])]);
-    assert_eq!(a.attributes.name.as_deref(), Some("A"), "a blank does not erase");
+    assert_eq!(
+        a.attributes.name.as_deref(),
+        Some("A"),
+        "a blank does not erase"
+    );
     assert_eq!(log.owners(2), vec![Some(a.id)]);
-    let identified = log.outbox_kinds().iter().filter(|k| *k == "person.identified").count();
+    let identified = log
+        .outbox_kinds()
+        .iter()
+        .filter(|k| *k == "person.identified")
+        .count();
     assert_eq!(identified, 2, "one per device");
 }
 
@@ -154,10 +193,19 @@ fn another_email_on_a_joined_device_is_a_shared_device_not_a_merge() {
     log.batch(1, 2 * DAY, vec![form("b@x.jp", "B")]);
     log.batch(1, 3 * DAY, vec![page("/later")]);
     let (a, b) = (log.person("a@x.jp"), log.person("b@x.jp"));
-    assert_eq!(log.owners(1), vec![Some(a.id), Some(a.id), Some(b.id), Some(b.id)]);
+    assert_eq!(
+        log.owners(1),
+        vec![Some(a.id), Some(a.id), Some(b.id), Some(b.id)]
+    );
     assert_ne!(a.id, b.id);
-    assert!(b.audit.iter().any(|e| matches!(e.what, AuditKind::SharedDevice { from, to, .. } if from == a.id && to == b.id)));
-    assert!(a.audit.iter().any(|e| matches!(e.what, AuditKind::SharedDevice { .. })));
+    assert!(b.audit.iter().any(
+        |e| matches!(e.what, AuditKind::SharedDevice { from, to, .. } if from == a.id && to == b.id)
+    ));
+    assert!(
+        a.audit
+            .iter()
+            .any(|e| matches!(e.what, AuditKind::SharedDevice { .. }))
+    );
     assert_eq!(log.state.persons.len(), 2, "nobody was merged");
 }
 
@@ -165,17 +213,37 @@ fn another_email_on_a_joined_device_is_a_shared_device_not_a_merge() {
 fn an_email_click_identifies_only_after_a_human_signal() {
     let mut log = Log::new();
     log.batch(1, 0, vec![page("/landing"), click("c@x.jp")]);
-    assert!(log.state.persons.is_empty(), "a scanner opening the link identifies nobody");
+    assert!(
+        log.state.persons.is_empty(),
+        "a scanner opening the link identifies nobody"
+    );
     log.batch(1, MIN, vec![engaged(500)]);
-    assert!(log.state.persons.is_empty(), "half a second is not a person reading");
+    assert!(
+        log.state.persons.is_empty(),
+        "half a second is not a person reading"
+    );
     log.batch(1, 2 * MIN, vec![page("/pricing")]);
     let c = log.person("c@x.jp");
     assert_eq!(log.owners(1), vec![Some(c.id)]);
-    assert!(matches!(c.audit[0].what, AuditKind::Joined { source: JoinSource::EmailClick, .. }));
+    assert!(matches!(
+        c.audit[0].what,
+        AuditKind::Joined {
+            source: JoinSource::EmailClick,
+            ..
+        }
+    ));
 
     let mut log = Log::new();
-    log.batch(2, 0, vec![page("/landing"), click("d@x.jp"), engaged(4_000)]);
-    assert_eq!(log.person("d@x.jp").visitors, vec![VisitorId([2; 16])], "engagement counts too");
+    log.batch(
+        2,
+        0,
+        vec![page("/landing"), click("d@x.jp"), engaged(4_000)],
+    );
+    assert_eq!(
+        log.person("d@x.jp").visitors,
+        vec![VisitorId([2; 16])],
+        "engagement counts too"
+    );
 }
 
 #[test]
@@ -198,7 +266,11 @@ fn a_forwarded_mail_is_recorded_not_joined() {
     assert_eq!(log.visitor(1).owner(), Some(a.id), "still A's browser");
     assert!(!b.visitors.contains(&VisitorId([1; 16])));
     assert!(b.audit.iter().any(|e| matches!(&e.what, AuditKind::ClickIgnored { reason, .. } if reason.contains("forwarded"))));
-    assert!(a.audit.iter().any(|e| matches!(e.what, AuditKind::ClickIgnored { .. })));
+    assert!(
+        a.audit
+            .iter()
+            .any(|e| matches!(e.what, AuditKind::ClickIgnored { .. }))
+    );
 }
 
 #[test]
@@ -224,8 +296,14 @@ fn a_click_from_a_hosting_network_identifies_nobody() {
             network: "198.51.100.0/24".parse().expect("net"),
         })),
         events: vec![
-            TimedEvent { client_ts: None, event: click("e@x.jp") },
-            TimedEvent { client_ts: None, event: engaged(60_000) },
+            TimedEvent {
+                client_ts: None,
+                event: click("e@x.jp"),
+            },
+            TimedEvent {
+                client_ts: None,
+                event: engaged(60_000),
+            },
         ],
     };
     log.state.apply(log.seq, &LogRecord::Batch(batch));
@@ -239,14 +317,26 @@ fn split_undoes_a_join_and_merge_keeps_both_histories() {
     log.batch(1, 0, vec![page("/"), form("a@x.jp", "A")]);
     log.batch(2, 0, vec![form("a2@x.jp", "A two")]);
     let a = log.person("a@x.jp");
-    log.admin(AdminOp::Split { site: "demo".into(), person: a.id, visitor: VisitorId([1; 16]) });
+    log.admin(AdminOp::Split {
+        site: "demo".into(),
+        person: a.id,
+        visitor: VisitorId([1; 16]),
+    });
     assert_eq!(log.owners(1), vec![None]);
     assert!(log.person("a@x.jp").visitors.is_empty());
-    assert_eq!(lock(&log.state.feed).len(), 1, "only visitor 2's session is identified now");
+    assert_eq!(
+        lock(&log.state.feed).len(),
+        1,
+        "only visitor 2's session is identified now"
+    );
 
     let a2 = log.person("a2@x.jp");
     log.batch(1, DAY, vec![form("a@x.jp", "")]);
-    log.admin(AdminOp::Merge { site: "demo".into(), survivor: a.id, merged: a2.id });
+    log.admin(AdminOp::Merge {
+        site: "demo".into(),
+        survivor: a.id,
+        merged: a2.id,
+    });
     let merged = log.person("a2@x.jp");
     assert_eq!(merged.id, a.id, "the old email resolves to the survivor");
     assert!(merged.visitors.contains(&VisitorId([2; 16])));
@@ -264,7 +354,11 @@ fn crossing_the_threshold_makes_an_mql_once() {
     log.batch(1, MIN, (0..12).map(|_| page("/x")).collect()); // +12
     assert_eq!(log.person("a@x.jp").stage, Stage::Mql);
     log.batch(1, 2 * MIN, vec![form("a@x.jp", "")]);
-    let mqls = log.outbox_kinds().iter().filter(|k| *k == "person.mql").count();
+    let mqls = log
+        .outbox_kinds()
+        .iter()
+        .filter(|k| *k == "person.mql")
+        .count();
     assert_eq!(mqls, 1);
 }
 
@@ -274,15 +368,31 @@ fn erasure_removes_the_person_their_devices_and_every_mention() {
     log.batch(1, 0, vec![form("a@x.jp", "A")]);
     log.batch(1, DAY, vec![form("b@x.jp", "B")]); // shared device: B's audit names visitor 1
     let a = log.person("a@x.jp");
-    log.admin(AdminOp::Erase { site: "demo".into(), person: a.id });
+    log.admin(AdminOp::Erase {
+        site: "demo".into(),
+        person: a.id,
+    });
     assert!(log.state.persons.get(&a.id).is_none());
-    assert!(log.state.emails.get(&(Arc::from("demo"), "a@x.jp".to_string())).is_none());
-    let key = VisitorKey { site: "demo".into(), id: VisitorId([1; 16]) };
+    assert!(
+        log.state
+            .emails
+            .get(&(Arc::from("demo"), "a@x.jp".to_string()))
+            .is_none()
+    );
+    let key = VisitorKey {
+        site: "demo".into(),
+        id: VisitorId([1; 16]),
+    };
     assert!(log.state.visitors.get(&key).is_none());
     let b = log.person("b@x.jp");
     assert!(b.visitors.is_empty());
     assert!(b.audit.is_empty(), "no audit line names the erased device");
-    assert!(lock(&log.state.outbox).entries.values().all(|e| !e.people.contains(&a.id)));
+    assert!(
+        lock(&log.state.outbox)
+            .entries
+            .values()
+            .all(|e| !e.people.contains(&a.id))
+    );
 }
 
 /// A record replayed on top of a state that already holds it changes nothing.
@@ -297,8 +407,14 @@ fn replaying_an_applied_record_is_a_no_op() {
         received_ms: 0,
         network: None,
         company: None,
-        events: vec![TimedEvent { client_ts: None, event: form("a@x.jp", "A") }],
+        events: vec![TimedEvent {
+            client_ts: None,
+            event: form("a@x.jp", "A"),
+        }],
     };
     log.state.apply(1, &LogRecord::Batch(batch));
-    assert_eq!((log.visitor(1), log.person("a@x.jp"), log.outbox_kinds()), before);
+    assert_eq!(
+        (log.visitor(1), log.person("a@x.jp"), log.outbox_kinds()),
+        before
+    );
 }

@@ -1,0 +1,131 @@
+//! The backend API: authenticated by API keys, each scoped to its sites. Handlers parse, call
+//! the store, render; the shapes are in `render`, the contract in `edge/openapi.json`.
+
+mod accounts;
+mod people;
+mod render;
+mod request;
+mod sessions;
+mod tokens;
+
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::header;
+use hyper::{Method, Request, Response, StatusCode};
+use subtle::ConstantTimeEq;
+
+use super::error::ApiError;
+use super::response::{self, Body};
+use crate::app::App;
+use crate::config::Config;
+use crate::store::VisitorKey;
+
+struct ApiKey {
+    secret: Vec<u8>,
+    sites: Vec<Arc<str>>,
+}
+
+pub struct ApiKeys(Vec<ApiKey>);
+
+impl ApiKeys {
+    pub fn from_config(config: &Config) -> Self {
+        ApiKeys(
+            config
+                .api_keys
+                .iter()
+                .map(|k| ApiKey {
+                    secret: k.get_ref().key.expose().as_bytes().to_vec(),
+                    sites: k
+                        .get_ref()
+                        .sites
+                        .iter()
+                        .map(|s| s.get_ref().as_str().into())
+                        .collect(),
+                })
+                .collect(),
+        )
+    }
+
+    /// The sites a bearer token may see. Every key is compared, each in constant time, so the
+    /// answer's timing says nothing about which key came close.
+    pub(super) fn authorize(&self, request: &Request<Incoming>) -> Result<&[Arc<str>], ApiError> {
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(ApiError::unauthorized)?
+            .trim()
+            .as_bytes();
+        let mut found = None;
+        for key in &self.0 {
+            if bool::from(key.secret.as_slice().ct_eq(presented)) {
+                found = Some(key.sites.as_slice());
+            }
+        }
+        found.ok_or_else(ApiError::unauthorized)
+    }
+}
+
+/// The API contract, served as is.
+const OPENAPI: &str = include_str!("../../../openapi.json");
+
+/// Routes below `/api/v1/`.
+pub async fn handle(app: &App, request: Request<Incoming>, path: &str) -> Response<Body> {
+    if path == "openapi.json" && request.method() == Method::GET {
+        return response::json(StatusCode::OK, OPENAPI.to_string());
+    }
+    let result = async {
+        let sites = app.api_keys.authorize(&request)?.to_vec();
+        let parts: Vec<&str> = path.split('/').collect();
+        let method = request.method().clone();
+        match (&method, parts.as_slice()) {
+            (&Method::GET, ["visitors", vid]) => visitor(app, &sites, vid).await,
+            (&Method::GET, ["sessions"]) => sessions::list(app, &sites, &request).await,
+            (&Method::GET, ["accounts", "hot"]) => accounts::hot(app, &sites, &request).await,
+            (&Method::POST, ["tokens"]) => tokens::mint(app, &sites, request).await,
+            (&Method::GET, ["people", id]) => people::get(app, &sites, id).await,
+            (&Method::PATCH, ["people", id]) => people::patch(app, &sites, id, request).await,
+            (&Method::DELETE, ["people", id]) => people::erase(app, &sites, id).await,
+            (&Method::GET, ["people", id, "audit"]) => people::audit(app, &sites, id).await,
+            (&Method::POST, ["people", id, "split"]) => {
+                people::split(app, &sites, id, request).await
+            }
+            (&Method::POST, ["people", id, "merge"]) => {
+                people::merge(app, &sites, id, request).await
+            }
+            (
+                _,
+                ["visitors", _] | ["sessions"] | ["accounts", "hot"] | ["tokens"] | ["people", ..],
+            ) => Err(ApiError::method_not_allowed()),
+            _ => Err(ApiError::not_found()),
+        }
+    }
+    .await;
+    result.unwrap_or_else(|err| response::error(&err))
+}
+
+/// `GET /api/v1/visitors/{vid}`: one visitor's sessions and events. Takes the browser's signed
+/// id or the hex id the rest of the API shows.
+async fn visitor(app: &App, sites: &[Arc<str>], vid: &str) -> Result<Response<Body>, ApiError> {
+    let id = request::visitor_id(app, vid)?;
+    for site in sites {
+        let key = VisitorKey {
+            site: Arc::clone(site),
+            id,
+        };
+        let found = app
+            .store
+            .visitor(&key)
+            .await
+            .map_err(|e| ApiError::internal("store_unavailable", &e))?;
+        if let Some(visitor) = found {
+            return Ok(response::json(
+                StatusCode::OK,
+                render::visitor(vid, &visitor).to_string(),
+            ));
+        }
+    }
+    Err(ApiError::not_found())
+}
