@@ -60,10 +60,8 @@ fn receiver(listener: TcpListener, received: Arc<Received>) -> JoinHandle<()> {
                         if let Ok(mut attempts) = received.attempts.lock() {
                             attempts.push((id, !fail));
                         }
-                        if !fail {
-                            if let Ok(mut delivered) = received.delivered.lock() {
-                                delivered.push((headers, body));
-                            }
+                        if !fail && let Ok(mut delivered) = received.delivered.lock() {
+                            delivered.push((headers, body));
                         }
                         let mut response = Response::new(Empty::<Bytes>::new());
                         *response.status_mut() = if fail {

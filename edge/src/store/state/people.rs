@@ -161,21 +161,20 @@ impl State {
                             data,
                         );
                     }
-                    if let Some(from) = previous.filter(|f| f != person) {
-                        if fresh(self, from, &mut done) {
-                            if let Some(mut a) = self.persons.get_mut(&from) {
-                                a.audit(
-                                    seq,
-                                    now,
-                                    AuditKind::SharedDevice {
-                                        visitor: batch.visitor,
-                                        from,
-                                        to: *person,
-                                        source: *source,
-                                    },
-                                );
-                            }
-                        }
+                    if let Some(from) = previous.filter(|f| f != person)
+                        && fresh(self, from, &mut done)
+                        && let Some(mut a) = self.persons.get_mut(&from)
+                    {
+                        a.audit(
+                            seq,
+                            now,
+                            AuditKind::SharedDevice {
+                                visitor: batch.visitor,
+                                from,
+                                to: *person,
+                                source: *source,
+                            },
+                        );
                     }
                 }
                 Decision::ClickIgnored {
@@ -185,45 +184,44 @@ impl State {
                     ..
                 } => {
                     for id in person.iter().chain(click_owner.iter()) {
-                        if fresh(self, *id, &mut done) {
-                            if let Some(mut p) = self.persons.get_mut(id) {
-                                p.audit(
-                                    seq,
-                                    now,
-                                    AuditKind::ClickIgnored {
-                                        visitor: batch.visitor,
-                                        reason: reason.to_string(),
-                                    },
-                                );
-                            }
+                        if fresh(self, *id, &mut done)
+                            && let Some(mut p) = self.persons.get_mut(id)
+                        {
+                            p.audit(
+                                seq,
+                                now,
+                                AuditKind::ClickIgnored {
+                                    visitor: batch.visitor,
+                                    reason: reason.to_string(),
+                                },
+                            );
                         }
                     }
                 }
             }
         }
-        if let Some(owner) = owner {
-            if fresh(self, owner, &mut done) {
-                if let Some(mut p) = self.persons.get_mut(&owner) {
-                    if !scored {
-                        p.score.add(points, now, half_life);
-                    }
-                    p.last_seen_ms = p.last_seen_ms.max(now);
-                    let reached = p.score.at(now, half_life) >= self.model.scoring.mql_threshold;
-                    if p.stage == Stage::Lead && reached {
-                        p.stage = Stage::Mql;
-                        p.audit(
-                            seq,
-                            now,
-                            AuditKind::StageChanged {
-                                from: Stage::Lead,
-                                to: Stage::Mql,
-                            },
-                        );
-                        let data = json!({"person": p.id.to_string(), "email": p.email, "score": p.score.at(now, half_life)});
-                        drop(p);
-                        events.emit(&batch.site, "person.mql", vec![owner], Vec::new(), data);
-                    }
-                }
+        if let Some(owner) = owner
+            && fresh(self, owner, &mut done)
+            && let Some(mut p) = self.persons.get_mut(&owner)
+        {
+            if !scored {
+                p.score.add(points, now, half_life);
+            }
+            p.last_seen_ms = p.last_seen_ms.max(now);
+            let reached = p.score.at(now, half_life) >= self.model.scoring.mql_threshold;
+            if p.stage == Stage::Lead && reached {
+                p.stage = Stage::Mql;
+                p.audit(
+                    seq,
+                    now,
+                    AuditKind::StageChanged {
+                        from: Stage::Lead,
+                        to: Stage::Mql,
+                    },
+                );
+                let data = json!({"person": p.id.to_string(), "email": p.email, "score": p.score.at(now, half_life)});
+                drop(p);
+                events.emit(&batch.site, "person.mql", vec![owner], Vec::new(), data);
             }
         }
     }
@@ -289,27 +287,27 @@ impl State {
             id: visitor,
         };
         let mut at_ms = 0;
-        if let Some(mut v) = self.visitors.get_mut(&key) {
-            if v.last_seq < seq {
-                v.last_seq = seq;
-                let owned: Vec<bool> = v
-                    .sessions
-                    .iter()
-                    .map(|s| v.session_owner(s) == Some(person))
-                    .collect();
-                for (session, owned) in v.sessions.iter_mut().zip(owned) {
-                    if owned {
-                        session.updated_seq = seq;
-                    }
+        if let Some(mut v) = self.visitors.get_mut(&key)
+            && v.last_seq < seq
+        {
+            v.last_seq = seq;
+            let owned: Vec<bool> = v
+                .sessions
+                .iter()
+                .map(|s| v.session_owner(s) == Some(person))
+                .collect();
+            for (session, owned) in v.sessions.iter_mut().zip(owned) {
+                if owned {
+                    session.updated_seq = seq;
                 }
-                for link in &mut v.links {
-                    if link.person == Some(person) {
-                        link.person = None;
-                    }
-                }
-                at_ms = v.last_seen_ms;
-                lock(&self.feed).update(&key, &v);
             }
+            for link in &mut v.links {
+                if link.person == Some(person) {
+                    link.person = None;
+                }
+            }
+            at_ms = v.last_seen_ms;
+            lock(&self.feed).update(&key, &v);
         }
         let Some(mut p) = self.persons.get_mut(&person) else {
             return;
@@ -344,22 +342,22 @@ impl State {
                 site: Arc::clone(site),
                 id: *device,
             };
-            if let Some(mut v) = self.visitors.get_mut(&key) {
-                if v.last_seq < seq {
-                    v.last_seq = seq;
-                    let mut changed = false;
-                    for link in &mut v.links {
-                        if link.person == Some(merged) {
-                            link.person = Some(survivor);
-                            changed = true;
-                        }
+            if let Some(mut v) = self.visitors.get_mut(&key)
+                && v.last_seq < seq
+            {
+                v.last_seq = seq;
+                let mut changed = false;
+                for link in &mut v.links {
+                    if link.person == Some(merged) {
+                        link.person = Some(survivor);
+                        changed = true;
                     }
-                    if changed {
-                        for session in &mut v.sessions {
-                            session.updated_seq = seq;
-                        }
-                        lock(&self.feed).update(&key, &v);
+                }
+                if changed {
+                    for session in &mut v.sessions {
+                        session.updated_seq = seq;
                     }
+                    lock(&self.feed).update(&key, &v);
                 }
             }
         }
