@@ -15,6 +15,7 @@ use crate::http::api::ApiKeys;
 use crate::http::assets::{DemoSite, TagAssets};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
+use crate::rules::Rules;
 use crate::store::embedded::{EmbeddedOptions, EmbeddedStore};
 use crate::store::{SessionRules, Store};
 use crate::visitor_id::VisitorIdCodec;
@@ -85,6 +86,12 @@ impl App {
                 None => None,
             };
         let resolver = open_resolver(&config.ipdb)?;
+        let rules = Arc::new(Rules::new(
+            Arc::clone(&config.rule_set),
+            &secret,
+            config.sessions.timeout.0.as_millis() as i64,
+            clock.now_ms(),
+        ));
         let collector = Collector {
             sites: Sites::from_config(config),
             codec: VisitorIdCodec::new(&secret),
@@ -94,6 +101,7 @@ impl App {
             resolver,
             clock,
             max_events: config.limits.max_events_per_request,
+            rules,
         };
         Ok(App(Arc::new(Shared {
             collector,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod ratelimit;
+pub mod rules;
 pub mod server;
 pub mod store;
 pub mod visitor_id;

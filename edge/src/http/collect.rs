@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::response::{self, Body};
 use crate::app::App;
 use crate::collect::{CollectError, CollectInput, CollectOutcome, Site};
-use crate::metrics::{Code, Scope};
+use crate::metrics::{Code, Decision, Scope};
 
 pub const VISITOR_COOKIE: &str = "mk_vid";
 /// Browsers cap cookie lifetimes at 400 days.
@@ -129,8 +129,21 @@ async fn read_and_collect(
             ApiError::from(e)
         })?;
     Ok(match outcome {
-        CollectOutcome::Stored { site, vid, .. } => {
-            let body = serde_json::json!({"vid": vid, "popup": null}).to_string();
+        CollectOutcome::Stored {
+            site,
+            vid,
+            popup,
+            decision,
+            ..
+        } => {
+            app.metrics
+                .rules
+                .decisions
+                .get_or_create(&Decision {
+                    outcome: decision.as_str(),
+                })
+                .inc();
+            let body = serde_json::json!({"vid": vid, "popup": popup.as_deref()}).to_string();
             let mut response = response::json(StatusCode::OK, body);
             set_visitor_cookie(response.headers_mut(), &site, &vid, https);
             response

@@ -21,6 +21,8 @@ use super::{
     Batch, Health, Recorded, SessionRules, Store, StoreError, StoreStats, Visitor, VisitorKey,
 };
 use crate::metrics::StoreMetrics;
+use crate::rules::ledger;
+use crate::rules::stats::{ArmKey, Counts, Tally};
 
 /// Batches waiting for the writer at most; callers wait for room beyond that (backpressure).
 const QUEUE: usize = 8192;
@@ -49,6 +51,8 @@ pub(crate) struct Shared {
     last_seq: AtomicU64,
     /// One snapshot at a time.
     snapshot_running: AtomicBool,
+    /// Popup results, kept up to date as batches apply.
+    tally: Tally,
 }
 
 impl Shared {
@@ -60,7 +64,13 @@ impl Shared {
         let mut entry = self.visitors.entry(key).or_insert_with(|| {
             Visitor::new(Arc::clone(&batch.site), batch.visitor, batch.received_ms)
         });
+        let touches = batch.events.iter().any(|e| ledger::touches(&e.event));
+        let before = if touches { entry.popups.clone() } else { None };
         let visit = entry.apply(seq, batch, &self.rules);
+        if touches {
+            self.tally
+                .replace(before.as_deref(), entry.popups.as_deref());
+        }
         drop(entry);
         self.events
             .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
@@ -94,8 +104,14 @@ impl EmbeddedStore {
             log_bytes: AtomicU64::new(0),
             last_seq: AtomicU64::new(0),
             snapshot_running: AtomicBool::new(false),
+            tally: Tally::default(),
         });
         let recovered = recovery::recover(&options.dir, &shared)?;
+        // Snapshot-loaded visitors bypassed `apply`: count every history afresh.
+        shared.tally.reset(std::iter::empty());
+        for visitor in shared.visitors.iter() {
+            shared.tally.replace(None, visitor.popups.as_deref());
+        }
         let (tx, rx) = mpsc::channel(QUEUE);
         let writer = Writer {
             rx,
@@ -139,6 +155,20 @@ impl Store for EmbeddedStore {
 
     async fn visitor(&self, key: &VisitorKey) -> Result<Option<Visitor>, StoreError> {
         Ok(self.shared.visitors.get(key).map(|v| v.clone()))
+    }
+
+    async fn read_visitor(
+        &self,
+        key: &VisitorKey,
+        read: &mut (dyn for<'v> FnMut(Option<&'v Visitor>) + Send),
+    ) -> Result<(), StoreError> {
+        let guard = self.shared.visitors.get(key);
+        read(guard.as_deref());
+        Ok(())
+    }
+
+    fn popup_totals(&self) -> std::collections::BTreeMap<ArmKey, Counts> {
+        self.shared.tally.totals()
     }
 
     fn health(&self) -> Health {
