@@ -16,6 +16,7 @@ use crate::http::assets::{DemoSite, TagAssets};
 use crate::identity::TokenCodec;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
+use crate::rules::Rules;
 use crate::store::embedded::{EmbeddedOptions, EmbeddedStore};
 use crate::store::state::Model;
 use crate::store::{SessionRules, Store};
@@ -96,6 +97,12 @@ impl App {
                 None => None,
             };
         let resolver = open_resolver(&config.ipdb)?;
+        let rules = Arc::new(Rules::new(
+            Arc::clone(&config.rule_set),
+            &secret,
+            config.sessions.timeout.0.as_millis() as i64,
+            clock.now_ms(),
+        ));
         let collector = Collector {
             sites: Sites::from_config(config),
             codec: VisitorIdCodec::new(&secret),
@@ -106,6 +113,7 @@ impl App {
             resolver,
             clock,
             max_events: config.limits.max_events_per_request,
+            rules,
         };
         Ok(App(Arc::new(Shared {
             collector,

@@ -29,8 +29,29 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// Validate a configuration file; errors name the line and key.
+    /// Validate a configuration file (rules included); errors name the line and key.
     CheckConfig { file: PathBuf },
+    /// Ask the running edge, rule by rule, which conditions and caps hold for a visitor on a
+    /// page, and what it would decide.
+    Explain {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The visitor id (`mk_vid`).
+        #[arg(long)]
+        vid: String,
+        /// The page, as an absolute URL.
+        #[arg(long)]
+        url: String,
+        /// The edge to ask; defaults to the configured listen address.
+        #[arg(long)]
+        edge: Option<String>,
+        /// The site, when the API key serves several.
+        #[arg(long)]
+        site: Option<String>,
+        /// Print the API's JSON instead of the summary.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -46,16 +67,31 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(config) => {
                 println!(
-                    "{}: ok ({} sites, {} API keys)",
+                    "{}: ok ({} sites, {} API keys, {} popup rules)",
                     file.display(),
                     config.sites.len(),
-                    config.api_keys.len()
+                    config.api_keys.len(),
+                    config.rule_set.rules.len()
                 );
                 ExitCode::SUCCESS
             }
             Err(e) => {
                 eprintln!("{e}");
                 ExitCode::from(2)
+            }
+        },
+        Command::Explain {
+            config,
+            vid,
+            url,
+            edge,
+            site,
+            json,
+        } => match explain(&config, &vid, &url, edge, site, json) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mikomi-edge explain: {e:#}");
+                ExitCode::FAILURE
             }
         },
         Command::Serve { config } => match serve(config) {
@@ -94,6 +130,13 @@ fn serve(path: PathBuf) -> anyhow::Result<()> {
             tokio::spawn(sender.run());
         }
         spawn_reloads(app.clone(), config.ipdb.reload_check.0);
+        mikomi_edge::rules::reload::spawn(
+            Arc::clone(&app.collector.rules),
+            app.metrics.rules.clone(),
+            Arc::clone(&app.collector.clock),
+            path.clone(),
+            config.rule_set.reload_check,
+        );
         let options = ServerOptions {
             max_connections: config.server.max_connections,
             header_timeout: config.server.header_timeout.0,
@@ -154,6 +197,147 @@ fn spawn_reloads(app: App, every: std::time::Duration) {
             }
         }
     });
+}
+
+/// Calls the running edge's explain API with the configuration's first API key (for the named
+/// site, if any) and prints the answer rule by rule.
+fn explain(
+    path: &std::path::Path,
+    vid: &str,
+    url: &str,
+    edge: Option<String>,
+    site: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    use http_body_util::{BodyExt, Empty};
+    let config = Config::load(path)?;
+    let key = config
+        .api_keys
+        .iter()
+        .map(|k| k.get_ref())
+        .find(|k| {
+            site.as_deref()
+                .is_none_or(|s| k.sites.iter().any(|x| x.get_ref().as_str() == s))
+        })
+        .context("the configuration has no API key for this site")?;
+    let base = edge.unwrap_or_else(|| {
+        let mut listen = config.server.listen;
+        if listen.ip().is_unspecified() {
+            listen.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{listen}")
+    });
+    let mut query = format!("vid={}&url={}", encode(vid), encode(url));
+    if let Some(site) = &site {
+        query.push_str(&format!("&site={}", encode(site)));
+    }
+    let uri: hyper::Uri = format!(
+        "{}/api/v1/rules/explain?{query}",
+        base.trim_end_matches('/')
+    )
+    .parse()
+    .context("the edge address is not a URL")?;
+    let request = hyper::Request::get(uri)
+        .header("authorization", format!("Bearer {}", key.key.expose()))
+        .body(Empty::<bytes::Bytes>::new())
+        .context("build the request")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("start the runtime")?;
+    let (status, body) = runtime.block_on(async {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http();
+        let response = client
+            .request(request)
+            .await
+            .with_context(|| format!("ask the edge at {base}"))?;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        anyhow::Ok((status, body))
+    })?;
+    let text = String::from_utf8_lossy(&body);
+    if !status.is_success() {
+        anyhow::bail!("the edge answered {status}: {text}");
+    }
+    let answer: serde_json::Value =
+        serde_json::from_str(&text).context("the answer is not JSON")?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(());
+    }
+    println!("decision: {}", answer["decision"].as_str().unwrap_or("?"));
+    let mark = |held: &serde_json::Value| {
+        if held.as_bool() == Some(true) {
+            "ok  "
+        } else {
+            "FAIL"
+        }
+    };
+    for cap in answer["site_caps"].as_array().into_iter().flatten() {
+        println!(
+            "  site  {} {} ({})",
+            mark(&cap["held"]),
+            cap["cap"].as_str().unwrap_or(""),
+            cap["detail"].as_str().unwrap_or("")
+        );
+    }
+    for rule in answer["rules"].as_array().into_iter().flatten() {
+        println!(
+            "rule {} (priority {}, line {}, arm {}): {}",
+            rule["rule"].as_str().unwrap_or("?"),
+            rule["priority"],
+            rule["line"],
+            rule["arm"].as_str().unwrap_or("?"),
+            rule["outcome"].as_str().unwrap_or("?")
+        );
+        print_conditions(
+            rule["conditions"].as_array().map_or(&[][..], Vec::as_slice),
+            1,
+        );
+        for cap in rule["caps"].as_array().into_iter().flatten() {
+            println!(
+                "    cap  {} {} ({})",
+                mark(&cap["held"]),
+                cap["cap"].as_str().unwrap_or(""),
+                cap["detail"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn print_conditions(list: &[serde_json::Value], depth: usize) {
+    for c in list {
+        let mark = if c["held"].as_bool() == Some(true) {
+            "ok  "
+        } else {
+            "FAIL"
+        };
+        println!(
+            "{}when {mark} {} ({})",
+            "  ".repeat(depth + 1),
+            c["condition"].as_str().unwrap_or(""),
+            c["detail"].as_str().unwrap_or("")
+        );
+        print_conditions(
+            c["inner"].as_array().map_or(&[][..], Vec::as_slice),
+            depth + 1,
+        );
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 async fn shutdown_signal() {

@@ -29,6 +29,37 @@ pub struct Scope {
     pub scope: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Decision {
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadResult {
+    pub result: &'static str,
+}
+
+/// A popup rule's arm: a variant id or `holdout`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RuleArm {
+    pub rule: String,
+    pub arm: String,
+}
+
+/// What popup rules count. The per-arm results are gauges set from the store's durable totals
+/// when scraped, so they survive restarts instead of starting again from zero.
+#[derive(Clone, Default)]
+pub struct RulesMetrics {
+    pub decisions: Family<Decision, Counter>,
+    pub reloads: Family<ReloadResult, Counter>,
+    pub loaded: Gauge,
+    pub eligible: Family<RuleArm, Gauge>,
+    pub shown: Family<RuleArm, Gauge>,
+    pub dismissed: Family<RuleArm, Gauge>,
+    pub submitted: Family<RuleArm, Gauge>,
+    pub converted: Family<RuleArm, Gauge>,
+}
+
 /// What the store counts.
 #[derive(Clone)]
 pub struct StoreMetrics {
@@ -89,6 +120,7 @@ pub struct Metrics {
     pub store: StoreMetrics,
     pub http: HttpMetrics,
     pub gauges: StoreGauges,
+    pub rules: RulesMetrics,
 }
 
 impl Default for Metrics {
@@ -103,6 +135,51 @@ impl Metrics {
         let store = StoreMetrics::default();
         let http = HttpMetrics::default();
         let gauges = StoreGauges::default();
+        let rules = RulesMetrics::default();
+        registry.register(
+            "popup_decisions",
+            "Popup decisions on page views, by outcome (shown, holdout, preview, none)",
+            rules.decisions.clone(),
+        );
+        registry.register(
+            "rules_reloads",
+            "Rule reloads, by result (ok, refused)",
+            rules.reloads.clone(),
+        );
+        registry.register(
+            "rules_loaded",
+            "Popup rules serving now",
+            rules.loaded.clone(),
+        );
+        for (name, help, family) in [
+            (
+                "popup_eligible",
+                "Visitors assigned to a rule's arm when first eligible",
+                &rules.eligible,
+            ),
+            (
+                "popup_shown",
+                "Popups offered, by rule and arm",
+                &rules.shown,
+            ),
+            (
+                "popup_dismissed",
+                "Popups dismissed, by rule and arm",
+                &rules.dismissed,
+            ),
+            (
+                "popup_submitted",
+                "Visitors who submitted a popup, by rule and arm",
+                &rules.submitted,
+            ),
+            (
+                "popup_converted",
+                "Visitors who converted after first eligible, by rule and arm",
+                &rules.converted,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
+        }
         registry.register(
             "events_stored",
             "Events durably stored",
@@ -173,6 +250,7 @@ impl Metrics {
             store,
             http,
             gauges,
+            rules,
         }
     }
 

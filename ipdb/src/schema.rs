@@ -175,14 +175,16 @@ impl<'a> From<CompanyRecord<'a>> for Partial<'a> {
             .network_kind
             .and_then(NetworkKind::parse)
             .unwrap_or(NetworkKind::Business);
+        // A row for a carrier's or cloud's range names the operator, not the visitor.
+        let operator = r.name.filter(|_| !kind.names_the_visitor());
         Partial {
-            name: r.name,
+            name: named(kind, r.name),
             domain: r.domain,
             industry: r.industry,
             employees: r.employees,
             country: r.country,
             asn: r.autonomous_system_number,
-            as_org: r.autonomous_system_organization,
+            as_org: r.autonomous_system_organization.or(operator),
             kind: Some(kind),
         }
     }
@@ -331,6 +333,31 @@ mod tests {
             network_kind: Some("hosting"),
         });
         assert_eq!(stored.kind, Some(NetworkKind::Hosting));
+    }
+
+    #[test]
+    fn company_rows_for_carrier_ranges_name_the_operator_only() {
+        let row = |kind| CompanyRecord {
+            name: Some("Example Hikari Broadband"),
+            domain: None,
+            industry: None,
+            employees: None,
+            country: Some("JP"),
+            autonomous_system_number: None,
+            autonomous_system_organization: None,
+            network_kind: kind,
+        };
+        let isp = Partial::from(row(Some("isp")));
+        assert_eq!(
+            (isp.name, isp.as_org),
+            (None, Some("Example Hikari Broadband"))
+        );
+        let firm = Partial::from(row(None));
+        assert_eq!(
+            (firm.name, firm.as_org),
+            (Some("Example Hikari Broadband"), None)
+        );
+        assert_eq!(firm.kind, Some(NetworkKind::Business));
     }
 
     #[test]

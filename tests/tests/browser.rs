@@ -1,7 +1,7 @@
 //! End-to-end tests of the tag in a real headless Chromium against the real `mikomi-edge`
 //! serving the demo site: what the browser does is read back from the edge's API.
 //!
-//! Needs the built tag in `target/tracker/` (`cargo xtask test` builds it) and Debian's
+//! Needs the built tag in `target/tag/` (`cargo xtask test` builds it) and Debian's
 //! `chromium` and `chromium-driver`.
 
 #[path = "../src/browser.rs"]
@@ -29,7 +29,7 @@ struct Setup {
 }
 
 fn assets_dir() -> PathBuf {
-    let dir = workspace_root().join("target").join("tracker");
+    let dir = workspace_root().join("target").join("tag");
     assert!(
         dir.join("tracker_bg.wasm").is_file() && dir.join("t.js").is_file(),
         "the tag is not built in {}: run `cargo xtask test` (or the tracker build)",

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 pub use attack::attack_list;
 
-use crate::glob;
+use crate::rules::glob::Glob;
 use crate::store::person::PersonId;
 use crate::visitor_id::VisitorId;
 
@@ -80,11 +80,11 @@ pub struct Activity<'a> {
 pub struct Accounts {
     by_key: HashMap<(Arc<str>, String), Account>,
     /// Globs of the pages sales cares about (pricing, product).
-    key_pages: Vec<String>,
+    key_pages: Vec<Glob>,
 }
 
 impl Accounts {
-    pub fn new(key_pages: Vec<String>) -> Self {
+    pub fn new(key_pages: Vec<Glob>) -> Self {
         Accounts {
             by_key: HashMap::new(),
             key_pages,
@@ -115,9 +115,12 @@ impl Accounts {
         }
         for path in activity.page_paths {
             entry.pageviews += 1;
-            for pattern in &self.key_pages {
-                if glob::matches(pattern, path) {
-                    *entry.key_pages.entry(pattern.clone()).or_default() += 1;
+            for glob in &self.key_pages {
+                if glob.matches(path) {
+                    *entry
+                        .key_pages
+                        .entry(glob.as_str().to_string())
+                        .or_default() += 1;
                 }
             }
         }

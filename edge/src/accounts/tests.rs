@@ -13,7 +13,7 @@ fn firm(name: &str) -> Firmographics {
 #[test]
 fn hot_accounts_rank_recent_activity_and_count_known_and_anonymous_visitors() {
     let site: Arc<str> = "demo".into();
-    let mut accounts = Accounts::new(vec!["/pricing*".into()]);
+    let mut accounts = Accounts::new(vec![Glob::new("/pricing*").expect("glob")]);
     let now = 100 * DAY;
     let visit = |accounts: &mut Accounts,
                  domain: &str,

@@ -48,6 +48,15 @@ pub enum Event {
         url: String,
         href: String,
     },
+    /// The edge's own popup decision, recorded in the same batch as the page view it was made
+    /// for: `variant` is the variant offered, `None` a holdout visitor who was eligible and
+    /// shown nothing. Clients cannot send it (the wire has no such type), so caps and results
+    /// derive only from decisions the edge really made. Kept last: the log encodes variants by
+    /// position.
+    PopupDecision {
+        rule: String,
+        variant: Option<String>,
+    },
     /// A verified email-click token: the edge checked its signature and expiry and keeps only
     /// the address it names (never the token).
     EmailClick {
@@ -75,6 +84,7 @@ impl Event {
             Event::Identify { .. } => "identify",
             Event::Track { .. } => "track",
             Event::Download { .. } => "download",
+            Event::PopupDecision { .. } => "popup_decision",
             Event::EmailClick { .. } => "email_click",
         }
     }
@@ -90,10 +100,24 @@ impl Event {
             | Event::Identify { url, .. }
             | Event::Track { url, .. }
             | Event::EmailClick { url, .. } => url.as_deref(),
+            Event::PopupDecision { .. } => None,
         }
     }
 
     pub fn is_page_view(&self) -> bool {
         matches!(self, Event::PageView { .. })
+    }
+
+    /// Whether the event names a person: a form or popup that carried an email address, or
+    /// an email-click token. Such a visitor is no longer anonymous.
+    pub fn identifies(&self) -> bool {
+        match self {
+            Event::Conversion { fields, .. } => fields
+                .iter()
+                .any(|(name, value)| name.eq_ignore_ascii_case("email") && value.contains('@')),
+            Event::Identify { .. } | Event::EmailClick { .. } => true,
+            Event::Popup { action, .. } => *action == PopupAction::Submitted,
+            _ => false,
+        }
     }
 }

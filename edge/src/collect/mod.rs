@@ -18,7 +18,8 @@ use crate::clock::Clock;
 use crate::config::ConsentMode;
 use crate::identity::{TokenCodec, email};
 use crate::ratelimit::RateLimits;
-use crate::store::{Batch, Recorded, Store, StoreError, truncate_ip};
+use crate::rules::{DecideRequest, Decision, Incoming, Outcome, PopupContent, Rules, page_lang};
+use crate::store::{Batch, Recorded, Store, StoreError, VisitorKey, truncate_ip};
 use crate::visitor_id::{InvalidVisitorId, VisitorIdCodec};
 use event::{Event, TimedEvent};
 use validate::InvalidEvent;
@@ -44,6 +45,9 @@ pub enum CollectOutcome {
         site: Arc<Site>,
         vid: String,
         recorded: Recorded,
+        /// The popup to show on this page view, if any.
+        popup: Option<Arc<PopupContent>>,
+        decision: Outcome,
     },
     /// Valid, but the visitor has not consented (or signals not to be tracked): nothing
     /// identifying was stored and no id is given out.
@@ -90,6 +94,8 @@ pub struct Collector {
     pub resolver: Option<ipdb::SharedResolver>,
     pub clock: Arc<dyn Clock>,
     pub max_events: usize,
+    /// Popup rules, reloadable.
+    pub rules: Arc<Rules>,
 }
 
 impl Collector {
@@ -149,7 +155,7 @@ impl Collector {
         };
         let now = self.clock.now_ms();
         let events = self.verify_clicks(events, &site.key, now);
-        let batch = Batch {
+        let mut batch = Batch {
             site: Arc::clone(&site.key),
             visitor,
             received_ms: now,
@@ -161,12 +167,85 @@ impl Collector {
                 .map(Arc::new),
             events,
         };
+        let decision = self
+            .decide(&batch, request.lang.as_deref(), request.preview.as_deref())
+            .await;
+        if let Some(event) = decision.record {
+            // One durable write: the decision is stored with the page view it was made for.
+            batch.events.push(TimedEvent {
+                client_ts: None,
+                event,
+            });
+        }
         let recorded = self.store.record(batch).await?;
         Ok(CollectOutcome::Stored {
             site,
             vid,
             recorded,
+            popup: decision.popup,
+            decision: decision.outcome,
         })
+    }
+
+    /// The popup decision for the batch's last page view, over the visitor's state as it is
+    /// before the batch. A store that cannot answer means no popup, never a failed collect.
+    async fn decide(&self, batch: &Batch, lang: Option<&str>, preview: Option<&str>) -> Decision {
+        let none = Decision {
+            outcome: Outcome::None,
+            popup: None,
+            record: None,
+        };
+        let Some(page_url) = batch.events.iter().rev().find_map(|e| match &e.event {
+            Event::PageView { url, .. } => Some(url.as_str()),
+            _ => None,
+        }) else {
+            return none;
+        };
+        let set = self.rules.current();
+        let now = batch.received_ms;
+        let grant = preview.and_then(|token| match self.rules.preview.verify(token, now) {
+            Ok(grant) if *grant.site == *batch.site => Some(grant),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "preview token ignored");
+                None
+            }
+        });
+        if grant.is_none() && !set.has_rules_for(&batch.site) {
+            return none;
+        }
+        let request = DecideRequest {
+            site: &batch.site,
+            visitor: batch.visitor,
+            incoming: Incoming {
+                now,
+                session_timeout_ms: self.rules.session_timeout_ms,
+                events: &batch.events,
+                company: batch.company.as_deref(),
+                page_url,
+            },
+            lang: page_lang(lang, page_url, set.default_lang),
+            preview: grant.as_ref(),
+        };
+        let key = VisitorKey {
+            site: Arc::clone(&batch.site),
+            id: batch.visitor,
+        };
+        let mut decision = None;
+        let read = self
+            .store
+            .read_visitor(&key, &mut |visitor| {
+                decision = Some(set.decide(visitor, &request));
+            })
+            .await;
+        match (read, decision) {
+            (Ok(()), Some(decision)) => decision,
+            (Err(e), _) => {
+                tracing::warn!(error = %e, "no popup decision: the store could not be read");
+                none
+            }
+            (Ok(()), None) => none,
+        }
     }
 }
 

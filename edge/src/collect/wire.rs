@@ -15,6 +15,14 @@ pub struct CollectRequest {
     /// The page's consent state, for sites in opt-in mode. Absent means "not given".
     #[serde(default)]
     pub consent: Option<bool>,
+    /// The page's language (`document.documentElement.lang`, e.g. `ja`, `en-US`): the popup's
+    /// copy follows it. Absent: an `/en/` or `/ja/` path segment decides, else the default.
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// A preview token from the page's `mk_preview` parameter: forces that rule's popup for
+    /// this browser without recording anything.
+    #[serde(default)]
+    pub preview: Option<String>,
     pub events: Vec<WireEvent>,
 }
 

@@ -90,6 +90,11 @@ impl ConfigError {
     }
 }
 
+/// The 1-based line of a byte offset, for messages and tools that point into the file.
+pub fn line_of(source: &str, offset: usize) -> usize {
+    line_and_column(source, offset).0
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 fn line_and_column(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());

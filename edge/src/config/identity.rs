@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::values::HumanDuration;
+use crate::rules::glob::Glob;
 use crate::scoring::ScoringRules;
 
 #[derive(Debug, Deserialize)]
@@ -41,7 +42,7 @@ pub struct ScoringConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PagePoints {
-    pub glob: String,
+    pub glob: Glob,
     pub points: f64,
 }
 
@@ -99,13 +100,16 @@ impl ScoringConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AccountsConfig {
     /// Path globs of the pages sales cares about (`/pricing*`, `/product*`).
-    pub key_pages: Vec<String>,
+    pub key_pages: Vec<Glob>,
 }
 
 impl Default for AccountsConfig {
     fn default() -> Self {
         AccountsConfig {
-            key_pages: vec!["*/pricing*".into(), "*/product*".into()],
+            key_pages: ["*/pricing*", "*/product*"]
+                .into_iter()
+                .filter_map(|g| Glob::new(g).ok())
+                .collect(),
         }
     }
 }

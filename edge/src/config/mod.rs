@@ -8,15 +8,19 @@ mod values;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
-pub use error::{ConfigError, Located};
+pub use error::{ConfigError, Located, line_of};
 pub use identity::{AccountsConfig, IdentityConfig, ScoringConfig, WebhookConfig};
 pub use values::{AssetName, HumanDuration, Origin, PathPrefix, Secret, SiteKey};
+
+use crate::rules::RuleSet;
+use crate::rules::config::{PopupsConfig, RuleConfig};
 
 /// The whole configuration of one edge process.
 #[derive(Debug, Deserialize)]
@@ -50,6 +54,15 @@ pub struct Config {
     pub sites: Vec<Spanned<SiteConfig>>,
     #[serde(default)]
     pub api_keys: Vec<Spanned<ApiKeyConfig>>,
+    /// Site-wide popup settings and custom templates.
+    #[serde(default)]
+    pub popups: PopupsConfig,
+    /// Popup rules, as written.
+    #[serde(default)]
+    pub rules: Vec<Spanned<RuleConfig>>,
+    /// The rules compiled and checked, filled by `parse`.
+    #[serde(skip)]
+    pub rule_set: Arc<RuleSet>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,7 +194,7 @@ pub struct AssetsConfig {
 impl Default for AssetsConfig {
     fn default() -> Self {
         AssetsConfig {
-            dir: PathBuf::from("target/tracker"),
+            dir: PathBuf::from("target/tag"),
             loader: AssetName::new("t.js"),
             glue: AssetName::new("tracker.js"),
             wasm: AssetName::new("tracker_bg.wasm"),
@@ -308,9 +321,21 @@ impl Config {
 
     /// Parses and validates configuration text; `path` is only used in messages.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text)
+        let mut config: Config = toml::from_str(text)
             .map_err(|e| ConfigError::parse(path, text, e.span(), e.message().trim_end()))?;
         config.validate(path, text)?;
+        let sites = config
+            .sites
+            .iter()
+            .map(|s| s.get_ref().key.get_ref().clone())
+            .collect();
+        config.rule_set = Arc::new(crate::rules::compile(
+            &config.popups,
+            &config.rules,
+            &sites,
+            path,
+            text,
+        )?);
         Ok(config)
     }
 

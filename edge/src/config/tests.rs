@@ -107,3 +107,68 @@ fn a_missing_file_says_which() {
         "{err}"
     );
 }
+
+/// A broken rule names its line, whether the parser or the rule compiler finds it.
+#[test]
+fn rule_errors_point_at_the_line() {
+    let rule = |body: &str| format!("{MINIMAL}[[rules]]\nid = \"r\"\n{body}");
+    // MINIMAL is an empty line and three more: `[[rules]]` is line 5, `id` line 6.
+    let cases: Vec<(String, usize, &str)> = vec![
+        (rule("template = \"flyer\"\n"), 7, "no template `flyer`"),
+        (
+            rule("template = \"brochure\"\nwhen = [{ visited = 3 }]\n"),
+            8,
+            "unknown variant",
+        ),
+        (
+            rule("template = \"brochure\"\nwhen = [{ visits = { within = \"7d\" } }]\n"),
+            8,
+            "at_least",
+        ),
+        (
+            rule("template = \"brochure\"\nholdout = 1.5\n"),
+            8,
+            "0 to 0.9",
+        ),
+        (rule("template = \"seminar\"\n"), 5, "announces an event"),
+        (
+            rule("template = \"brochure\"\nsites = [\"elsewhere\"]\n"),
+            8,
+            "`elsewhere`",
+        ),
+        (
+            rule("template = \"brochure\"\ncaps = { once_per = \"often\" }\n"),
+            8,
+            "often",
+        ),
+        (
+            format!(
+                "{MINIMAL}[[rules]]\nid = \"r\"\ntemplate = \"brochure\"\n[[rules]]\nid = \"r\"\ntemplate = \"brochure\"\n"
+            ),
+            9,
+            "used twice",
+        ),
+        (
+            rule("template = \"brochure\"\n[[rules.variants]]\nid = \"a\"\nweight = 0\n"),
+            8,
+            "weight",
+        ),
+    ];
+    for (text, line, needle) in cases {
+        let err = parse(&text).expect_err(&text);
+        assert_eq!(err.line(), Some(line), "{text}\ngave {err}");
+        assert!(err.to_string().contains(needle), "{err} lacks {needle}");
+    }
+}
+
+#[test]
+fn the_demo_rules_load() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/mikomi.toml");
+    let config = Config::load(&path).expect("the demo configuration is valid");
+    let ids: Vec<&str> = config.rule_set.rules.iter().map(|r| &*r.id).collect();
+    assert_eq!(
+        ids,
+        ["seminar-faq-pricing", "brochure-repeat"],
+        "by priority"
+    );
+}

@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::response::{self, Body};
 use crate::app::App;
 use crate::collect::{CollectError, CollectInput, CollectOutcome, Site};
-use crate::metrics::{Code, Scope};
+use crate::metrics::{Code, Decision, Scope};
 
 pub const VISITOR_COOKIE: &str = "mk_vid";
 /// Browsers cap cookie lifetimes at 400 days.
@@ -85,7 +85,12 @@ async fn read_and_collect(
         )
     };
     let declared = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
+    if let Some(len) = declared.filter(|len| *len > limit as u64) {
+        // Refused without keeping any of it. A modest body is read and dropped first, so the
+        // client, still sending, gets the answer instead of a reset connection.
+        if len <= DRAIN_LIMIT {
+            drain(request.into_body()).await;
+        }
         return Err(too_large());
     }
     let client_ip = client_ip(peer, headers, &app.trusted_proxies);
@@ -129,8 +134,21 @@ async fn read_and_collect(
             ApiError::from(e)
         })?;
     Ok(match outcome {
-        CollectOutcome::Stored { site, vid, .. } => {
-            let body = serde_json::json!({"vid": vid, "popup": null}).to_string();
+        CollectOutcome::Stored {
+            site,
+            vid,
+            popup,
+            decision,
+            ..
+        } => {
+            app.metrics
+                .rules
+                .decisions
+                .get_or_create(&Decision {
+                    outcome: decision.as_str(),
+                })
+                .inc();
+            let body = serde_json::json!({"vid": vid, "popup": popup.as_deref()}).to_string();
             let mut response = response::json(StatusCode::OK, body);
             set_visitor_cookie(response.headers_mut(), &site, &vid, https);
             response
@@ -145,6 +163,17 @@ async fn read_and_collect(
             response::empty(StatusCode::NO_CONTENT)
         }
     })
+}
+
+/// Oversize bodies up to this size are read and discarded before the 413.
+const DRAIN_LIMIT: u64 = 1024 * 1024;
+
+async fn drain(mut body: Incoming) {
+    while let Some(frame) = body.frame().await {
+        if frame.is_err() {
+            return;
+        }
+    }
 }
 
 fn preflight(allowed: bool) -> Response<Body> {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use hyper::StatusCode;
 
 use crate::collect::CollectError;
+use crate::rules::service::RulesApiError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -93,5 +94,18 @@ impl From<CollectError> for ApiError {
             message: err.to_string(),
             retry_after,
         }
+    }
+}
+
+impl From<RulesApiError> for ApiError {
+    fn from(err: RulesApiError) -> Self {
+        use RulesApiError as E;
+        let (status, code) = match &err {
+            E::BadUrl(_) => (StatusCode::BAD_REQUEST, "invalid_url"),
+            E::UnknownRule(_) | E::UnknownVariant { .. } => (StatusCode::NOT_FOUND, "unknown_rule"),
+            E::BadTtl => (StatusCode::BAD_REQUEST, "invalid_ttl"),
+            E::Store(e) => return ApiError::internal("store_unavailable", e),
+        };
+        ApiError::new(status, code, err.to_string())
     }
 }

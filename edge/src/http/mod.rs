@@ -21,7 +21,7 @@ use error::ApiError;
 pub use response::Body;
 
 use crate::app::App;
-use crate::metrics::{Route as RouteLabel, RouteStatus};
+use crate::metrics::{Route as RouteLabel, RouteStatus, RuleArm};
 use crate::store::Health;
 
 /// Where a request goes.
@@ -181,6 +181,28 @@ fn metrics(app: &App) -> Response<Body> {
     gauges
         .healthy
         .set(i64::from(app.store.health() == Health::Ok));
+    let rules = &app.metrics.rules;
+    rules.loaded.set(app.collector.rules.status().rules as i64);
+    for ((rule, arm), counts) in app.store.popup_totals() {
+        let label = RuleArm {
+            rule,
+            arm: arm.unwrap_or_else(|| "holdout".into()),
+        };
+        let set = |family: &prometheus_client::metrics::family::Family<
+            RuleArm,
+            prometheus_client::metrics::gauge::Gauge,
+        >,
+                   value: u64| {
+            family
+                .get_or_create(&label)
+                .set(i64::try_from(value).unwrap_or(i64::MAX));
+        };
+        set(&rules.eligible, counts.eligible);
+        set(&rules.shown, counts.shown);
+        set(&rules.dismissed, counts.dismissed);
+        set(&rules.submitted, counts.submitted);
+        set(&rules.converted, counts.converted);
+    }
     response::with_type(
         StatusCode::OK,
         "text/plain; version=0.0.4; charset=utf-8",

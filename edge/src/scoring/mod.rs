@@ -3,7 +3,7 @@
 //! never become points.
 
 use crate::collect::event::{Event, PopupAction};
-use crate::glob;
+use crate::rules::glob::{Glob, url_path};
 
 #[derive(Clone, Debug)]
 pub struct ScoringRules {
@@ -19,7 +19,7 @@ pub struct ScoringRules {
     pub download: f64,
     pub popup_submit: f64,
     /// Extra points for page views whose path matches.
-    pub pages: Vec<(String, f64)>,
+    pub pages: Vec<(Glob, f64)>,
     /// Extra points for conversions of a form.
     pub forms: Vec<(String, f64)>,
 }
@@ -46,12 +46,12 @@ impl ScoringRules {
     pub fn points(&self, event: &Event) -> f64 {
         match event {
             Event::PageView { url, .. } => {
-                let path = glob::url_path(url);
+                let path = url_path(url);
                 self.pageview
                     + self
                         .pages
                         .iter()
-                        .filter(|(pattern, _)| glob::matches(pattern, path))
+                        .filter(|(glob, _)| glob.matches(path))
                         .map(|(_, p)| p)
                         .sum::<f64>()
             }
@@ -83,7 +83,7 @@ mod tests {
     #[test]
     fn points_follow_the_table() {
         let rules = ScoringRules {
-            pages: vec![("/pricing*".into(), 4.0)],
+            pages: vec![(Glob::new("/pricing*").expect("glob"), 4.0)],
             forms: vec![("brochure".into(), 10.0)],
             ..ScoringRules::default()
         };

@@ -14,6 +14,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::collect::event::TimedEvent;
+use crate::rules::stats::{ArmKey, Counts};
 use crate::visitor_id::VisitorId;
 
 pub use visitor::{Link, PendingClick, Session, SessionRules, StoredEvent, VisitSummary, Visitor};
@@ -138,6 +139,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Rewrites the data files so that nothing removed from state survives on disk (erasure).
     async fn compact(&self) -> Result<(), StoreError>;
+
+    /// Runs `read` over the visitor's current state (`None` if unknown) under the store's read
+    /// access, without copying the record: popup decisions run this on every page view.
+    /// `read` must be quick and must not call back into the store.
+    async fn read_visitor(
+        &self,
+        key: &VisitorKey,
+        read: &mut (dyn for<'v> FnMut(Option<&'v Visitor>) + Send),
+    ) -> Result<(), StoreError>;
+
+    /// Popup results per (rule, arm), over every visitor.
+    fn popup_totals(&self) -> std::collections::BTreeMap<ArmKey, Counts>;
 
     fn health(&self) -> Health;
 

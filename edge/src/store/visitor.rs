@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::Batch;
 use super::person::{PersonId, Score};
 use crate::collect::event::{Event, TimedEvent};
+use crate::rules::ledger::{self, PopupHistory};
 use crate::visitor_id::VisitorId;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -29,6 +30,11 @@ pub struct Visitor {
     pub company: Option<Arc<ipdb::Company>>,
     /// The most recent sessions, oldest first.
     pub sessions: Vec<Session>,
+    /// Someone was named on this visitor (form with an email, popup submit, email click).
+    pub identified: bool,
+    /// Popup caps and experiment arms; absent until a rule first met the visitor, so idle
+    /// visitors pay one pointer for it.
+    pub popups: Option<Box<PopupHistory>>,
     /// Who this device belonged to over time: each link holds from its `since_ms` on.
     pub links: Vec<Link>,
     /// An email click waiting for a sign of a human before it identifies anyone.
@@ -112,6 +118,8 @@ impl Visitor {
             links: Vec::new(),
             pending_click: None,
             score: Score::default(),
+            identified: false,
+            popups: None,
         }
     }
 
@@ -169,6 +177,18 @@ impl Visitor {
         }
         if let Some(company) = &batch.company {
             self.company = Some(Arc::clone(company));
+        }
+        for TimedEvent { event, .. } in &batch.events {
+            self.identified |= event.identifies();
+            if ledger::touches(event) {
+                let history = match (&mut self.popups, event) {
+                    (Some(history), _) => history,
+                    // Only the edge's own decision starts a history.
+                    (popups @ None, Event::PopupDecision { .. }) => popups.insert(Box::default()),
+                    (None, _) => continue,
+                };
+                history.apply(now, event);
+            }
         }
         self.summary(expired)
     }

@@ -8,6 +8,7 @@
 //! The real data has the odd overlapping pair (one in the IPv4 file at the time of writing);
 //! the row that starts first keeps the shared addresses and the summary counts the clipping.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::net::IpAddr;
 use std::path::Path;
@@ -48,6 +49,8 @@ pub(crate) fn read(path: &Path, input: impl Read) -> Result<Vec<Row>, Error> {
         .from_reader(input);
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
+    // Each AS appears on several rows; classify each (asn, name) once.
+    let mut kinds: HashMap<(u32, String), &'static str> = HashMap::new();
     loop {
         let more = reader
             .read_record(&mut record)
@@ -86,11 +89,16 @@ pub(crate) fn read(path: &Path, input: impl Read) -> Result<Vec<Row>, Error> {
                 Value::String(org.to_owned()),
             ));
         }
-        let kind = classify::classify(Some(asn), org.unwrap_or(""));
-        pairs.push((
-            "network_kind".into(),
-            Value::String(kind.as_str().to_owned()),
-        ));
+        let key = (asn, org.unwrap_or("").to_owned());
+        let kind = match kinds.get(&key) {
+            Some(kind) => *kind,
+            None => {
+                let kind = classify::classify(Some(asn), &key.1).as_str();
+                kinds.insert(key, kind);
+                kind
+            }
+        };
+        pairs.push(("network_kind".into(), Value::String(kind.to_owned())));
         rows.push(Row {
             range,
             record: Value::Map(pairs),

@@ -1,24 +1,23 @@
-//! The browser glue: the tag's state for this page, the functions the loader calls, and the
-//! page listeners. Nothing here may throw or panic into the host page: every browser call that
-//! can fail is checked, and a failure means "do nothing".
+//! The browser glue: the tag's state for this page and the functions the loader and the
+//! browser side (`js/host.js`) call. The browser side does the DOM work (listeners, requests,
+//! the popup); everything that decides what to send is here. Nothing here may throw or panic
+//! into the host page: every browser call that can fail is checked, and a failure means "do
+//! nothing".
 
-mod capture;
-mod dom;
-mod popup;
-mod send;
+mod host;
 
 use std::cell::RefCell;
 
-use js_sys::{Array, JSON, Object};
+use js_sys::{Array, Object};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::VisibilityState;
 
+use self::host as dom;
 use crate::delivery::{Outcome, backoff_ms, classify};
-use crate::event::{Event, MAX_BATCH, MAX_TOKEN, Prop, payload};
-use crate::fields::{FieldSet, Kind};
+use crate::event::{Event, MAX_BATCH, MAX_TOKEN, PopupAction, Prop, payload};
+use crate::fields::{Control, FieldSet, Kind};
 use crate::queue::Queue;
-use crate::url::{TOKEN_PARAM, take_param, valid_vid};
+use crate::url::{TOKEN_PARAM, form_id, is_download, take_param, valid_vid};
 
 /// Delay before non-urgent events (engagement, custom events, popup impressions) go out, so
 /// that several travel in one request.
@@ -60,8 +59,6 @@ struct Tag {
     url: String,
     /// When the page last became visible, while it is visible.
     visible_since: Option<f64>,
-    /// A popup is on screen.
-    popup_open: bool,
 }
 
 impl Tag {
@@ -112,7 +109,7 @@ impl Tag {
             self.flush();
         } else if !self.batching {
             self.batching = true;
-            dom::later(BATCH_DELAY_MS);
+            dom::mk_later(BATCH_DELAY_MS);
         }
     }
 
@@ -126,7 +123,7 @@ impl Tag {
             return;
         }
         let body = payload(&self.site, self.vid.as_deref(), self.consent, &batch);
-        if !send::post(&self.collect, &body) {
+        if !dom::mk_post(&self.collect, &body) {
             self.queue.nack();
         }
     }
@@ -136,7 +133,7 @@ impl Tag {
         let mut batches = self.queue.drain_idle(MAX_BATCH).into_iter();
         while let Some(batch) = batches.next() {
             let body = payload(&self.site, self.vid.as_deref(), self.consent, &batch);
-            if !send::beacon(&self.collect, &body) {
+            if !dom::mk_beacon(&self.collect, &body) {
                 // The browser's beacon quota is spent: keep the rest for the next page.
                 let mut rest = batch;
                 rest.extend(batches.flatten());
@@ -147,24 +144,26 @@ impl Tag {
         self.save(true);
     }
 
-    fn answer(&mut self, status: u16, text: Option<String>) -> Option<JsValue> {
-        let body = text.and_then(|t| JSON::parse(&t).ok());
-        let code = body
-            .as_ref()
-            .and_then(|b| dom::get(b, "error"))
-            .and_then(|e| dom::get_str(&e, "code"));
-        let mut popup = None;
-        match classify(status, code.as_deref()) {
+    /// The edge's answer: `code` is the error code of an error body, `vid` the visitor id of an
+    /// accepted one, `body` whether the answer was JSON at all. Returns whether it was accepted
+    /// (and so may carry a popup).
+    fn answer(
+        &mut self,
+        status: u16,
+        code: Option<String>,
+        vid: Option<String>,
+        body: bool,
+    ) -> bool {
+        let outcome = classify(status, code.as_deref());
+        match outcome {
             Outcome::Accepted => {
                 self.queue.ack();
                 self.attempt = 0;
                 self.reset_once = false;
-                if let Some(b) = &body {
+                if body {
                     // A null id (opt-in without consent, or a privacy signal honoured): keep
                     // nothing. Otherwise keep the id the edge minted.
-                    let vid = dom::get_str(b, "vid").filter(|v| valid_vid(v));
-                    self.set_vid(vid);
-                    popup = dom::get(b, "popup").filter(|p| p.is_object());
+                    self.set_vid(vid.filter(|v| valid_vid(v)));
                 }
             }
             Outcome::Ignored | Outcome::Drop => {
@@ -186,12 +185,12 @@ impl Tag {
                 self.waiting = true;
                 let delay = backoff_ms(self.attempt, js_sys::Math::random());
                 self.retry_at = dom::now() + f64::from(delay);
-                dom::later(delay as i32);
+                dom::mk_later(delay as i32);
             }
         }
         self.save(false);
         self.flush();
-        popup
+        outcome == Outcome::Accepted
     }
 
     /// Milliseconds the page was visible since the last report.
@@ -224,7 +223,7 @@ impl Tag {
             self.report_engagement();
         }
         let referrer = std::mem::replace(&mut self.url, url.clone());
-        let title = dom::document().map(|d| d.title());
+        let title = dom::title();
         self.push(&Event::Pageview {
             url,
             referrer: Some(referrer),
@@ -253,7 +252,8 @@ impl Tag {
 }
 
 /// A timer fired: the batching delay has passed, and perhaps a retry is due.
-fn tick() {
+#[wasm_bindgen]
+pub fn tick() {
     with(|t| {
         t.batching = false;
         if t.waiting && dom::now() >= t.retry_at - 1.0 {
@@ -263,11 +263,168 @@ fn tick() {
     });
 }
 
-/// The edge answered (or the request failed, with status 0).
-fn on_answer(status: u16, text: Option<String>) {
-    if let Some(Some(p)) = with(|t| t.answer(status, text)) {
-        popup::show(&p);
+/// The edge answered (or the request failed, with status 0); see `Tag::answer`.
+#[wasm_bindgen]
+pub fn answer(status: u16, code: Option<String>, vid: Option<String>, body: bool) -> bool {
+    with(|t| t.answer(status, code, vid, body)) == Some(true)
+}
+
+/// A page event: 0 the page became visible, 1 it was hidden or is going away, 2 its URL may
+/// have changed (popstate, hashchange), 3 the browser is back online.
+#[wasm_bindgen]
+pub fn page_event(kind: u32) {
+    with(|t| match kind {
+        0 => t.visible_since = Some(dom::now()),
+        1 => t.hidden(),
+        2 => t.pageview(false),
+        3 => {
+            t.waiting = false;
+            t.attempt = 0;
+            t.flush();
+        }
+        _ => {}
+    });
+}
+
+/// A click on a link to `href`, outside any `data-mikomi-ignore` element.
+#[wasm_bindgen]
+pub fn download(href: String) {
+    if !is_download(&href) {
+        return;
     }
+    with(|t| {
+        let e = Event::Download {
+            url: t.url.clone(),
+            href,
+            ts: dom::now() as u64,
+        };
+        t.push(&e);
+    });
+}
+
+const KINDS: [Kind; 6] = [
+    Kind::Email,
+    Kind::Name,
+    Kind::Company,
+    Kind::Phone,
+    Kind::Title,
+    Kind::Department,
+];
+
+/// What a form control holds: 0 for nothing to read (unmapped or sensitive), else 1 + the
+/// index of its kind in `KINDS`. The browser side reads the value only when this is not 0.
+#[wasm_bindgen]
+pub fn kind(
+    tag: String,
+    input_type: String,
+    name: String,
+    id: String,
+    autocomplete: String,
+    label: String,
+    ignored: bool,
+) -> u32 {
+    let control = Control {
+        tag,
+        input_type,
+        name,
+        id,
+        autocomplete,
+        label,
+        ignored,
+    };
+    crate::fields::classify(&control)
+        .and_then(|k| KINDS.iter().position(|x| *x == k))
+        .map_or(0, |i| i as u32 + 1)
+}
+
+/// A submitted form: its `data-mikomi-form`, `id` and `name`, and `[kind, value, ...]` for
+/// the controls `kind` mapped. Only forms with a plausible email address convert.
+#[wasm_bindgen]
+pub fn convert(
+    mikomi_form: Option<String>,
+    id: Option<String>,
+    name: Option<String>,
+    values: Array,
+) {
+    let mut fields = FieldSet::default();
+    let mut i = 0;
+    while i + 1 < values.length() {
+        let kind = values
+            .get(i)
+            .as_f64()
+            .and_then(|k| KINDS.get((k as usize).wrapping_sub(1)));
+        if let (Some(kind), Some(v)) = (kind, values.get(i + 1).as_string()) {
+            fields.add(kind.key(), &v);
+        }
+        i += 2;
+    }
+    if !fields.has_email() {
+        return;
+    }
+    let form = form_id(&[mikomi_form, id, name]);
+    with(|t| {
+        t.push(&Event::Conversion {
+            form,
+            url: t.url.clone(),
+            fields: fields.into_pairs(),
+            ts: dom::now() as u64,
+        })
+    });
+}
+
+/// The popup of `rule`/`variant` was shown (0) or closed by the visitor (1).
+#[wasm_bindgen]
+pub fn popup_event(rule: String, variant: String, action: u32) {
+    let action = if action == 0 {
+        PopupAction::Shown
+    } else {
+        PopupAction::Dismissed
+    };
+    with(|t| {
+        let e = Event::Popup {
+            rule,
+            variant,
+            action,
+            url: t.url.clone(),
+            ts: dom::now() as u64,
+        };
+        t.push(&e);
+    });
+}
+
+/// The popup's form was submitted with `[name, value, ...]`: a conversion (when it holds a
+/// plausible email address) and a `submitted` popup event, sent at once.
+#[wasm_bindgen]
+pub fn popup_submit(rule: String, variant: String, values: Array) {
+    let mut fields = FieldSet::default();
+    let mut i = 0;
+    while i + 1 < values.length() {
+        if let (Some(k), Some(v)) = (values.get(i).as_string(), values.get(i + 1).as_string()) {
+            fields.add(&k, &v);
+        }
+        i += 2;
+    }
+    with(|t| {
+        let ts = dom::now() as u64;
+        if fields.has_email() {
+            t.enqueue(&Event::Conversion {
+                form: rule.clone(),
+                url: t.url.clone(),
+                fields: fields.into_pairs(),
+                ts,
+            });
+        }
+        let e = Event::Popup {
+            rule,
+            variant,
+            action: PopupAction::Submitted,
+            url: t.url.clone(),
+            ts,
+        };
+        t.enqueue(&e);
+        t.save(false);
+        t.flush();
+    });
 }
 
 /// Starts the tag for site `site`, reporting to `collect` (an absolute URL). Called once by the
@@ -276,8 +433,6 @@ fn on_answer(status: u16, text: Option<String>) {
 pub fn start(site: String, collect: String) {
     #[cfg(feature = "debug")]
     console_error_panic_hook::set_once();
-    let Some(doc) = dom::document() else { return };
-    let Some(win) = dom::window() else { return };
     let Some(href) = dom::href() else { return };
     let consent = dom::load(dom::CONSENT_KEY).map(|c| c == "1");
     let vid = dom::stored_vid().filter(|_| consent != Some(false));
@@ -291,14 +446,11 @@ pub fn start(site: String, collect: String) {
 
     // An email-click token: report it, and take it out of the address bar.
     let (token, url) = take_param(&href, TOKEN_PARAM);
-    if token.is_some()
-        && let Ok(history) = win.history()
-    {
-        let state = history.state().unwrap_or(JsValue::NULL);
-        let _ = history.replace_state_with_url(&state, "", Some(&url));
+    if token.is_some() {
+        dom::mk_replace(&url);
     }
 
-    let visible = doc.visibility_state() == VisibilityState::Visible;
+    let visible = dom::mk_visible();
     let tag = Tag {
         site,
         collect,
@@ -312,7 +464,6 @@ pub fn start(site: String, collect: String) {
         reset_once: false,
         url: url.clone(),
         visible_since: visible.then(dom::now),
-        popup_open: false,
     };
     if TAG
         .with(|t| t.try_borrow_mut().map(|mut t| t.replace(tag)))
@@ -332,13 +483,13 @@ pub fn start(site: String, collect: String) {
         }
         t.push(&Event::Pageview {
             url,
-            referrer: Some(doc.referrer()),
-            title: Some(doc.title()),
+            referrer: dom::referrer(),
+            title: dom::title(),
             ts,
         });
     });
 
-    capture::install(&win, &doc);
+    dom::mk_listen();
 }
 
 /// The page's URL may have changed (history.pushState/replaceState, called by the loader).
@@ -374,15 +525,8 @@ pub fn cmd(args: Array) {
             let details = args.get(1);
             let Some(url) = url() else { return };
             let mut fields = FieldSet::default();
-            for kind in [
-                Kind::Email,
-                Kind::Name,
-                Kind::Company,
-                Kind::Phone,
-                Kind::Title,
-                Kind::Department,
-            ] {
-                if let Some(v) = dom::get_str(&details, kind.key()) {
+            for kind in KINDS {
+                if let Some(v) = get_str(&details, kind.key()) {
                     fields.add(kind.key(), &v);
                 }
             }
@@ -434,4 +578,14 @@ fn props(obj: &JsValue) -> Vec<(String, Prop)> {
         out.push((key, prop));
     }
     out
+}
+
+/// A property of a JavaScript object as a string; `None` when missing or not a string.
+fn get_str(obj: &JsValue, key: &str) -> Option<String> {
+    if !obj.is_object() {
+        return None;
+    }
+    js_sys::Reflect::get(obj, &JsValue::from_str(key))
+        .ok()?
+        .as_string()
 }

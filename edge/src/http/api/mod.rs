@@ -5,6 +5,7 @@ mod accounts;
 mod people;
 mod render;
 mod request;
+mod rules;
 mod sessions;
 mod tokens;
 
@@ -82,6 +83,9 @@ pub async fn handle(app: &App, request: Request<Incoming>, path: &str) -> Respon
         let method = request.method().clone();
         match (&method, parts.as_slice()) {
             (&Method::GET, ["visitors", vid]) => visitor(app, &sites, vid).await,
+            (&Method::GET, ["rules", "stats"]) => Ok(rules::stats(app, &sites)),
+            (&Method::GET, ["rules", "explain"]) => rules::explain(app, &sites, &request).await,
+            (&Method::POST, ["rules", "preview"]) => rules::preview(app, &sites, request).await,
             (&Method::GET, ["sessions"]) => sessions::list(app, &sites, &request).await,
             (&Method::GET, ["accounts", "hot"]) => accounts::hot(app, &sites, &request).await,
             (&Method::POST, ["tokens"]) => tokens::mint(app, &sites, request).await,
@@ -97,7 +101,12 @@ pub async fn handle(app: &App, request: Request<Incoming>, path: &str) -> Respon
             }
             (
                 _,
-                ["visitors", _] | ["sessions"] | ["accounts", "hot"] | ["tokens"] | ["people", ..],
+                ["visitors", _]
+                | ["sessions"]
+                | ["accounts", "hot"]
+                | ["tokens"]
+                | ["people", ..]
+                | ["rules", "stats" | "explain" | "preview"],
             ) => Err(ApiError::method_not_allowed()),
             _ => Err(ApiError::not_found()),
         }

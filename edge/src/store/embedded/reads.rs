@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::EmbeddedStore;
 use crate::accounts::HotAccount;
+use crate::rules::stats::{ArmKey, Counts};
 use crate::store::person::{Person, PersonId};
 use crate::store::record::AdminOp;
 use crate::store::state::feed::FeedKey;
@@ -27,6 +28,20 @@ impl Store for EmbeddedStore {
 
     async fn visitor(&self, key: &VisitorKey) -> Result<Option<Visitor>, StoreError> {
         Ok(self.shared.state.visitors.get(key).map(|v| v.clone()))
+    }
+
+    async fn read_visitor(
+        &self,
+        key: &VisitorKey,
+        read: &mut (dyn for<'v> FnMut(Option<&'v Visitor>) + Send),
+    ) -> Result<(), StoreError> {
+        let guard = self.shared.state.visitors.get(key);
+        read(guard.as_deref());
+        Ok(())
+    }
+
+    fn popup_totals(&self) -> std::collections::BTreeMap<ArmKey, Counts> {
+        self.shared.state.tally.totals()
     }
 
     async fn admin(&self, op: AdminOp) -> Result<u64, StoreError> {

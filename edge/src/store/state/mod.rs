@@ -25,9 +25,11 @@ use super::person::{Person, PersonId};
 use super::record::LogRecord;
 use super::{Batch, SessionRules, VisitSummary, Visitor, VisitorKey};
 use crate::accounts::{Accounts, Activity, Firmographics};
-use crate::glob;
 use crate::identity::email;
 use crate::identity::stitch;
+use crate::rules::glob::{Glob, url_path};
+use crate::rules::ledger;
+use crate::rules::stats::Tally;
 use crate::scoring::ScoringRules;
 
 /// The rules `apply` follows: part of the configuration.
@@ -35,7 +37,7 @@ use crate::scoring::ScoringRules;
 pub struct Model {
     pub sessions: SessionRules,
     pub scoring: ScoringRules,
-    pub key_pages: Vec<String>,
+    pub key_pages: Vec<Glob>,
     /// Whether webhook events are kept for delivery (some endpoint is configured).
     pub webhooks: bool,
 }
@@ -51,6 +53,8 @@ pub struct State {
     pub feed: Mutex<Feed>,
     pub outbox: Mutex<Outbox>,
     pub accounts: Mutex<Accounts>,
+    /// Popup results per rule and arm, summed over every visitor's history.
+    pub tally: Tally,
 }
 
 /// Locks a mutex even if a panicking thread poisoned it: the data it guards is rebuilt from the
@@ -73,6 +77,7 @@ impl State {
             feed: Mutex::new(Feed::default()),
             outbox: Mutex::new(Outbox::default()),
             accounts: Mutex::new(accounts),
+            tally: Tally::default(),
         }
     }
 
@@ -114,7 +119,17 @@ impl State {
             if visitor.last_seq >= seq {
                 return None; // a snapshot already holds this record, for the people too
             }
+            let touches = batch.events.iter().any(|e| ledger::touches(&e.event));
+            let before = if touches {
+                visitor.popups.clone()
+            } else {
+                None
+            };
             let summary = visitor.apply(seq, batch, &self.model.sessions);
+            if touches {
+                self.tally
+                    .replace(before.as_deref(), visitor.popups.as_deref());
+            }
             let decisions = stitch::decide(&mut visitor, seq, batch, &lookup);
             visitor.score.add(points, now, half_life);
             lock(&self.feed).update(&key, &visitor);
@@ -142,7 +157,7 @@ impl State {
             .events
             .iter()
             .filter(|e| e.event.is_page_view())
-            .filter_map(|e| e.event.url().map(glob::url_path))
+            .filter_map(|e| e.event.url().map(url_path))
             .collect();
         self.add_activity(
             key,
@@ -218,7 +233,10 @@ impl State {
             self.emails
                 .insert((Arc::clone(&person.site), person.email.clone()), person.id);
         }
+        // Snapshot-loaded visitors bypassed `apply`: count every popup history afresh.
+        self.tally.reset(std::iter::empty());
         for visitor in self.visitors.iter() {
+            self.tally.replace(None, visitor.popups.as_deref());
             lock(&self.feed).update(visitor.key(), &visitor);
             // Accounts are rebuilt from the sessions kept in memory, a visit per session.
             for session in &visitor.sessions {
@@ -226,7 +244,7 @@ impl State {
                     .events
                     .iter()
                     .filter(|e| e.event.is_page_view())
-                    .filter_map(|e| e.event.url().map(glob::url_path))
+                    .filter_map(|e| e.event.url().map(url_path))
                     .collect();
                 let owner = visitor.session_owner(session);
                 self.add_activity(

@@ -22,7 +22,7 @@ fn state() -> State {
             mql_threshold: 30.0,
             ..ScoringRules::default()
         },
-        key_pages: vec!["/pricing*".into()],
+        key_pages: vec![Glob::new("/pricing*").expect("glob")],
         webhooks: true,
     })
 }

@@ -1,0 +1,357 @@
+//! Conditions as decisions run them: compiled once from the configuration, evaluated per page
+//! view with short-circuiting, or explained in full.
+
+use std::collections::HashMap;
+
+use ipdb::{NetworkKind, SizeBand};
+use serde::Serialize;
+
+use super::config::{ConditionConfig, GlobsConfig};
+use super::facts::Facts;
+use super::glob::{Glob, query_param};
+
+/// An inclusive range; an open end is the type's bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range<T> {
+    pub min: T,
+    pub max: T,
+}
+
+impl Range<u32> {
+    fn holds(&self, n: u32) -> bool {
+        self.min <= n && n <= self.max
+    }
+}
+
+impl std::fmt::Display for Range<u32> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.min, self.max) {
+            (min, u32::MAX) => write!(f, ">= {min}"),
+            (0, max) => write!(f, "<= {max}"),
+            (min, max) => write!(f, "{min}..={max}"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetKind {
+    All,
+    Any,
+    None,
+}
+
+#[derive(Clone, Debug)]
+pub enum Condition {
+    Anonymous(bool),
+    Visits {
+        range: Range<u32>,
+        within_ms: Option<i64>,
+    },
+    Pages {
+        glob: Glob,
+        slot: usize,
+        range: Range<u32>,
+        within_ms: Option<i64>,
+    },
+    PageSet {
+        kind: SetKind,
+        globs: Vec<(Glob, usize)>,
+        within_ms: Option<i64>,
+    },
+    TimeOnSite {
+        min_ms: i64,
+        max_ms: i64,
+    },
+    Page(Glob),
+    /// `None`: a direct visit (no referrer).
+    Referrer(Option<Glob>),
+    Utm(Vec<(&'static str, Glob)>),
+    Score {
+        min: i64,
+        max: i64,
+    },
+    Stage(Vec<String>),
+    CompanyKnown(bool),
+    CompanySize(Vec<SizeBand>),
+    Industry(Vec<String>),
+    Country(Vec<String>),
+    Network(Vec<NetworkKind>),
+    All(Vec<Condition>),
+    Any(Vec<Condition>),
+    Not(Box<Condition>),
+}
+
+/// One condition's verdict, for explain.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConditionReport {
+    pub condition: String,
+    pub held: bool,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inner: Vec<ConditionReport>,
+}
+
+/// Hands out one memo slot per distinct (glob, window), shared by every rule in a set.
+#[derive(Default)]
+pub struct Slots(HashMap<(String, Option<i64>), usize>);
+
+impl Slots {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn slot(&mut self, glob: &Glob, within_ms: Option<i64>) -> usize {
+        let next = self.0.len();
+        *self
+            .0
+            .entry((glob.as_str().to_string(), within_ms))
+            .or_insert(next)
+    }
+}
+
+fn ms(d: &crate::config::HumanDuration) -> i64 {
+    i64::try_from(d.0.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn range(at_least: Option<u32>, at_most: Option<u32>) -> Result<Range<u32>, String> {
+    let r = Range {
+        min: at_least.unwrap_or(0),
+        max: at_most.unwrap_or(u32::MAX),
+    };
+    match (at_least, at_most) {
+        (None, None) => Err("give at_least, at_most or both".into()),
+        _ if r.min > r.max => Err(format!("at_least {} is above at_most {}", r.min, r.max)),
+        _ => Ok(r),
+    }
+}
+
+/// A company's industry or country as conditions compare it.
+fn norm(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+impl Condition {
+    /// Compiles one condition; the message says what is wrong with it.
+    pub fn compile(config: &ConditionConfig, slots: &mut Slots) -> Result<Condition, String> {
+        use ConditionConfig as C;
+        let within = |w: &Option<crate::config::HumanDuration>| w.as_ref().map(ms);
+        let set = |kind, g: &GlobsConfig, slots: &mut Slots| -> Result<Condition, String> {
+            if g.globs.is_empty() {
+                return Err("list at least one glob".into());
+            }
+            let within_ms = within(&g.within);
+            let globs = g
+                .globs
+                .iter()
+                .map(|text| {
+                    let glob = Glob::new(text)?;
+                    let slot = slots.slot(&glob, within_ms);
+                    Ok((glob, slot))
+                })
+                .collect::<Result<_, String>>()?;
+            Ok(Condition::PageSet {
+                kind,
+                globs,
+                within_ms,
+            })
+        };
+        let nonempty = |what: &str, n: usize| {
+            if n == 0 {
+                Err(format!("{what}: list at least one value"))
+            } else {
+                Ok(())
+            }
+        };
+        Ok(match config {
+            C::Anonymous(b) => Condition::Anonymous(*b),
+            C::Visits(c) => Condition::Visits {
+                range: range(c.at_least, c.at_most)?,
+                within_ms: within(&c.within),
+            },
+            C::Pages(p) => {
+                let glob = Glob::new(&p.glob)?;
+                let within_ms = within(&p.within);
+                Condition::Pages {
+                    slot: slots.slot(&glob, within_ms),
+                    glob,
+                    range: range(p.at_least, p.at_most)?,
+                    within_ms,
+                }
+            }
+            C::PagesAll(g) => set(SetKind::All, g, slots)?,
+            C::PagesAny(g) => set(SetKind::Any, g, slots)?,
+            C::PagesNone(g) => set(SetKind::None, g, slots)?,
+            C::TimeOnSite(r) => {
+                if r.at_least.is_none() && r.at_most.is_none() {
+                    return Err("give at_least, at_most or both".into());
+                }
+                Condition::TimeOnSite {
+                    min_ms: r.at_least.as_ref().map_or(0, ms),
+                    max_ms: r.at_most.as_ref().map_or(i64::MAX, ms),
+                }
+            }
+            C::Page(g) => Condition::Page(Glob::new(g)?),
+            C::Referrer(g) if g.is_empty() => Condition::Referrer(None),
+            C::Referrer(g) => Condition::Referrer(Some(Glob::new(g)?)),
+            C::Utm(u) => {
+                let pairs = [
+                    ("utm_source", &u.source),
+                    ("utm_medium", &u.medium),
+                    ("utm_campaign", &u.campaign),
+                    ("utm_term", &u.term),
+                    ("utm_content", &u.content),
+                ];
+                let globs: Vec<_> = pairs
+                    .into_iter()
+                    .filter_map(|(name, g)| g.as_ref().map(|g| Glob::new(g).map(|g| (name, g))))
+                    .collect::<Result<_, String>>()?;
+                nonempty("utm", globs.len())?;
+                Condition::Utm(globs)
+            }
+            C::Score(r) => {
+                if r.at_least.is_none() && r.at_most.is_none() {
+                    return Err("give at_least, at_most or both".into());
+                }
+                Condition::Score {
+                    min: r.at_least.unwrap_or(i64::MIN),
+                    max: r.at_most.unwrap_or(i64::MAX),
+                }
+            }
+            C::Stage(s) => {
+                nonempty("stage", s.len())?;
+                Condition::Stage(s.iter().map(|s| norm(s)).collect())
+            }
+            C::CompanyKnown(b) => Condition::CompanyKnown(*b),
+            C::CompanySize(s) => {
+                nonempty("company_size", s.len())?;
+                Condition::CompanySize(s.clone())
+            }
+            C::Industry(s) => {
+                nonempty("industry", s.len())?;
+                Condition::Industry(s.iter().map(|s| norm(s)).collect())
+            }
+            C::Country(s) => {
+                nonempty("country", s.len())?;
+                Condition::Country(s.iter().map(|s| norm(s)).collect())
+            }
+            C::Network(s) => {
+                nonempty("network", s.len())?;
+                Condition::Network(s.clone())
+            }
+            C::All(list) | C::Any(list) => {
+                nonempty("all/any", list.len())?;
+                let inner = list
+                    .iter()
+                    .map(|c| Condition::compile(c, slots))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if matches!(config, C::All(_)) {
+                    Condition::All(inner)
+                } else {
+                    Condition::Any(inner)
+                }
+            }
+            C::Not(inner) => Condition::Not(Box::new(Condition::compile(inner, slots)?)),
+        })
+    }
+
+    /// Whether any page-history condition is inside (so the history must be gathered).
+    pub fn needs_pages(&self) -> bool {
+        match self {
+            Condition::Pages { .. } | Condition::PageSet { .. } => true,
+            Condition::All(list) | Condition::Any(list) => list.iter().any(Self::needs_pages),
+            Condition::Not(inner) => inner.needs_pages(),
+            _ => false,
+        }
+    }
+
+    pub fn holds(&self, facts: &Facts<'_>) -> bool {
+        match self {
+            Condition::Anonymous(b) => facts.identified != *b,
+            Condition::Visits { range, within_ms } => range.holds(facts.visits_within(*within_ms)),
+            Condition::Pages {
+                glob,
+                slot,
+                range,
+                within_ms,
+            } => range.holds(facts.page_count(glob, *slot, *within_ms)),
+            Condition::PageSet {
+                kind,
+                globs,
+                within_ms,
+            } => {
+                let mut seen = globs
+                    .iter()
+                    .map(|(g, slot)| facts.page_count(g, *slot, *within_ms) > 0);
+                match kind {
+                    SetKind::All => seen.all(|s| s),
+                    SetKind::Any => seen.any(|s| s),
+                    SetKind::None => !seen.any(|s| s),
+                }
+            }
+            Condition::TimeOnSite { min_ms, max_ms } => {
+                (*min_ms..=*max_ms).contains(&facts.visit_age_ms())
+            }
+            Condition::Page(glob) => glob.matches(facts.current_path),
+            Condition::Referrer(None) => facts.landing_referrer.is_none(),
+            Condition::Referrer(Some(glob)) => {
+                facts.landing_referrer.is_some_and(|r| glob.matches(r))
+            }
+            Condition::Utm(globs) => globs.iter().all(|(name, glob)| {
+                facts
+                    .landing_url
+                    .and_then(|url| query_param(url, name))
+                    .is_some_and(|value| glob.matches(value))
+            }),
+            Condition::Score { min, max } => {
+                facts.score.is_some_and(|s| (*min..=*max).contains(&s))
+            }
+            Condition::Stage(stages) => facts.stage.is_some_and(|s| stages.contains(&norm(s))),
+            Condition::CompanyKnown(b) => named_company(facts).is_some() == *b,
+            Condition::CompanySize(bands) => {
+                named_company(facts).is_some_and(|c| bands.contains(&c.size_band))
+            }
+            Condition::Industry(list) => named_company(facts)
+                .and_then(|c| c.industry.as_deref())
+                .is_some_and(|i| list.contains(&norm(i))),
+            Condition::Country(list) => named_company(facts)
+                .and_then(|c| c.country.as_deref())
+                .is_some_and(|i| list.contains(&norm(i))),
+            Condition::Network(kinds) => {
+                let kind = facts
+                    .company
+                    .map_or(NetworkKind::Unknown, |c| c.network_kind);
+                kinds.contains(&kind)
+            }
+            Condition::All(list) => list.iter().all(|c| c.holds(facts)),
+            Condition::Any(list) => list.iter().any(|c| c.holds(facts)),
+            Condition::Not(inner) => !inner.holds(facts),
+        }
+    }
+
+    /// Evaluates every part, without short-circuiting, saying why each held or failed.
+    pub fn explain(&self, facts: &Facts<'_>) -> ConditionReport {
+        let held = self.holds(facts);
+        let (condition, detail, inner) = super::describe::describe(self, facts);
+        ConditionReport {
+            condition,
+            held,
+            detail,
+            inner,
+        }
+    }
+}
+
+/// The company the visitor works at, if the address names one: ISP, mobile, hosting and
+/// unknown networks never do, so their visitors are never targeted as that company.
+pub fn named_company<'a>(facts: &Facts<'a>) -> Option<&'a ipdb::Company> {
+    facts.company.filter(|c| {
+        matches!(
+            c.network_kind,
+            NetworkKind::Business | NetworkKind::Education | NetworkKind::Government
+        ) && c.name.is_some()
+    })
+}

@@ -1,0 +1,120 @@
+//! Popup rules: who sees which popup, when, and how well each one works.
+//!
+//! The collect path asks for a decision on every page view, over the visitor's stored state
+//! plus the request being collected; the decision is stored with the page view as an
+//! `Event::PopupDecision`, so caps, experiment arms and results all derive from the log in
+//! `Visitor::apply` and survive restarts exactly. No HTTP types here.
+
+mod assign;
+mod caps;
+mod compile;
+mod condition;
+pub mod config;
+mod decide;
+mod describe;
+mod facts;
+pub mod glob;
+pub mod ledger;
+mod model;
+mod preview;
+pub mod reload;
+pub mod service;
+pub mod stats;
+mod template;
+
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+
+pub use compile::compile;
+pub use decide::{DecideRequest, Decision, Explanation, Outcome};
+pub use facts::Incoming;
+pub use model::{Rule, RuleSet};
+pub use preview::{InvalidPreview, PreviewCodec, PreviewGrant};
+pub use template::{Lang, PopupContent};
+
+use crate::config::{Config, ConfigError};
+
+/// The rules serving now, swapped whole on reload so a decision never sees half of a change.
+pub struct Rules {
+    current: ArcSwap<RuleSet>,
+    pub preview: PreviewCodec,
+    /// Sessions are cut the same way the store cuts them.
+    pub session_timeout_ms: i64,
+    status: Mutex<ReloadStatus>,
+}
+
+/// What the latest reload did, for the API and the log.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ReloadStatus {
+    pub loaded_ms: i64,
+    pub rules: usize,
+    /// The refusal of the latest reload that failed after the last one that worked.
+    pub last_error: Option<String>,
+}
+
+impl Rules {
+    pub fn new(set: Arc<RuleSet>, secret: &[u8], session_timeout_ms: i64, now_ms: i64) -> Rules {
+        let status = ReloadStatus {
+            loaded_ms: now_ms,
+            rules: set.rules.len(),
+            last_error: None,
+        };
+        Rules {
+            current: ArcSwap::new(set),
+            preview: PreviewCodec::new(secret),
+            session_timeout_ms,
+            status: Mutex::new(status),
+        }
+    }
+
+    pub fn current(&self) -> Arc<RuleSet> {
+        self.current.load_full()
+    }
+
+    /// Serves a freshly loaded configuration's rules, or keeps the old ones and remembers why
+    /// the new file was refused.
+    pub fn reload(
+        &self,
+        loaded: Result<Config, ConfigError>,
+        now_ms: i64,
+    ) -> Result<usize, String> {
+        let result = match loaded {
+            Ok(config) => {
+                let count = config.rule_set.rules.len();
+                self.current.store(Arc::clone(&config.rule_set));
+                Ok(count)
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        if let Ok(mut status) = self.status.lock() {
+            match &result {
+                Ok(count) => {
+                    *status = ReloadStatus {
+                        loaded_ms: now_ms,
+                        rules: *count,
+                        last_error: None,
+                    }
+                }
+                Err(e) => status.last_error = Some(e.clone()),
+            }
+        }
+        result
+    }
+
+    pub fn status(&self) -> ReloadStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+/// The popup's language: the page's declared language if the tag sent it, else an `/en/` or
+/// `/ja/` segment in the page path, else the configured default.
+pub fn page_lang(declared: Option<&str>, page_url: &str, default: Lang) -> Lang {
+    declared
+        .and_then(Lang::from_tag)
+        .or_else(|| Lang::from_path(glob::url_path(page_url)))
+        .unwrap_or(default)
+}
+
+#[cfg(test)]
+mod tests;

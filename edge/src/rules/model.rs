@@ -1,0 +1,81 @@
+//! Rules as decisions run them: compiled, sorted by priority, popups rendered in advance.
+
+use std::sync::Arc;
+
+use super::caps::Caps;
+use super::condition::Condition;
+use super::template::{Lang, PopupContent};
+
+#[derive(Debug)]
+pub struct Variant {
+    pub id: Arc<str>,
+    pub weight: u32,
+    /// The popup per language, indexed by `Lang::index`.
+    pub popup: [Arc<PopupContent>; 2],
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    pub id: Arc<str>,
+    pub priority: i32,
+    /// Sites it applies to; empty is every site.
+    pub sites: Vec<Arc<str>>,
+    pub enabled: bool,
+    pub when: Vec<Condition>,
+    pub caps: Caps,
+    /// Share of eligible visitors held out, 0 to 0.9.
+    pub holdout: f64,
+    pub variants: Vec<Variant>,
+    pub total_weight: u64,
+    /// Where the rule is written, for explain.
+    pub line: usize,
+}
+
+impl Rule {
+    pub fn applies_to(&self, site: &str) -> bool {
+        self.sites.is_empty() || self.sites.iter().any(|s| &**s == site)
+    }
+
+    pub fn variant(&self, id: &str) -> Option<usize> {
+        self.variants.iter().position(|v| &*v.id == id)
+    }
+}
+
+/// Every rule of one configuration, highest priority first (ties by id), plus the site-wide
+/// settings.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    /// Distinct (glob, window) pairs: the size of a decision's page-count memo.
+    pub slots: usize,
+    /// Some rule looks at past page views.
+    pub needs_pages: bool,
+    pub max_per_day: u32,
+    pub min_visit_age_ms: i64,
+    pub default_lang: Lang,
+    pub reload_check: std::time::Duration,
+}
+
+impl Default for RuleSet {
+    fn default() -> Self {
+        RuleSet {
+            rules: Vec::new(),
+            slots: 0,
+            needs_pages: false,
+            max_per_day: 1,
+            min_visit_age_ms: 0,
+            default_lang: Lang::Ja,
+            reload_check: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+impl RuleSet {
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| &*r.id == id)
+    }
+
+    pub fn has_rules_for(&self, site: &str) -> bool {
+        self.rules.iter().any(|r| r.enabled && r.applies_to(site))
+    }
+}
