@@ -263,3 +263,48 @@ async fn settle(store: &EmbeddedStore) {
 fn fs_err<T>(result: std::io::Result<T>) -> T {
     result.expect("file system")
 }
+
+/// The same with identity in play: conversions create and join people while snapshots are
+/// taken; after a restart, people (and who owns which session) are exactly as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzzy_snapshots_keep_people_and_joins_exact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(open(dir.path(), 3_000));
+    let mut tasks = Vec::new();
+    for task in 0..6u8 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            for i in 0..60i64 {
+                let visitor = task * 4 + (i % 4) as u8;
+                let mut b = batch(visitor, i * 1000, &format!("/{task}/{i}"));
+                if i % 5 == 0 {
+                    // Twelve addresses shared across tasks: joins, second devices, shared devices.
+                    let email = format!("p{}@corp.example", (i / 5 + i64::from(task)) % 12);
+                    b.events.push(TimedEvent {
+                        client_ts: None,
+                        event: Event::Conversion {
+                            form: "contact".into(),
+                            url: "https://example.jp/contact".into(),
+                            fields: vec![("email".into(), email)],
+                        },
+                    });
+                }
+                store.record(b).await.expect("record");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let people = |store: &EmbeddedStore| {
+        let mut all: Vec<_> = store.shared.state.persons.iter().map(|p| p.clone()).collect();
+        all.sort_by_key(|p| p.id);
+        all
+    };
+    let before = (all_visitors(&store, 0..24).await, people(&store));
+    assert!(before.1.len() >= 10, "people were made: {}", before.1.len());
+    settle(&store).await;
+    drop(store);
+    let store = open(dir.path(), 3_000);
+    assert_eq!((all_visitors(&store, 0..24).await, people(&store)), before);
+}
