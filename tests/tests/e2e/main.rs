@@ -6,3 +6,4 @@ mod cli;
 mod collect;
 mod durability;
 mod ipdb;
+mod rules;
