@@ -27,10 +27,12 @@ pub struct EdgeConfig {
     pub origins: Vec<String>,
     /// ipdb layers: (name, .mmdb path), tried in order.
     pub ipdb_layers: Vec<(String, PathBuf)>,
-    /// `[sessions] timeout`: short ones make separate visits in seconds.
+    /// `[sessions] timeout`, e.g. "1s" so a test makes separate visits by sleeping.
     pub session_timeout: Option<&'static str>,
     /// Webhook receivers: (url, `whsec_…` secret).
     pub webhooks: Vec<(String, String)>,
+    /// Appended as written: `[popups]` and `[[rules]]` sections.
+    pub extra_toml: String,
 }
 
 impl Default for EdgeConfig {
@@ -49,6 +51,7 @@ impl Default for EdgeConfig {
             ipdb_layers: Vec::new(),
             session_timeout: None,
             webhooks: Vec::new(),
+            extra_toml: String::new(),
         }
     }
 }
@@ -129,6 +132,10 @@ sites = ["{SITE}"]
                 "\n[demo]\nsite_dir = {:?}\n",
                 dir.display().to_string()
             ));
+        }
+        if !self.extra_toml.is_empty() {
+            text.push('\n');
+            text.push_str(&self.extra_toml);
         }
         text
     }
@@ -256,6 +263,46 @@ impl Edge {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The configuration file the process was started with.
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// Sends SIGHUP (reload).
+    pub fn hangup(&self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-HUP", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -HUP {pid}");
+    }
+
+    /// GETs an API path with the test key; returns the status and the JSON body.
+    pub async fn api_get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .expect("API request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs JSON to an API path with the test key; returns the status and the JSON body.
+    pub async fn api_post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(API_KEY)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("API request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     pub fn log(&self) -> String {

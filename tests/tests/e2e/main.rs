@@ -7,4 +7,5 @@ mod collect;
 mod durability;
 mod identity;
 mod ipdb;
+mod rules;
 mod webhooks;
