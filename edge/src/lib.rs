@@ -14,6 +14,7 @@ pub mod ratelimit;
 pub mod rules;
 pub mod scoring;
 pub mod server;
+pub mod signing;
 pub mod store;
 pub mod visitor_id;
 pub mod webhooks;

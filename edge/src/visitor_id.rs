@@ -5,10 +5,9 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
+
+use crate::signing::Signer;
 
 /// The random part: the key of the visitor's record.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -29,7 +28,7 @@ pub const TOKEN_LEN: usize = (TOKEN_BYTES * 4).div_ceil(3);
 /// Mints and checks visitor tokens with the edge's secret.
 #[derive(Clone)]
 pub struct VisitorIdCodec {
-    key: Hmac<Sha256>,
+    signer: Signer,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -42,9 +41,9 @@ pub enum InvalidVisitorId {
 
 impl VisitorIdCodec {
     pub fn new(secret: &[u8]) -> Self {
-        // HMAC takes keys of any length; this cannot fail.
-        let key = Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
-        VisitorIdCodec { key }
+        VisitorIdCodec {
+            signer: Signer::new(secret, "mikomi visitor v1"),
+        }
     }
 
     /// A fresh random id and the token the client keeps.
@@ -57,7 +56,7 @@ impl VisitorIdCodec {
     pub fn token(&self, id: VisitorId) -> String {
         let mut bytes = [0u8; TOKEN_BYTES];
         bytes[..16].copy_from_slice(&id.0);
-        bytes[16..].copy_from_slice(&self.tag(&id));
+        bytes[16..].copy_from_slice(&self.signer.tag::<TAG_LEN>(&id.0));
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
@@ -75,21 +74,14 @@ impl VisitorIdCodec {
         let mut id = [0u8; 16];
         id.copy_from_slice(&bytes[..16]);
         let id = VisitorId(id);
-        if bool::from(self.tag(&id).ct_eq(&bytes[16..TOKEN_BYTES])) {
+        if self
+            .signer
+            .verify::<TAG_LEN>(&id.0, &bytes[16..TOKEN_BYTES])
+        {
             Ok(id)
         } else {
             Err(InvalidVisitorId::BadSignature)
         }
-    }
-
-    fn tag(&self, id: &VisitorId) -> [u8; TAG_LEN] {
-        let mut mac = self.key.clone();
-        mac.update(b"mikomi visitor v1\0");
-        mac.update(&id.0);
-        let full = mac.finalize().into_bytes();
-        let mut tag = [0u8; TAG_LEN];
-        tag.copy_from_slice(&full[..TAG_LEN]);
-        tag
     }
 }
 

@@ -297,7 +297,13 @@ async fn fuzzy_snapshots_keep_people_and_joins_exact() {
         task.await.expect("task");
     }
     let people = |store: &EmbeddedStore| {
-        let mut all: Vec<_> = store.shared.state.persons.iter().map(|p| p.clone()).collect();
+        let mut all: Vec<_> = store
+            .shared
+            .state
+            .persons
+            .iter()
+            .map(|p| p.clone())
+            .collect();
         all.sort_by_key(|p| p.id);
         all
     };
