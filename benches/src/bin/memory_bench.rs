@@ -11,6 +11,8 @@ use anyhow::Context;
 use mikomi_edge::collect::event::{Event, TimedEvent};
 use mikomi_edge::metrics::StoreMetrics;
 use mikomi_edge::store::embedded::{EmbeddedOptions, EmbeddedStore};
+use mikomi_edge::scoring::ScoringRules;
+use mikomi_edge::store::state::Model;
 use mikomi_edge::store::{Batch, SessionRules, Store, truncate_ip};
 use mikomi_edge::visitor_id::VisitorIdCodec;
 
@@ -76,10 +78,15 @@ fn main() -> anyhow::Result<()> {
 fn open(dir: &std::path::Path) -> anyhow::Result<EmbeddedStore> {
     Ok(EmbeddedStore::open(EmbeddedOptions {
         dir: dir.to_path_buf(),
-        rules: SessionRules {
-            timeout_ms: 30 * 60 * 1000,
-            max_sessions: 100,
-            max_events_per_session: 200,
+        model: Model {
+            sessions: SessionRules {
+                timeout_ms: 30 * 60 * 1000,
+                max_sessions: 100,
+                max_events_per_session: 200,
+            },
+            scoring: ScoringRules::default(),
+            key_pages: Vec::new(),
+            webhooks: false,
         },
         snapshot_after_bytes: 64 * 1024 * 1024,
         metrics: StoreMetrics::default(),
