@@ -275,9 +275,14 @@ fn inline_snippets(out: &Path) -> anyhow::Result<()> {
 fn compact_glue(glue: &str) -> Option<String> {
     let safe = glue.lines().all(|l| {
         let backticks = l.matches('`').count();
-        let comment_inside = l.trim_start().get(2..).is_some_and(|rest| rest.contains("/*"));
+        let comment_inside = l
+            .trim_start()
+            .get(2..)
+            .is_some_and(|rest| rest.contains("/*"));
         let comment_after_code = l.contains("/*") && !l.trim_start().starts_with("/*");
-        (backticks % 2 == 0 || l.trim_start().starts_with('*')) && !comment_inside && !comment_after_code
+        (backticks % 2 == 0 || l.trim_start().starts_with('*'))
+            && !comment_inside
+            && !comment_after_code
     });
     if !safe {
         return None;
@@ -445,13 +450,31 @@ mod tests {
 
     #[test]
     fn the_glue_is_compacted_only_when_safe() {
-        let glue = "/**\n * Doc `x`.\n */\nexport function a() {\n    // note\n    return `t ${1}`;\n}\n";
+        let glue =
+            "/**\n * Doc `x`.\n */\nexport function a() {\n    // note\n    return `t ${1}`;\n}\n";
         assert_eq!(
             compact_glue(glue).as_deref(),
             Some("export function a() {\nreturn `t ${1}`;\n}\n")
         );
         assert_eq!(compact_glue("const t = `a\n  b`;\n"), None);
         assert_eq!(compact_glue("const s = \"/*\";\n"), None);
+    }
+
+    #[test]
+    fn budgets_fail_the_build_by_one_byte() {
+        let sizes = |loader, glue, module| {
+            [
+                ("t.js", loader),
+                ("tracker.js", glue),
+                ("tracker_bg.wasm", module),
+            ]
+            .map(|(name, gzip)| Artifact { name, raw: 0, gzip })
+        };
+        assert!(check_budget(&sizes(LOADER_BUDGET, 5_000, MODULE_BUDGET - 5_000)).is_ok());
+        let over = check_budget(&sizes(LOADER_BUDGET, 5_000, MODULE_BUDGET - 4_999));
+        assert!(over.is_err_and(|e| e.to_string().contains("glue + wasm")));
+        let over = check_budget(&sizes(LOADER_BUDGET + 1, 0, 0));
+        assert!(over.is_err_and(|e| e.to_string().contains("t.js")));
     }
 
     #[test]
