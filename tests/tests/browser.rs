@@ -589,8 +589,14 @@ async fn third_visit_popup_is_keyboard_operable_and_submits() {
     assert_eq!(fields["email"], "hanako@test-shoji.example", "{conversion}");
     // Identified: the rules engine no longer counts the visitor as anonymous; the first
     // visitor, who only closed the popup, still is.
-    assert!(!s.anonymous(&other).await, "the popup's submit identified nobody");
-    assert!(s.anonymous(&vid).await, "closing the popup identified the visitor");
+    assert!(
+        !s.anonymous(&other).await,
+        "the popup's submit identified nobody"
+    );
+    assert!(
+        s.anonymous(&vid).await,
+        "closing the popup identified the visitor"
+    );
 }
 
 impl Setup {

@@ -285,7 +285,10 @@ pub fn payload(site: &str, vid: Option<&str>, page: Page<'_>, events: &[String])
     if let Some(lang) = page.lang.filter(|l| !l.is_empty() && l.len() <= MAX_LANG) {
         str_field(&mut o, "lang", lang, MAX_LANG);
     }
-    if let Some(token) = page.preview.filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN) {
+    if let Some(token) = page
+        .preview
+        .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN)
+    {
         str_field(&mut o, "preview", token, MAX_TOKEN);
     }
     push_key(&mut o, "events", false);
