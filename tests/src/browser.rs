@@ -24,6 +24,9 @@ pub struct BrowserOptions {
     pub height: u32,
     /// Extra Chromium switches.
     pub args: Vec<String>,
+    /// Emulate a phone screen of this many CSS pixels (width, height): desktop Chromium will not
+    /// make a window narrower than 500 pixels.
+    pub phone: Option<(u32, u32)>,
 }
 
 impl Default for BrowserOptions {
@@ -32,6 +35,7 @@ impl Default for BrowserOptions {
             width: 1280,
             height: 900,
             args: Vec::new(),
+            phone: None,
         }
     }
 }
@@ -104,10 +108,13 @@ impl Browser {
             options.width, options.height
         ));
         args.extend(options.args);
-        let caps = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
-        });
+        let mut chrome = json!({"binary": CHROMIUM, "args": args});
+        if let Some((width, height)) = options.phone {
+            chrome["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0, "touch": true},
+            });
+        }
+        let caps = json!({"browserName": "chrome", "goog:chromeOptions": chrome});
         let caps = match caps {
             Value::Object(map) => map,
             _ => unreachable!("a JSON object literal"),

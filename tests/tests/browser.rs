@@ -48,7 +48,13 @@ fn free_port() -> u16 {
 impl Setup {
     /// Starts the edge on a known port, so that its own origin can be an allowed origin of
     /// the site (the browser sends `Origin` on every POST, same-origin ones included).
-    async fn start(consent: &'static str, site: &Path, options: BrowserOptions) -> Setup {
+    /// `extra` is appended to the configuration file as written.
+    async fn start(
+        consent: &'static str,
+        site: &Path,
+        options: BrowserOptions,
+        extra: &str,
+    ) -> Setup {
         let port = free_port();
         let origin = format!("http://127.0.0.1:{port}");
         let config = EdgeConfig {
@@ -69,7 +75,8 @@ impl Setup {
             .replace("sites = [\"test\"]", "sites = [\"test\", \"demo\"]")
             + &format!(
                 "\n[[sites]]\nkey = \"demo\"\norigins = [{origins}]\nconsent = \"{consent}\"\n"
-            );
+            )
+            + extra;
         let path = config.data_dir.path().join("edge.toml");
         std::fs::write(&path, toml).expect("write the configuration");
         let edge = Edge::start_with_file(&path);
@@ -82,10 +89,15 @@ impl Setup {
     }
 
     async fn demo(consent: &'static str) -> Setup {
+        Setup::demo_with(consent, "").await
+    }
+
+    async fn demo_with(consent: &'static str, extra: &str) -> Setup {
         Setup::start(
             consent,
             &workspace_root().join("demo").join("site"),
             BrowserOptions::default(),
+            extra,
         )
         .await
     }
@@ -96,15 +108,7 @@ impl Setup {
 
     /// The visitor id the tag kept, once it has one.
     async fn vid(&self) -> String {
-        let v = self
-            .browser
-            .wait_for(
-                "the tag to keep a visitor id",
-                WAIT,
-                "return localStorage.getItem('mk_vid')",
-            )
-            .await;
-        v.as_str().expect("a string id").to_string()
+        vid_in(&self.browser).await
     }
 
     /// Polls the edge until the visitor's stored events satisfy `pred`; returns them.
@@ -140,6 +144,18 @@ impl Setup {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// The visitor id the tag kept in `browser`, once it has one.
+async fn vid_in(browser: &Browser) -> String {
+    let v = browser
+        .wait_for(
+            "the tag to keep a visitor id",
+            WAIT,
+            "return localStorage.getItem('mk_vid')",
+        )
+        .await;
+    v.as_str().expect("a string id").to_string()
 }
 
 /// A conversion's fields as a JSON object, whether the API shows them as an object or as
@@ -298,6 +314,323 @@ async fn contact_form_is_a_conversion_without_the_password() {
     }
 }
 
+/// The popup rules for (d): the brochure for an anonymous visitor on their third visit within a
+/// week, no holdout (every visitor is in the experiment), and visits cut after one second of
+/// silence so that the test makes real visits by waiting. English is the default language, so
+/// that Japanese copy on the Japanese demo pages shows the tag sends the page's language.
+const POPUP_RULES: &str = r#"
+[sessions]
+timeout = "1s"
+
+[popups]
+max_per_day = 5
+min_visit_age = "0s"
+default_lang = "en"
+privacy_url = "http://127.0.0.1/privacy"
+
+[[rules]]
+id = "brochure-repeat"
+template = "brochure"
+priority = 10
+holdout = 0.0
+when = [
+  { anonymous = true },
+  { visits = { at_least = 3, within = "7d" } },
+]
+
+[[rules.variants]]
+id = "a"
+"#;
+
+/// The popup as the page sees it, or null when there is none: its dialog's attributes, title,
+/// the focused element inside (by id), the focusable elements in order, and whether the popup
+/// host holds the page's focus.
+const POPUP_STATE: &str = "const h = document.querySelector('[data-mikomi-popup]');\
+    if (!h || !h.shadowRoot) return null;\
+    const r = h.shadowRoot, d = r.querySelector('[role=dialog]'), a = r.activeElement,\
+      box = d.getBoundingClientRect();\
+    return {host_focused: document.activeElement === h, active: a ? a.id : null,\
+      modal: d.getAttribute('aria-modal'), labelled: d.getAttribute('aria-labelledby'),\
+      title: r.getElementById(d.getAttribute('aria-labelledby')).textContent,\
+      focusable: [...r.querySelectorAll('button, input, a[href]')].map(e => e.id),\
+      inputs: [...r.querySelectorAll('input')].map(e => e.name),\
+      left: box.left, right: box.right, viewport: innerWidth,\
+      title_width: r.getElementById('mk-t').getBoundingClientRect().width};";
+
+/// Presses keys in the browser's focused element; `shift` holds Shift around each key.
+async fn press(browser: &Browser, key: fantoccini::key::Key, times: usize, shift: bool) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut actions = KeyActions::new("keyboard".into());
+    for _ in 0..times {
+        if shift {
+            actions = actions.then(KeyAction::Down {
+                value: fantoccini::key::Key::Shift.into(),
+            });
+        }
+        actions = actions
+            .then(KeyAction::Down { value: key.into() })
+            .then(KeyAction::Up { value: key.into() });
+        if shift {
+            actions = actions.then(KeyAction::Up {
+                value: fantoccini::key::Key::Shift.into(),
+            });
+        }
+    }
+    browser
+        .client
+        .perform_actions(actions)
+        .await
+        .expect("key actions");
+}
+
+/// Types `text` into the browser's focused element.
+async fn type_text(browser: &Browser, text: &str) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut actions = KeyActions::new("typing".into());
+    for c in text.chars() {
+        actions = actions
+            .then(KeyAction::Down { value: c })
+            .then(KeyAction::Up { value: c });
+    }
+    browser
+        .client
+        .perform_actions(actions)
+        .await
+        .expect("typing");
+}
+
+impl Setup {
+    /// The visitor's `visits` count once it is at least `n`.
+    async fn visits_until(&self, vid: &str, n: u64) -> u64 {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let visits = self
+                .edge
+                .visitor(vid)
+                .await
+                .and_then(|v| v["visits"].as_u64())
+                .unwrap_or(0);
+            if visits >= n {
+                return visits;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for visit {n} (at {visits})\nedge log:\n{}",
+                self.edge.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Two visits in `browser` (each page view answered and stored, then more than the session
+    /// timeout of silence), then the third visit's page `third`; returns the visitor id.
+    async fn come_back_a_third_time(&self, browser: &Browser, third: &str) -> String {
+        browser.goto(&self.page("index.html")).await;
+        let vid = vid_in(browser).await;
+        self.visits_until(&vid, 1).await;
+        tokio::time::sleep(Duration::from_millis(1_600)).await;
+        browser.goto(&self.page("pricing.html")).await;
+        self.visits_until(&vid, 2).await;
+        let none = browser.eval(POPUP_STATE).await;
+        assert_eq!(none, Value::Null, "a popup before the third visit: {none}");
+        tokio::time::sleep(Duration::from_millis(1_600)).await;
+        browser.goto(&self.page(third)).await;
+        vid
+    }
+}
+
+fn popup_actions(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["type"] == "popup")
+        .map(|e| {
+            assert_eq!(e["rule"], "brochure-repeat", "{e}");
+            assert_eq!(e["variant"], "a", "{e}");
+            e["action"].as_str().unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
+/// (d) A visitor who comes back for a third visit is shown the brochure popup from the real
+/// rules engine, inside a shadow root, in the page's language. It is a modal dialog that takes
+/// focus, keeps Tab and Shift+Tab inside, closes on Esc and gives focus back; `shown` and
+/// `dismissed` are stored. Another visitor, on a 375 px wide screen, fills it in with the
+/// keyboard and submits it: a conversion and a `submitted` popup event are stored, and the
+/// visitor is identified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn third_visit_popup_is_keyboard_operable_and_submits() {
+    let _one = ONE_BROWSER.lock().await;
+    let s = Setup::demo_with("none", POPUP_RULES).await;
+
+    // The contact page focuses its first field itself: focus must come back there.
+    let vid = s.come_back_a_third_time(&s.browser, "contact.html").await;
+    let state = s
+        .browser
+        .wait_for("the popup on the third visit", WAIT, POPUP_STATE)
+        .await;
+    assert_eq!(state["modal"], "true", "{state}");
+    assert_eq!(state["labelled"], "mk-t", "{state}");
+    assert_eq!(
+        state["title"], "資料請求",
+        "Japanese copy for a ja page: {state}"
+    );
+    assert!(state["title_width"].as_f64() > Some(0.0), "{state}");
+    assert_eq!(
+        state["inputs"],
+        serde_json::json!(["company", "name", "email", "phone"]),
+        "{state}"
+    );
+    let focusable: Vec<String> = state["focusable"]
+        .as_array()
+        .expect("focusable elements")
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect();
+    // Close button, four fields, submit, privacy link.
+    assert_eq!(focusable.len(), 7, "{state}");
+    assert_eq!(
+        state["host_focused"], true,
+        "focus moved into the popup: {state}"
+    );
+    assert_eq!(
+        state["active"], focusable[1],
+        "the first field has focus: {state}"
+    );
+
+    // Tab goes round the dialog and never leaves it.
+    for step in 1..=focusable.len() {
+        press(&s.browser, fantoccini::key::Key::Tab, 1, false).await;
+        let now = s.browser.eval(POPUP_STATE).await;
+        assert_eq!(now["host_focused"], true, "Tab left the popup: {now}");
+        assert_eq!(
+            now["active"],
+            focusable[(1 + step) % focusable.len()],
+            "after {step} Tab: {now}"
+        );
+    }
+    // Back on the first field: Shift+Tab goes to the close button, then wraps to the end.
+    press(&s.browser, fantoccini::key::Key::Tab, 1, true).await;
+    assert_eq!(s.browser.eval(POPUP_STATE).await["active"], focusable[0]);
+    press(&s.browser, fantoccini::key::Key::Tab, 1, true).await;
+    let now = s.browser.eval(POPUP_STATE).await;
+    assert_eq!(now["active"], focusable[focusable.len() - 1], "{now}");
+    assert_eq!(now["host_focused"], true, "{now}");
+
+    // Esc closes it and gives focus back.
+    press(&s.browser, fantoccini::key::Key::Escape, 1, false).await;
+    let after = s
+        .browser
+        .eval(&format!(
+            "return [{POPUP_STATE_FN}(), document.activeElement && document.activeElement.id]",
+            POPUP_STATE_FN = "(function () {".to_string() + POPUP_STATE + "})"
+        ))
+        .await;
+    assert_eq!(after[0], Value::Null, "the popup is still there: {after}");
+    assert_eq!(after[1], "c1", "focus went back to the page: {after}");
+    let events = s
+        .events_until(&vid, "shown and dismissed", |e| popup_actions(e).len() >= 2)
+        .await;
+    assert_eq!(popup_actions(&events), ["shown", "dismissed"]);
+    assert!(
+        !events.iter().any(|e| e["type"] == "conversion"),
+        "{events:#?}"
+    );
+
+    // Another visitor, on a phone-sized screen, submits it.
+    let phone = Browser::start_with(BrowserOptions {
+        phone: Some((375, 740)),
+        ..BrowserOptions::default()
+    })
+    .await;
+    let other = s.come_back_a_third_time(&phone, "product.html").await;
+    assert_ne!(other, vid);
+    let state = phone
+        .wait_for("the popup for the second visitor", WAIT, POPUP_STATE)
+        .await;
+    let viewport = state["viewport"].as_f64().unwrap_or_default();
+    assert_eq!(viewport, 375.0, "{state}");
+    assert!(
+        state["left"].as_f64() >= Some(0.0) && state["right"].as_f64() <= Some(viewport),
+        "the dialog fits the screen: {state}"
+    );
+    assert_eq!(state["active"], "mk-f0", "{state}");
+    for (i, text) in ["Test Shoji KK", "Hanako Sato", "hanako@test-shoji.example"]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            press(&phone, fantoccini::key::Key::Tab, 1, false).await;
+        }
+        type_text(&phone, text).await;
+    }
+    // Enter in a field submits the form.
+    press(&phone, fantoccini::key::Key::Enter, 1, false).await;
+    phone
+        .wait_for(
+            "the popup to close on submit",
+            WAIT,
+            "return !document.querySelector('[data-mikomi-popup]')",
+        )
+        .await;
+    let events = s
+        .events_until(&other, "the popup's conversion", |e| {
+            popup_actions(e).len() >= 2 && e.iter().any(|e| e["type"] == "conversion")
+        })
+        .await;
+    assert_eq!(popup_actions(&events), ["shown", "submitted"]);
+    let conversion = events
+        .iter()
+        .find(|e| e["type"] == "conversion")
+        .expect("a conversion");
+    assert_eq!(conversion["form"], "brochure-repeat", "{conversion}");
+    let fields = field_map(&conversion["fields"]);
+    assert_eq!(fields["company"], "Test Shoji KK", "{conversion}");
+    assert_eq!(fields["name"], "Hanako Sato", "{conversion}");
+    assert_eq!(fields["email"], "hanako@test-shoji.example", "{conversion}");
+    // Identified: the rules engine no longer counts the visitor as anonymous; the first
+    // visitor, who only closed the popup, still is.
+    assert!(
+        !s.anonymous(&other).await,
+        "the popup's submit identified nobody"
+    );
+    assert!(
+        s.anonymous(&vid).await,
+        "closing the popup identified the visitor"
+    );
+}
+
+impl Setup {
+    /// Whether the rules engine, explaining its decision for the visitor, holds the visitor's
+    /// `anonymous` condition.
+    async fn anonymous(&self, vid: &str) -> bool {
+        let url = self.edge.url(&format!(
+            "/api/v1/rules/explain?site=demo&vid={vid}&url=http%3A%2F%2F127.0.0.1%2Fdemo%2F"
+        ));
+        let response = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(mikomi_tests::API_KEY)
+            .send()
+            .await
+            .expect("explain request");
+        assert_eq!(response.status().as_u16(), 200, "explain");
+        let explanation: Value = response.json().await.expect("explain JSON");
+        let condition = explanation["rules"][0]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| {
+                c["condition"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("anonymous"))
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no anonymous condition: {explanation}"));
+        condition["held"]
+            .as_bool()
+            .unwrap_or_else(|| panic!("{condition}"))
+    }
+}
+
 /// (e) With an opt-in site, nothing identifying is stored in the browser before consent (no
 /// id in localStorage or cookies, the edge's HttpOnly cookie included, no stored queue); after
 /// `mikomi('consent', true)` the next event brings an id.
@@ -385,7 +718,7 @@ async fn the_host_page_never_sees_an_error_from_the_tag() {
     )
     .expect("write the page");
     // The test site key is "test": the edge's default test site.
-    let s = Setup::start("none", site.path(), BrowserOptions::default()).await;
+    let s = Setup::start("none", site.path(), BrowserOptions::default(), "").await;
     s.browser.goto(&s.page("index.html")).await;
     s.vid().await;
     for id in ["spa", "pdf", "go"] {

@@ -20,10 +20,11 @@ export function mk_now() {
   return Date.now();
 }
 
-/* 0: the page's URL, 1: its title, 2: its referrer, 3: its cookies; null when unavailable. */
+/* 0: the page's URL, 1: its title, 2: its referrer, 3: its cookies, 4: its language; null
+   when unavailable. */
 export function mk_str(k) {
   try {
-    var v = k == 0 ? location.href : k == 1 ? mkD.title : k == 2 ? mkD.referrer : mkD.cookie;
+    var v = [location.href, mkD.title, mkD.referrer, mkD.cookie, mkD.documentElement.lang][k];
     return typeof v == "string" ? v : null;
   } catch (e) {
     return null;

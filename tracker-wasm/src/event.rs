@@ -20,6 +20,8 @@ pub const MAX_KEYS: usize = 20;
 pub const MAX_ENGAGEMENT_MS: u64 = 86_400_000;
 /// Most events in one request.
 pub const MAX_BATCH: usize = 50;
+/// Longest page language tag sent (BCP 47 tags in practice stay far below).
+pub const MAX_LANG: usize = 35;
 
 /// What happened to a popup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,8 +254,21 @@ fn str_field(o: &mut String, key: &str, value: &str, max: usize) {
     push_str(o, truncate(value, max));
 }
 
-/// The body of one `POST v1/collect`: `events` are already-written JSON objects.
-pub fn payload(site: &str, vid: Option<&str>, consent: Option<bool>, events: &[String]) -> String {
+/// What a collect request says about the page rather than about one event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Page<'a> {
+    /// The visitor's consent, once the site has reported it.
+    pub consent: Option<bool>,
+    /// The page's language (`<html lang>`): the popup's copy follows it.
+    pub lang: Option<&'a str>,
+    /// A preview token from the landing URL's `mk_preview`: the edge then forces that rule's
+    /// popup for this browser.
+    pub preview: Option<&'a str>,
+}
+
+/// The body of one `POST v1/collect`: `events` are already-written JSON objects. An empty or
+/// overlong language, or an overlong preview token, is left out.
+pub fn payload(site: &str, vid: Option<&str>, page: Page<'_>, events: &[String]) -> String {
     let mut o = String::with_capacity(64 + events.iter().map(|e| e.len() + 1).sum::<usize>());
     o.push('{');
     push_key(&mut o, "site", true);
@@ -263,9 +278,18 @@ pub fn payload(site: &str, vid: Option<&str>, consent: Option<bool>, events: &[S
         Some(v) => push_str(&mut o, v),
         None => o.push_str("null"),
     }
-    if let Some(c) = consent {
+    if let Some(c) = page.consent {
         push_key(&mut o, "consent", false);
         o.push_str(if c { "true" } else { "false" });
+    }
+    if let Some(lang) = page.lang.filter(|l| !l.is_empty() && l.len() <= MAX_LANG) {
+        str_field(&mut o, "lang", lang, MAX_LANG);
+    }
+    if let Some(token) = page
+        .preview
+        .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN)
+    {
+        str_field(&mut o, "preview", token, MAX_TOKEN);
     }
     push_key(&mut o, "events", false);
     o.push('[');
@@ -389,12 +413,35 @@ mod tests {
     fn payload_carries_site_vid_consent_and_events() {
         let events = vec![r#"{"a":1}"#.to_string(), r#"{"b":2}"#.to_string()];
         assert_eq!(
-            payload("demo", None, None, &events),
+            payload("demo", None, Page::default(), &events),
             r#"{"site":"demo","vid":null,"events":[{"a":1},{"b":2}]}"#
         );
+        let page = Page {
+            consent: Some(true),
+            lang: Some("ja-JP"),
+            preview: Some("tok_1"),
+        };
         assert_eq!(
-            payload("demo", Some("abc"), Some(true), &events[..1]),
-            r#"{"site":"demo","vid":"abc","consent":true,"events":[{"a":1}]}"#
+            payload("demo", Some("abc"), page, &events[..1]),
+            r#"{"site":"demo","vid":"abc","consent":true,"lang":"ja-JP","preview":"tok_1","events":[{"a":1}]}"#
         );
+    }
+
+    #[test]
+    fn payload_leaves_out_empty_and_overlong_page_details() {
+        let events = vec![r#"{"a":1}"#.to_string()];
+        let long_lang = "x".repeat(MAX_LANG + 1);
+        let long_token = "t".repeat(MAX_TOKEN + 1);
+        for (lang, preview) in [("", ""), (long_lang.as_str(), long_token.as_str())] {
+            let page = Page {
+                consent: None,
+                lang: Some(lang),
+                preview: Some(preview),
+            };
+            assert_eq!(
+                payload("demo", None, page, &events),
+                r#"{"site":"demo","vid":null,"events":[{"a":1}]}"#
+            );
+        }
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! The plain modules hold the tag's logic (event JSON, field mapping, URLs, the queue and
 //! retry policy); they build and are tested natively. The `web` module, built only for
-//! `wasm32`, is the browser glue: it reads the page, listens to events and talks to the edge
-//! through web-sys. The hand-written loader `js/t.js` queues `window.mikomi(...)` calls until
-//! the module has loaded and hands them over.
+//! `wasm32`, keeps the tag's state for the page and exports what the browser side calls; the
+//! browser side itself (listeners, storage, requests, the popup's DOM) is the hand-written
+//! `js/host.js`, which the build puts into the glue. The hand-written loader `js/t.js` queues
+//! `window.mikomi(...)` calls until the module has loaded and hands them over.
 #![deny(missing_docs)]
 
 pub mod delivery;

@@ -3,6 +3,8 @@
 
 /// Query parameter that carries a signed email-click token on a landing URL.
 pub const TOKEN_PARAM: &str = "mk_t";
+/// The query parameter of a popup preview link.
+pub const PREVIEW_PARAM: &str = "mk_preview";
 
 /// File extensions whose links count as downloads.
 const DOWNLOADS: [&str; 9] = [

@@ -5,6 +5,8 @@
 //! - `test`: build everything the tests need, then run formatting, lint and every test.
 //! - `bench-load`: the load benchmark (collect against a bare-hyper baseline), release build.
 //! - `bench-memory`: resident memory per idle visitor for 1,000,000 visitors.
+//! - `bench-tag`: the tag in headless Chromium against a release edge: the page's `load` event
+//!   to its first collect request, median of 20 loads.
 
 mod demo_db;
 mod tracker;
@@ -24,9 +26,12 @@ fn main() -> anyhow::Result<()> {
         "test" => test(&root, rest),
         "bench-load" => bench(&root, "load", rest),
         "bench-memory" => bench(&root, "memory", rest),
+        "bench-tag" => bench_tag(&root),
         "build-tag" => tracker::build(&root),
         _ => {
-            eprintln!("usage: cargo xtask <demo | test | bench-load | bench-memory | build-tag>");
+            eprintln!(
+                "usage: cargo xtask <demo | test | bench-load | bench-memory | bench-tag | build-tag>"
+            );
             if task == "help" {
                 Ok(())
             } else {
@@ -108,6 +113,32 @@ fn bench(root: &Path, which: &str, extra: &[String]) -> anyhow::Result<()> {
     let binary = root.join("target/release").join(format!("{which}-bench"));
     step(&format!("running {}", binary.display()));
     run(Command::new(&binary).args(extra).current_dir(root))
+}
+
+/// The tag latency benchmark (the ignored `tag_latency` browser test) with the built tag and a
+/// release edge.
+fn bench_tag(root: &Path) -> anyhow::Result<()> {
+    step("building the tag");
+    tracker::build(root)?;
+    step("building the release edge");
+    cargo(root, &["build", "--release", "-p", "mikomi-edge"])?;
+    step("running the tag latency benchmark in headless Chromium");
+    cargo(
+        root,
+        &[
+            "test",
+            "--release",
+            "-p",
+            "mikomi-tests",
+            "--test",
+            "browser",
+            "--",
+            "--ignored",
+            "--exact",
+            "tag_latency",
+            "--nocapture",
+        ],
+    )
 }
 
 fn cargo(root: &Path, args: &[&str]) -> anyhow::Result<()> {

@@ -262,11 +262,38 @@ fn inline_snippets(out: &Path) -> anyhow::Result<()> {
             .any(|l| l.starts_with("import ") && l.contains("./snippets/")),
         "the glue still imports a snippet after inlining"
     );
+    let glue = compact_glue(&glue).unwrap_or(glue);
     std::fs::write(&glue_path, glue).context("writing the glue")?;
     if snippets.is_dir() {
         std::fs::remove_dir_all(&snippets).context("removing the snippets folder")?;
     }
     Ok(())
+}
+
+/// The glue without comments and indentation, when that is safe to do line by line: every
+/// block comment starts its line and no template literal spans lines. `None` otherwise.
+fn compact_glue(glue: &str) -> Option<String> {
+    let safe = glue.lines().all(|l| {
+        let backticks = l.matches('`').count();
+        let comment_inside = l
+            .trim_start()
+            .get(2..)
+            .is_some_and(|rest| rest.contains("/*"));
+        let comment_after_code = l.contains("/*") && !l.trim_start().starts_with("/*");
+        (backticks % 2 == 0 || l.trim_start().starts_with('*'))
+            && !comment_inside
+            && !comment_after_code
+    });
+    if !safe {
+        return None;
+    }
+    let stripped = strip_loader(glue);
+    let mut out = String::with_capacity(stripped.len());
+    for line in stripped.lines().filter(|l| !l.starts_with("//")) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    Some(out)
 }
 
 fn collect_js(dir: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
@@ -419,6 +446,35 @@ mod tests {
         // Another snippet's imports are left alone.
         let other = inline_snippet(glue, "snippets/c-1/js/other.js", code).unwrap_or_default();
         assert_eq!(other, glue);
+    }
+
+    #[test]
+    fn the_glue_is_compacted_only_when_safe() {
+        let glue =
+            "/**\n * Doc `x`.\n */\nexport function a() {\n    // note\n    return `t ${1}`;\n}\n";
+        assert_eq!(
+            compact_glue(glue).as_deref(),
+            Some("export function a() {\nreturn `t ${1}`;\n}\n")
+        );
+        assert_eq!(compact_glue("const t = `a\n  b`;\n"), None);
+        assert_eq!(compact_glue("const s = \"/*\";\n"), None);
+    }
+
+    #[test]
+    fn budgets_fail_the_build_by_one_byte() {
+        let sizes = |loader, glue, module| {
+            [
+                ("t.js", loader),
+                ("tracker.js", glue),
+                ("tracker_bg.wasm", module),
+            ]
+            .map(|(name, gzip)| Artifact { name, raw: 0, gzip })
+        };
+        assert!(check_budget(&sizes(LOADER_BUDGET, 5_000, MODULE_BUDGET - 5_000)).is_ok());
+        let over = check_budget(&sizes(LOADER_BUDGET, 5_000, MODULE_BUDGET - 4_999));
+        assert!(over.is_err_and(|e| e.to_string().contains("glue + wasm")));
+        let over = check_budget(&sizes(LOADER_BUDGET + 1, 0, 0));
+        assert!(over.is_err_and(|e| e.to_string().contains("t.js")));
     }
 
     #[test]

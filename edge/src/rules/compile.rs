@@ -184,6 +184,8 @@ pub fn compile(
                 "back-off steps must be longer than 0s".into(),
             ));
         }
+        let mut eval_order: Vec<usize> = (0..when.len()).collect();
+        eval_order.sort_by_key(|&i| when[i].cost());
         compiled.push(Rule {
             id: id.as_str().into(),
             priority: rule.priority,
@@ -195,6 +197,7 @@ pub fn compile(
             enabled: rule.enabled,
             total_weight: variants.iter().map(|v| u64::from(v.weight)).sum(),
             when,
+            eval_order,
             caps: Caps::from_config(&rule.caps),
             holdout,
             variants,

@@ -134,6 +134,28 @@ fn norm(text: &str) -> String {
     text.trim().to_lowercase()
 }
 
+/// Whether `value` is in `list` (written lower-case), without allocating on the request path.
+fn same_in(list: &[String], value: &str) -> bool {
+    let value = value.trim();
+    list.iter().any(|item| item.eq_ignore_ascii_case(value))
+}
+
+impl Condition {
+    /// Rough cost of evaluating: conditions are tried cheapest first so most rules fail before
+    /// the page history is looked at.
+    pub fn cost(&self) -> u8 {
+        match self {
+            Condition::Visits { .. } => 1,
+            Condition::Pages { .. } | Condition::PageSet { .. } => 2,
+            Condition::All(list) | Condition::Any(list) => {
+                list.iter().map(Condition::cost).max().unwrap_or(0)
+            }
+            Condition::Not(inner) => inner.cost(),
+            _ => 0,
+        }
+    }
+}
+
 impl Condition {
     /// Compiles one condition; the message says what is wrong with it.
     pub fn compile(config: &ConditionConfig, slots: &mut Slots) -> Result<Condition, String> {
@@ -309,17 +331,17 @@ impl Condition {
             Condition::Score { min, max } => {
                 facts.score.is_some_and(|s| (*min..=*max).contains(&s))
             }
-            Condition::Stage(stages) => facts.stage.is_some_and(|s| stages.contains(&norm(s))),
+            Condition::Stage(stages) => facts.stage.is_some_and(|s| same_in(stages, s)),
             Condition::CompanyKnown(b) => named_company(facts).is_some() == *b,
             Condition::CompanySize(bands) => {
                 named_company(facts).is_some_and(|c| bands.contains(&c.size_band))
             }
             Condition::Industry(list) => named_company(facts)
                 .and_then(|c| c.industry.as_deref())
-                .is_some_and(|i| list.contains(&norm(i))),
+                .is_some_and(|i| same_in(list, i)),
             Condition::Country(list) => named_company(facts)
                 .and_then(|c| c.country.as_deref())
-                .is_some_and(|i| list.contains(&norm(i))),
+                .is_some_and(|i| same_in(list, i)),
             Condition::Network(kinds) => {
                 let kind = facts
                     .company

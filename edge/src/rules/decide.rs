@@ -133,7 +133,7 @@ impl RuleSet {
         if !rule.applies_to(request.site) {
             return Verdict::OtherSite;
         }
-        if !rule.when.iter().all(|c| c.holds(facts)) {
+        if !rule.conditions_hold(facts) {
             return Verdict::ConditionsFailed;
         }
         let entry = history.and_then(|h| h.entry(&rule.id));

@@ -69,8 +69,9 @@ impl Glob {
             if last && !self.open_end {
                 return rest.ends_with(piece.as_str());
             }
-            match rest.find(piece.as_str()) {
-                Some(at) => rest = &rest[at + piece.len()..],
+            match find(rest.as_bytes(), piece.as_bytes()) {
+                // A match of valid UTF-8 in valid UTF-8 starts and ends on character boundaries.
+                Some(at) => rest = rest.get(at + piece.len()..).unwrap_or_default(),
                 None => return false,
             }
         }
@@ -83,6 +84,22 @@ impl TryFrom<String> for Glob {
     fn try_from(source: String) -> Result<Glob, String> {
         Glob::new(&source)
     }
+}
+
+/// Where `needle` first occurs in `hay`. Paths and pieces are a few dozen bytes: a plain scan
+/// for the first byte beats the setup of a general substring search many times over.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, _) = needle.split_first()?;
+    let last_start = hay.len().checked_sub(needle.len())?;
+    let mut at = 0;
+    while at <= last_start {
+        at += hay[at..=last_start].iter().position(|&b| b == first)?;
+        if hay[at..].starts_with(needle) {
+            return Some(at);
+        }
+        at += 1;
+    }
+    None
 }
 
 impl fmt::Display for Glob {

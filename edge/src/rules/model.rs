@@ -21,7 +21,10 @@ pub struct Rule {
     /// Sites it applies to; empty is every site.
     pub sites: Vec<Arc<str>>,
     pub enabled: bool,
+    /// As written (explain shows them in this order).
     pub when: Vec<Condition>,
+    /// Indices into `when`, cheapest first: the order decisions evaluate them in.
+    pub eval_order: Vec<usize>,
     pub caps: Caps,
     /// Share of eligible visitors held out, 0 to 0.9.
     pub holdout: f64,
@@ -34,6 +37,13 @@ pub struct Rule {
 impl Rule {
     pub fn applies_to(&self, site: &str) -> bool {
         self.sites.is_empty() || self.sites.iter().any(|s| &**s == site)
+    }
+
+    /// Whether every condition holds, cheapest first.
+    pub fn conditions_hold(&self, facts: &super::facts::Facts<'_>) -> bool {
+        self.eval_order
+            .iter()
+            .all(|&i| self.when.get(i).is_some_and(|c| c.holds(facts)))
     }
 
     pub fn variant(&self, id: &str) -> Option<usize> {

@@ -10,7 +10,7 @@ use crate::url::{cookie_value, valid_vid};
 extern "C" {
     /// Milliseconds since the epoch.
     pub(crate) fn mk_now() -> f64;
-    /// 0: the page's URL, 1: its title, 2: its referrer, 3: its cookies.
+    /// 0: the page's URL, 1: its title, 2: its referrer, 3: its cookies, 4: its language.
     fn mk_str(what: u32) -> Option<String>;
     /// Whether the page is visible.
     pub(crate) fn mk_visible() -> bool;
@@ -56,6 +56,11 @@ pub(crate) fn title() -> Option<String> {
 
 pub(crate) fn referrer() -> Option<String> {
     mk_str(2)
+}
+
+/// The page's language (`<html lang>`).
+pub(crate) fn lang() -> Option<String> {
+    mk_str(4)
 }
 
 pub(crate) fn load(key: &str) -> Option<String> {

@@ -14,10 +14,10 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use self::host as dom;
 use crate::delivery::{Outcome, backoff_ms, classify};
-use crate::event::{Event, MAX_BATCH, MAX_TOKEN, PopupAction, Prop, payload};
+use crate::event::{Event, MAX_BATCH, MAX_TOKEN, Page, PopupAction, Prop, payload};
 use crate::fields::{Control, FieldSet, Kind};
 use crate::queue::Queue;
-use crate::url::{TOKEN_PARAM, form_id, is_download, take_param, valid_vid};
+use crate::url::{PREVIEW_PARAM, TOKEN_PARAM, form_id, is_download, take_param, valid_vid};
 
 /// Delay before non-urgent events (engagement, custom events, popup impressions) go out, so
 /// that several travel in one request.
@@ -43,6 +43,8 @@ struct Tag {
     vid: Option<String>,
     /// The visitor's choice, once the site has called `mikomi('consent', ...)`.
     consent: Option<bool>,
+    /// The preview token of the landing URL, sent with every request of this page.
+    preview: Option<String>,
     /// Events not yet acknowledged.
     queue: Queue,
     /// Failed attempts in a row, for the backoff.
@@ -96,6 +98,15 @@ impl Tag {
         dom::keep_vid(self.vid.as_deref());
     }
 
+    /// The page details a request carries.
+    fn page<'a>(&'a self, lang: &'a Option<String>) -> Page<'a> {
+        Page {
+            consent: self.consent,
+            lang: lang.as_deref(),
+            preview: self.preview.as_deref(),
+        }
+    }
+
     /// Queues an event without sending it.
     fn enqueue(&mut self, e: &Event) {
         self.queue.push(e.to_json());
@@ -122,7 +133,8 @@ impl Tag {
         if batch.is_empty() {
             return;
         }
-        let body = payload(&self.site, self.vid.as_deref(), self.consent, &batch);
+        let lang = dom::lang();
+        let body = payload(&self.site, self.vid.as_deref(), self.page(&lang), &batch);
         if !dom::mk_post(&self.collect, &body) {
             self.queue.nack();
         }
@@ -130,9 +142,10 @@ impl Tag {
 
     /// Sends every waiting event with `sendBeacon`: the page is going away.
     fn beacon_all(&mut self) {
+        let lang = dom::lang();
         let mut batches = self.queue.drain_idle(MAX_BATCH).into_iter();
         while let Some(batch) = batches.next() {
-            let body = payload(&self.site, self.vid.as_deref(), self.consent, &batch);
+            let body = payload(&self.site, self.vid.as_deref(), self.page(&lang), &batch);
             if !dom::mk_beacon(&self.collect, &body) {
                 // The browser's beacon quota is spent: keep the rest for the next page.
                 let mut rest = batch;
@@ -456,6 +469,7 @@ pub fn start(site: String, collect: String) {
         collect,
         vid,
         consent,
+        preview: take_param(&href, PREVIEW_PARAM).0,
         queue,
         attempt: 0,
         waiting: false,
