@@ -97,11 +97,11 @@ pub fn decide(
                         reason: "the click came from a hosting or cloud network (a mail scanner)",
                     });
                 } else {
-                    visitor.pending_click = Some(PendingClick {
+                    visitor.pending_click = Some(Box::new(PendingClick {
                         email: address.clone(),
                         seq,
                         session_id,
-                    });
+                    }));
                 }
             }
             Event::Engagement { ms, .. } if *ms >= HUMAN_ENGAGEMENT_MS => {
@@ -129,7 +129,7 @@ fn resolve_click(
     lookup: &dyn Fn(&str) -> Option<PersonId>,
     created: &mut Vec<(String, PersonId)>,
 ) -> Option<Decision> {
-    let click = visitor.pending_click.take()?;
+    let click = *visitor.pending_click.take()?;
     let clicked = find(&click.email, lookup, created);
     match visitor.owner() {
         // A forwarded mail: this browser is someone else's. Recorded, not joined.

@@ -38,7 +38,8 @@ pub struct Visitor {
     /// Who this device belonged to over time: each link holds from its `since_ms` on.
     pub links: Vec<Link>,
     /// An email click waiting for a sign of a human before it identifies anyone.
-    pub pending_click: Option<PendingClick>,
+    /// Boxed: rare, and an idle visitor then pays one pointer for it.
+    pub pending_click: Option<Box<PendingClick>>,
     pub score: Score,
 }
 

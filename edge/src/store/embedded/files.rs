@@ -5,8 +5,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-pub const SEGMENT_MAGIC: &[u8; 8] = b"MKWAL001";
-pub const SNAPSHOT_MAGIC: &[u8; 8] = b"MKSNAP01";
+/// Bumped whenever the record layout changes, so an old file is refused by name instead of
+/// being misread (2: log records carry admin changes; visitors carry people links and popups).
+pub const SEGMENT_MAGIC: &[u8; 8] = b"MKWAL002";
+pub const SNAPSHOT_MAGIC: &[u8; 8] = b"MKSNAP02";
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Numbered {

@@ -27,7 +27,12 @@ impl Store for EmbeddedStore {
     }
 
     async fn visitor(&self, key: &VisitorKey) -> Result<Option<Visitor>, StoreError> {
-        Ok(self.shared.state.visitors.get(key).map(|v| v.clone()))
+        Ok(self
+            .shared
+            .state
+            .visitors
+            .get(key)
+            .map(|v| Visitor::clone(&v)))
     }
 
     async fn read_visitor(
@@ -36,7 +41,7 @@ impl Store for EmbeddedStore {
         read: &mut (dyn for<'v> FnMut(Option<&'v Visitor>) + Send),
     ) -> Result<(), StoreError> {
         let guard = self.shared.state.visitors.get(key);
-        read(guard.as_deref());
+        read(guard.as_deref().map(|v| &**v));
         Ok(())
     }
 
@@ -71,7 +76,7 @@ impl Store for EmbeddedStore {
                     site: Arc::clone(&person.site),
                     id: *id,
                 };
-                state.visitors.get(&key).map(|v| v.clone())
+                state.visitors.get(&key).map(|v| Visitor::clone(&v))
             })
             .collect())
     }
@@ -91,21 +96,21 @@ impl Store for EmbeddedStore {
             if &*visitor_key.site != site {
                 continue;
             }
-            let Some(visitor) = state.visitors.get(&visitor_key).map(|v| v.clone()) else {
+            // Copy out the one session, then let go of the visitor before reading its person.
+            let found = state.visitors.get(&visitor_key).and_then(|v| {
+                let session = v.sessions.iter().find(|s| s.id == key.1)?.clone();
+                Some((v.id, v.session_owner(&session), session, v.company.clone()))
+            });
+            let Some((visitor, owner, session, company)) = found else {
                 continue;
             };
-            let Some(session) = visitor.sessions.iter().find(|s| s.id == key.1).cloned() else {
-                continue;
-            };
-            let person = visitor
-                .session_owner(&session)
-                .and_then(|id| state.persons.get(&id).map(|p| p.clone()));
+            let person = owner.and_then(|id| state.persons.get(&id).map(|p| p.clone()));
             page.items.push(FeedItem {
                 key,
-                visitor: visitor.id,
+                visitor,
                 session,
                 person,
-                company: visitor.company.clone(),
+                company,
             });
             if page.items.len() == limit {
                 break;

@@ -40,7 +40,7 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
                         site: Arc::clone(&visitor.site),
                         id: visitor.id,
                     };
-                    state.visitors.insert(key, visitor);
+                    state.visitors.insert(key, Box::new(visitor));
                 }
                 Entry::Person(person) => {
                     state.persons.insert(person.id, person);

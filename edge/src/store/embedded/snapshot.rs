@@ -35,9 +35,12 @@ pub enum Entry {
 /// are never held up for long.
 pub fn entries(state: &State) -> impl Iterator<Item = Entry> + '_ {
     let visitor_keys: Vec<_> = state.visitors.iter().map(|e| e.key().clone()).collect();
-    let visitors = visitor_keys
-        .into_iter()
-        .filter_map(|key| state.visitors.get(&key).map(|v| Entry::Visitor(v.clone())));
+    let visitors = visitor_keys.into_iter().filter_map(|key| {
+        state
+            .visitors
+            .get(&key)
+            .map(|v| Entry::Visitor(Visitor::clone(&v)))
+    });
     let people = std::iter::once(()).flat_map(move |()| {
         let ids: Vec<_> = state.persons.iter().map(|e| *e.key()).collect();
         ids.into_iter()

@@ -72,7 +72,7 @@ impl Log {
         self.state
             .visitors
             .get(&key)
-            .map(|v| v.clone())
+            .map(|v| Visitor::clone(&v))
             .expect("visitor")
     }
 
