@@ -52,6 +52,12 @@ fn main() -> anyhow::Result<()> {
         let insert = started.elapsed();
         let rss = rss_bytes()?;
         let per_visitor = (rss.saturating_sub(baseline)) as f64 / visitors as f64;
+        println!(
+            "inline sizes: Visitor {} B, Session {} B, StoredEvent {} B\n",
+            std::mem::size_of::<mikomi_edge::store::Visitor>(),
+            std::mem::size_of::<mikomi_edge::store::Session>(),
+            std::mem::size_of::<mikomi_edge::store::StoredEvent>(),
+        );
         println!("| visitors | insert time | RSS growth | RSS per visitor |");
         println!("|---:|---:|---:|---:|");
         println!(
@@ -88,7 +94,7 @@ fn open(dir: &std::path::Path) -> anyhow::Result<EmbeddedStore> {
             key_pages: Vec::new(),
             webhooks: false,
         },
-        snapshot_after_bytes: 64 * 1024 * 1024,
+        snapshot_after_bytes: std::env::var("SNAPSHOT_AFTER").ok().and_then(|v| v.parse().ok()).unwrap_or(64 * 1024 * 1024),
         metrics: StoreMetrics::default(),
     })?)
 }
