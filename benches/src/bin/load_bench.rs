@@ -65,16 +65,19 @@ fn main() -> anyhow::Result<()> {
         runtime.block_on(load::run(&spec(&server.address, Workload::Bare, None)))?
     };
 
-    let work = bench_dir(&release)?;
-    let config = work.join("edge.toml");
-    std::fs::write(&config, edge_config(&work.join("data")))?;
-    let edge = Server::start(
-        &release.join("mikomi-edge"),
-        &["serve", "--config", &config.display().to_string()],
-    )?;
     let collect = Workload::Collect {
         visitors_per_connection: 200,
     };
+    let companies = workspace_root().join("target/demo/companies.mmdb");
+    let companies = companies.exists().then_some(companies);
+    if companies.is_none() {
+        eprintln!(
+            "note: target/demo/companies.mmdb is missing (cargo xtask demo builds it): no company lookup"
+        );
+    }
+
+    // Rules off: every request parsed, validated, resolved, logged and fsync'd.
+    let edge = start_edge(&release, "plain", companies.as_deref(), false)?;
     eprintln!(
         "collect: page views from {} distinct visitors, closed loop",
         options.connections * 200
@@ -84,6 +87,12 @@ fn main() -> anyhow::Result<()> {
     eprintln!("collect: open loop at {half_rate:.0} req/s (half of peak)");
     let half = runtime.block_on(load::run(&spec(&edge.address, collect, Some(half_rate))))?;
     let metrics = load::http_get(&edge.address, "/metrics").unwrap_or_default();
+    drop(edge);
+
+    // Rules on: the demo's popup rules decided on every page view.
+    let edge = start_edge(&release, "rules", companies.as_deref(), true)?;
+    eprintln!("collect with the demo rules: closed loop");
+    let ruled = runtime.block_on(load::run(&spec(&edge.address, collect, None)))?;
     drop(edge);
 
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -111,7 +120,21 @@ fn main() -> anyhow::Result<()> {
         &half,
         &baseline,
     );
-    println!();
+    row(
+        "mikomi-edge `POST /v1/collect`, fsync'd, demo popup rules",
+        "closed loop",
+        &ruled,
+        &baseline,
+    );
+    println!(
+        "\nrules on vs rules off: {:.2}; company lookup: {}",
+        ruled.per_second() / peak.per_second(),
+        if companies.is_some() {
+            "demo company database"
+        } else {
+            "none"
+        }
+    );
     if let (Some(syncs), Some(batches)) = (
         metric(&metrics, "mikomi_wal_fsync_seconds_count"),
         metric(&metrics, "mikomi_wal_group_size_sum"),
@@ -147,9 +170,51 @@ fn metric(text: &str, name: &str) -> Option<f64> {
     })
 }
 
+/// Starts a release edge on a fresh data folder.
+fn start_edge(
+    release: &Path,
+    name: &str,
+    companies: Option<&Path>,
+    rules: bool,
+) -> anyhow::Result<Server> {
+    let work = bench_dir(release, name)?;
+    let config = work.join("edge.toml");
+    let mut text = edge_config(&work.join("data"));
+    if let Some(path) = companies {
+        text.push_str(&format!(
+            "\n[[ipdb.layers]]\nname = \"companies\"\npath = {:?}\n",
+            path.display().to_string()
+        ));
+    }
+    if rules {
+        text.push('\n');
+        text.push_str(demo_rules()?);
+    }
+    std::fs::write(&config, text)?;
+    Server::start(
+        &release.join("mikomi-edge"),
+        &["serve", "--config", &config.display().to_string()],
+    )
+}
+
+/// The demo's `[popups]` and `[[rules]]`: the end of `demo/mikomi.toml`.
+fn demo_rules() -> anyhow::Result<&'static str> {
+    const DEMO: &str = include_str!("../../../demo/mikomi.toml");
+    let at = DEMO
+        .find("[popups]")
+        .context("demo/mikomi.toml has no [popups] section")?;
+    Ok(&DEMO[at..])
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
 /// A fresh folder for the edge's data, on the same disk as a real deployment's would be.
-fn bench_dir(release: &Path) -> anyhow::Result<PathBuf> {
-    let dir = release.join("bench-load");
+fn bench_dir(release: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let dir = release.join("bench-load").join(name);
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
