@@ -94,7 +94,7 @@ fn open(dir: &std::path::Path) -> anyhow::Result<EmbeddedStore> {
             key_pages: Vec::new(),
             webhooks: false,
         },
-        snapshot_after_bytes: std::env::var("SNAPSHOT_AFTER").ok().and_then(|v| v.parse().ok()).unwrap_or(64 * 1024 * 1024),
+        snapshot_after_bytes: 64 * 1024 * 1024,
         metrics: StoreMetrics::default(),
     })?)
 }
