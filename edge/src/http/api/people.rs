@@ -14,7 +14,7 @@ use super::request::{self, bad_request, store_error};
 use crate::app::App;
 use crate::http::error::ApiError;
 use crate::http::response::{self, Body};
-use crate::store::person::Stage;
+use crate::store::person::{PersonId, Stage};
 use crate::store::record::AdminOp;
 
 pub async fn get(app: &App, sites: &[Arc<str>], id: &str) -> Result<Response<Body>, ApiError> {
@@ -121,16 +121,24 @@ pub async fn patch(
             format!("`{unknown}` is not one of {}", ATTRIBUTES.join(", ")),
         ));
     }
-    app.store
-        .admin(AdminOp::UpdatePerson {
-            site: Arc::clone(&person.site),
-            person: person.id,
-            stage,
-            fields: patch.attributes.into_iter().collect(),
-        })
-        .await
-        .map_err(store_error)?;
-    get(app, sites, id).await
+    let op = AdminOp::UpdatePerson {
+        site: Arc::clone(&person.site),
+        person: person.id,
+        stage,
+        fields: patch.attributes.into_iter().collect(),
+    };
+    change(app, sites, person.id, op).await
+}
+
+/// Stores a change and answers with the person as it is afterwards.
+async fn change(
+    app: &App,
+    sites: &[Arc<str>],
+    person: PersonId,
+    op: AdminOp,
+) -> Result<Response<Body>, ApiError> {
+    app.store.admin(op).await.map_err(store_error)?;
+    get(app, sites, &person.to_string()).await
 }
 
 /// Erasure: the person, every visitor linked to them, and every file that held them.
@@ -168,15 +176,12 @@ pub async fn split(
             "that visitor is not linked to this person",
         ));
     }
-    app.store
-        .admin(AdminOp::Split {
-            site: Arc::clone(&person.site),
-            person: person.id,
-            visitor,
-        })
-        .await
-        .map_err(store_error)?;
-    get(app, sites, &person.id.to_string()).await
+    let op = AdminOp::Split {
+        site: Arc::clone(&person.site),
+        person: person.id,
+        visitor,
+    };
+    change(app, sites, person.id, op).await
 }
 
 #[derive(Deserialize)]
@@ -207,13 +212,10 @@ pub async fn merge(
             "people of different sites cannot be merged",
         ));
     }
-    app.store
-        .admin(AdminOp::Merge {
-            site: Arc::clone(&survivor.site),
-            survivor: survivor.id,
-            merged: merged.id,
-        })
-        .await
-        .map_err(store_error)?;
-    get(app, sites, &survivor.id.to_string()).await
+    let op = AdminOp::Merge {
+        site: Arc::clone(&survivor.site),
+        survivor: survivor.id,
+        merged: merged.id,
+    };
+    change(app, sites, survivor.id, op).await
 }

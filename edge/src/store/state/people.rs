@@ -25,7 +25,17 @@ struct Events<'a> {
     at_ms: i64,
 }
 
-impl Events<'_> {
+impl<'a> Events<'a> {
+    /// The events of the record at `seq`, stamped `at_ms`.
+    fn of(state: &'a State, seq: u64, at_ms: i64) -> Self {
+        Events {
+            state,
+            seq,
+            next: 0,
+            at_ms,
+        }
+    }
+
     fn emit(
         &mut self,
         site: &Arc<str>,
@@ -72,12 +82,7 @@ impl State {
     ) {
         let now = batch.received_ms;
         let half_life = self.model.scoring.half_life_ms;
-        let mut events = Events {
-            state: self,
-            seq,
-            next: 0,
-            at_ms: now,
-        };
+        let mut events = Events::of(self, seq, now);
         // People that already hold this record (from a snapshot) are skipped as a whole.
         let mut done: Vec<PersonId> = Vec::new();
         let fresh = |state: &State, id: PersonId, done: &mut Vec<PersonId>| -> bool {
@@ -251,13 +256,7 @@ impl State {
                         let data = json!({"person": p.id.to_string(), "email": p.email, "score": p.score.value});
                         let at = p.last_seen_ms;
                         drop(p);
-                        Events {
-                            state: self,
-                            seq,
-                            next: 0,
-                            at_ms: at,
-                        }
-                        .emit(
+                        Events::of(self, seq, at).emit(
                             site,
                             "person.mql",
                             vec![*person],
@@ -319,13 +318,7 @@ impl State {
         p.audit(seq, at_ms, AuditKind::Split { visitor });
         let data = json!({"person": person.to_string(), "visitor": vid_hex(visitor)});
         drop(p);
-        Events {
-            state: self,
-            seq,
-            next: 0,
-            at_ms,
-        }
-        .emit(site, "person.split", vec![person], vec![visitor], data);
+        Events::of(self, seq, at_ms).emit(site, "person.split", vec![person], vec![visitor], data);
     }
 
     fn merge(&self, seq: u64, site: &Arc<str>, survivor: PersonId, merged: PersonId) {
@@ -387,13 +380,7 @@ impl State {
         s.audit(seq, at, AuditKind::Merged { survivor, merged });
         let data = json!({"survivor": survivor.to_string(), "merged": merged.to_string(), "merged_email": old.email});
         drop(s);
-        Events {
-            state: self,
-            seq,
-            next: 0,
-            at_ms: at,
-        }
-        .emit(
+        Events::of(self, seq, at).emit(
             site,
             "person.merged",
             vec![survivor, merged],
