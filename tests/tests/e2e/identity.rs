@@ -479,3 +479,101 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[tokio::test]
+async fn backends_change_stage_split_wrong_joins_and_merge_people() {
+    let edge = Edge::start(&EdgeConfig::default());
+    let first = visit_plain(
+        &edge,
+        None,
+        json!([page("/"), contact("a@corp.example", "A")]),
+    )
+    .await;
+    let second = visit_plain(
+        &edge,
+        None,
+        json!([page("/x"), contact("b@corp.example", "B")]),
+    )
+    .await;
+    let (_, feed) = edge.api(Method::GET, "/api/v1/sessions", None).await;
+    let id_of = |email: &str| {
+        feed["sessions"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["person"]["email"] == email))
+            .and_then(|s| s["person"]["id"].as_str())
+            .expect("person in the feed")
+            .to_string()
+    };
+    let (a, b) = (id_of("a@corp.example"), id_of("b@corp.example"));
+
+    let patch = json!({"stage": "sql", "attributes": {"title": "部長", "department": ""}});
+    let (status, person) = edge
+        .api(Method::PATCH, &format!("/api/v1/people/{a}"), Some(patch))
+        .await;
+    assert_eq!(status, 200, "{person}");
+    assert_eq!(
+        (person["stage"].as_str(), person["title"].as_str()),
+        (Some("sql"), Some("部長"))
+    );
+    let (status, refused) = edge
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/people/{a}"),
+            Some(json!({"stage": "hot"})),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (400, Some("invalid_stage"))
+    );
+
+    // Undo the join of A's only device: its session leaves the identified feed.
+    let device = person["visitors"][0].as_str().expect("device").to_string();
+    let (status, _) = edge
+        .api(
+            Method::POST,
+            &format!("/api/v1/people/{a}/split"),
+            Some(json!({"visitor": device})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, visitor) = edge
+        .api(Method::GET, &format!("/api/v1/visitors/{first}"), None)
+        .await;
+    assert!(visitor["person"].is_null(), "{visitor}");
+    let (_, audit) = edge
+        .api(Method::GET, &format!("/api/v1/people/{a}/audit"), None)
+        .await;
+    let kinds: Vec<&str> = audit["audit"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["event"]["type"].as_str())
+        .collect();
+    assert_eq!(kinds, vec!["joined", "stage_changed", "split"]);
+
+    // B turns out to be A: B's device and history move to A, and B's id still answers.
+    let (status, merged) = edge
+        .api(
+            Method::POST,
+            &format!("/api/v1/people/{a}/merge"),
+            Some(json!({"from": b})),
+        )
+        .await;
+    assert_eq!(status, 200, "{merged}");
+    assert_eq!(merged["sessions"].as_array().map(Vec::len), Some(1));
+    let (_, via_old) = edge
+        .api(Method::GET, &format!("/api/v1/people/{b}"), None)
+        .await;
+    assert_eq!(via_old["id"], a.as_str());
+    let (_, visitor) = edge
+        .api(Method::GET, &format!("/api/v1/visitors/{second}"), None)
+        .await;
+    assert_eq!(visitor["person"], a.as_str());
+}
+
+async fn visit_plain(edge: &Edge, vid: Option<&str>, body: Value) -> String {
+    let response = edge.collect(&events(vid, body)).await;
+    let answer: Value = response.json().await.expect("JSON");
+    answer["vid"].as_str().expect("vid").to_string()
+}
