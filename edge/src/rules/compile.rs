@@ -9,10 +9,11 @@ use std::sync::Arc;
 use toml::Spanned;
 
 use super::caps::Caps;
-use super::condition::{Condition, Slots};
+use super::condition::Condition;
 use super::config::{PopupsConfig, RuleConfig};
 use super::ledger::RECENT_KEPT;
 use super::model::{Rule, RuleSet, Variant};
+use super::pages::PageGlobs;
 use super::template::{self, Copy, Template};
 use crate::config::{ConfigError, SiteKey};
 
@@ -75,7 +76,7 @@ pub fn compile(
     let find_template =
         |name: &str| template::builtin(name).or_else(|| templates.get(name).cloned());
 
-    let mut slots = Slots::default();
+    let mut pages = PageGlobs::default();
     let mut ids = HashSet::new();
     let mut compiled = Vec::with_capacity(rules.len());
     for (i, spanned) in rules.iter().enumerate() {
@@ -107,7 +108,7 @@ pub fn compile(
             .iter()
             .enumerate()
             .map(|(j, c)| {
-                Condition::compile(c.get_ref(), &mut slots)
+                Condition::compile(c.get_ref(), &mut pages)
                     .map_err(|m| at(c.span(), &format!("when[{j}]"), m))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -208,11 +209,8 @@ pub fn compile(
     // the order rules happen to be written in.
     compiled.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.id.cmp(&b.id)));
     Ok(RuleSet {
-        needs_pages: compiled
-            .iter()
-            .any(|r| r.when.iter().any(Condition::needs_pages)),
         rules: compiled,
-        slots: slots.len(),
+        pages: pages.finish(),
         max_per_day: popups.max_per_day,
         min_visit_age_ms: i64::try_from(popups.min_visit_age.0.as_millis()).unwrap_or(i64::MAX),
         default_lang: popups.default_lang.into(),

@@ -1,14 +1,13 @@
 //! Conditions as decisions run them: compiled once from the configuration, evaluated per page
 //! view with short-circuiting, or explained in full.
 
-use std::collections::HashMap;
-
 use ipdb::{NetworkKind, SizeBand};
 use serde::Serialize;
 
 use super::config::{ConditionConfig, GlobsConfig};
 use super::facts::Facts;
 use super::glob::{Glob, query_param};
+use super::pages::{PageGlob, PageGlobs};
 
 /// An inclusive range; an open end is the type's bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,21 +47,24 @@ pub enum Condition {
         within_ms: Option<i64>,
     },
     Pages {
-        glob: Glob,
-        slot: usize,
+        glob: PageGlob,
         range: Range<u32>,
         within_ms: Option<i64>,
     },
     PageSet {
         kind: SetKind,
-        globs: Vec<(Glob, usize)>,
+        globs: Vec<PageGlob>,
         within_ms: Option<i64>,
     },
     TimeOnSite {
         min_ms: i64,
         max_ms: i64,
     },
-    Page(Glob),
+    /// The current page's path; `id` is the glob's bit in the rule set's page masks.
+    Page {
+        glob: Glob,
+        id: usize,
+    },
     /// `None`: a direct visit (no referrer).
     Referrer(Option<Glob>),
     Utm(Vec<(&'static str, Glob)>),
@@ -89,28 +91,6 @@ pub struct ConditionReport {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inner: Vec<ConditionReport>,
-}
-
-/// Hands out one memo slot per distinct (glob, window), shared by every rule in a set.
-#[derive(Default)]
-pub struct Slots(HashMap<(String, Option<i64>), usize>);
-
-impl Slots {
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn slot(&mut self, glob: &Glob, within_ms: Option<i64>) -> usize {
-        let next = self.0.len();
-        *self
-            .0
-            .entry((glob.as_str().to_string(), within_ms))
-            .or_insert(next)
-    }
 }
 
 fn ms(d: &crate::config::HumanDuration) -> i64 {
@@ -158,10 +138,10 @@ impl Condition {
 
 impl Condition {
     /// Compiles one condition; the message says what is wrong with it.
-    pub fn compile(config: &ConditionConfig, slots: &mut Slots) -> Result<Condition, String> {
+    pub fn compile(config: &ConditionConfig, pages: &mut PageGlobs) -> Result<Condition, String> {
         use ConditionConfig as C;
         let within = |w: &Option<crate::config::HumanDuration>| w.as_ref().map(ms);
-        let set = |kind, g: &GlobsConfig, slots: &mut Slots| -> Result<Condition, String> {
+        let set = |kind, g: &GlobsConfig, pages: &mut PageGlobs| -> Result<Condition, String> {
             if g.globs.is_empty() {
                 return Err("list at least one glob".into());
             }
@@ -169,11 +149,7 @@ impl Condition {
             let globs = g
                 .globs
                 .iter()
-                .map(|text| {
-                    let glob = Glob::new(text)?;
-                    let slot = slots.slot(&glob, within_ms);
-                    Ok((glob, slot))
-                })
+                .map(|text| Ok(pages.history(Glob::new(text)?, within_ms)))
                 .collect::<Result<_, String>>()?;
             Ok(Condition::PageSet {
                 kind,
@@ -196,17 +172,17 @@ impl Condition {
             },
             C::Pages(p) => {
                 let glob = Glob::new(&p.glob)?;
+                let range = range(p.at_least, p.at_most)?;
                 let within_ms = within(&p.within);
                 Condition::Pages {
-                    slot: slots.slot(&glob, within_ms),
-                    glob,
-                    range: range(p.at_least, p.at_most)?,
+                    glob: pages.history(glob, within_ms),
+                    range,
                     within_ms,
                 }
             }
-            C::PagesAll(g) => set(SetKind::All, g, slots)?,
-            C::PagesAny(g) => set(SetKind::Any, g, slots)?,
-            C::PagesNone(g) => set(SetKind::None, g, slots)?,
+            C::PagesAll(g) => set(SetKind::All, g, pages)?,
+            C::PagesAny(g) => set(SetKind::Any, g, pages)?,
+            C::PagesNone(g) => set(SetKind::None, g, pages)?,
             C::TimeOnSite(r) => {
                 if r.at_least.is_none() && r.at_most.is_none() {
                     return Err("give at_least, at_most or both".into());
@@ -216,7 +192,13 @@ impl Condition {
                     max_ms: r.at_most.as_ref().map_or(i64::MAX, ms),
                 }
             }
-            C::Page(g) => Condition::Page(Glob::new(g)?),
+            C::Page(g) => {
+                let glob = Glob::new(g)?;
+                Condition::Page {
+                    id: pages.id(&glob),
+                    glob,
+                }
+            }
             C::Referrer(g) if g.is_empty() => Condition::Referrer(None),
             C::Referrer(g) => Condition::Referrer(Some(Glob::new(g)?)),
             C::Utm(u) => {
@@ -268,7 +250,7 @@ impl Condition {
                 nonempty("all/any", list.len())?;
                 let inner = list
                     .iter()
-                    .map(|c| Condition::compile(c, slots))
+                    .map(|c| Condition::compile(c, pages))
                     .collect::<Result<Vec<_>, _>>()?;
                 if matches!(config, C::All(_)) {
                     Condition::All(inner)
@@ -276,18 +258,8 @@ impl Condition {
                     Condition::Any(inner)
                 }
             }
-            C::Not(inner) => Condition::Not(Box::new(Condition::compile(inner, slots)?)),
+            C::Not(inner) => Condition::Not(Box::new(Condition::compile(inner, pages)?)),
         })
-    }
-
-    /// Whether any page-history condition is inside (so the history must be gathered).
-    pub fn needs_pages(&self) -> bool {
-        match self {
-            Condition::Pages { .. } | Condition::PageSet { .. } => true,
-            Condition::All(list) | Condition::Any(list) => list.iter().any(Self::needs_pages),
-            Condition::Not(inner) => inner.needs_pages(),
-            _ => false,
-        }
     }
 
     pub fn holds(&self, facts: &Facts<'_>) -> bool {
@@ -296,18 +268,15 @@ impl Condition {
             Condition::Visits { range, within_ms } => range.holds(facts.visits_within(*within_ms)),
             Condition::Pages {
                 glob,
-                slot,
                 range,
                 within_ms,
-            } => range.holds(facts.page_count(glob, *slot, *within_ms)),
+            } => range.holds(facts.page_count(glob, *within_ms)),
             Condition::PageSet {
                 kind,
                 globs,
                 within_ms,
             } => {
-                let mut seen = globs
-                    .iter()
-                    .map(|(g, slot)| facts.page_count(g, *slot, *within_ms) > 0);
+                let mut seen = globs.iter().map(|g| facts.page_count(g, *within_ms) > 0);
                 match kind {
                     SetKind::All => seen.all(|s| s),
                     SetKind::Any => seen.any(|s| s),
@@ -317,7 +286,7 @@ impl Condition {
             Condition::TimeOnSite { min_ms, max_ms } => {
                 (*min_ms..=*max_ms).contains(&facts.visit_age_ms())
             }
-            Condition::Page(glob) => glob.matches(facts.current_path),
+            Condition::Page { glob, id } => facts.on_page(glob, *id),
             Condition::Referrer(None) => facts.landing_referrer.is_none(),
             Condition::Referrer(Some(glob)) => {
                 facts.landing_referrer.is_some_and(|r| glob.matches(r))

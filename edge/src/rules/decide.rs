@@ -14,7 +14,7 @@ use super::assign::{self, Arm};
 use super::caps::CapReport;
 use super::condition::ConditionReport;
 use super::describe::duration;
-use super::facts::{Facts, Incoming};
+use super::facts::{Facts, Incoming, PageMatching};
 use super::ledger::PopupHistory;
 use super::model::{Rule, RuleSet};
 use super::preview::PreviewGrant;
@@ -87,9 +87,14 @@ impl RuleSet {
         if !self.has_rules_for(request.site) {
             return Decision::none();
         }
-        let facts = Facts::gather(visitor, &request.incoming, self.slots, self.needs_pages);
+        let facts = Facts::gather(
+            visitor,
+            &request.incoming,
+            &self.pages,
+            PageMatching::Indexed,
+        );
         let history = visitor.and_then(|v| v.popups.as_deref());
-        if self.site_caps(&facts, history).iter().any(|c| !c.held) {
+        if !self.site_caps_hold(&facts, history) {
             return Decision::none();
         }
         for rule in &self.rules {
@@ -196,21 +201,35 @@ impl RuleSet {
         }
     }
 
+    /// The site-wide caps' verdicts, without the words: decisions format nothing.
+    fn site_caps_held(&self, facts: &Facts<'_>, history: Option<&PopupHistory>) -> [bool; 2] {
+        let today = history.map_or(0, |h| h.shown_since(facts.now.saturating_sub(DAY_MS)));
+        [
+            facts.visit_age_ms() >= self.min_visit_age_ms,
+            today < self.max_per_day as usize,
+        ]
+    }
+
+    fn site_caps_hold(&self, facts: &Facts<'_>, history: Option<&PopupHistory>) -> bool {
+        self.site_caps_held(facts, history) == [true, true]
+    }
+
     fn site_caps(&self, facts: &Facts<'_>, history: Option<&PopupHistory>) -> [CapReport; 2] {
         let age = facts.visit_age_ms();
         let today = history.map_or(0, |h| h.shown_since(facts.now.saturating_sub(DAY_MS)));
+        let [young_ok, today_ok] = self.site_caps_held(facts, history);
         [
             CapReport {
                 cap: format!(
                     "no popup in the first {} of a visit",
                     duration(self.min_visit_age_ms)
                 ),
-                held: age >= self.min_visit_age_ms,
+                held: young_ok,
                 detail: format!("visit is {} old", duration(age)),
             },
             CapReport {
                 cap: format!("at most {} popups per visitor per day", self.max_per_day),
-                held: today < self.max_per_day as usize,
+                held: today_ok,
                 detail: format!("{today} in the last 24h"),
             },
         ]
@@ -219,7 +238,8 @@ impl RuleSet {
     /// Every rule's conditions and caps for this visitor and page, and what would be decided.
     pub fn explain(&self, visitor: Option<&Visitor>, request: &DecideRequest<'_>) -> Explanation {
         let decision = self.decide(visitor, request);
-        let facts = Facts::gather(visitor, &request.incoming, self.slots, true);
+        // The general path: explain must agree with decisions, whatever the index does.
+        let facts = Facts::gather(visitor, &request.incoming, &self.pages, PageMatching::Scan);
         let history = visitor.and_then(|v| v.popups.as_deref());
         let site_caps = self.site_caps(&facts, history).to_vec();
         let site_ok = site_caps.iter().all(|c| c.held);

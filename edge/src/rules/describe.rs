@@ -60,15 +60,11 @@ pub fn describe(c: &Condition, f: &Facts<'_>) -> (String, String, Vec<ConditionR
         ),
         Condition::Pages {
             glob,
-            slot,
             range,
             within_ms,
         } => (
-            format!("pages {glob} {range}{}", window(*within_ms)),
-            format!(
-                "{} matching page views",
-                f.page_count(glob, *slot, *within_ms)
-            ),
+            format!("pages {} {range}{}", glob.glob, window(*within_ms)),
+            format!("{} matching page views", f.page_count(glob, *within_ms)),
             Vec::new(),
         ),
         Condition::PageSet {
@@ -81,10 +77,10 @@ pub fn describe(c: &Condition, f: &Facts<'_>) -> (String, String, Vec<ConditionR
                 SetKind::Any => "pages_any",
                 SetKind::None => "pages_none",
             };
-            let names: Vec<&str> = globs.iter().map(|(g, _)| g.as_str()).collect();
+            let names: Vec<&str> = globs.iter().map(|g| g.glob.as_str()).collect();
             let counts: Vec<String> = globs
                 .iter()
-                .map(|(g, slot)| format!("{g}: {}", f.page_count(g, *slot, *within_ms)))
+                .map(|g| format!("{}: {}", g.glob, f.page_count(g, *within_ms)))
                 .collect();
             (
                 format!("{name} [{}]{}", names.join(", "), window(*within_ms)),
@@ -97,7 +93,7 @@ pub fn describe(c: &Condition, f: &Facts<'_>) -> (String, String, Vec<ConditionR
             format!("visit is {} old", duration(f.visit_age_ms())),
             Vec::new(),
         ),
-        Condition::Page(glob) => (
+        Condition::Page { glob, .. } => (
             format!("page {glob}"),
             format!("page is {}", f.current_path),
             Vec::new(),

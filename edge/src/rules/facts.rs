@@ -1,12 +1,13 @@
 //! What conditions are evaluated over: the visitor's stored state plus the request being
 //! decided, gathered once per decision so a hundred rules share one pass over the history.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 
 use crate::collect::event::{Event, TimedEvent};
 use crate::store::{Session, Visitor};
 
 use super::glob::{Glob, url_path};
+use super::pages::{GlobIndex, Mask, PageGlob, PagePlan};
 
 /// The facts for one page view.
 pub struct Facts<'a> {
@@ -28,14 +29,44 @@ pub struct Facts<'a> {
     /// Filled by scoring once it exists; conditions on them do not hold until then.
     pub score: Option<i64>,
     pub stage: Option<&'a str>,
-    /// Every known page view: (edge time, path).
-    pub pages: Vec<(i64, &'a str)>,
-    /// Page counts per (glob, window) slot, computed on first use.
+    /// How page conditions see the history.
+    history: History<'a>,
+    /// Distinct (glob, window) pairs of the rule set: the size of `memo`.
+    slots: usize,
+    /// Page counts per (glob, window) slot, computed on first use; empty until then, so a
+    /// decision that never reaches a page condition allocates nothing for it.
     memo: RefCell<Vec<u32>>,
 }
 
 /// Marks a slot not computed yet.
 const UNKNOWN: u32 = u32::MAX;
+
+/// How page conditions are answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageMatching {
+    /// Through the rule set's glob index when it has one: each page view's path is matched
+    /// once against every glob, on the first page condition evaluated. Decisions use it.
+    Indexed,
+    /// Each glob matched against every page view: the general path, which explain uses and
+    /// which the indexed one must always agree with.
+    Scan,
+}
+
+enum History<'a> {
+    /// Every known page view: (edge time, path); empty if no rule looks at the history.
+    Scan(Vec<(i64, &'a str)>),
+    Indexed {
+        index: &'a GlobIndex,
+        /// The request's events: their page views are part of the history.
+        incoming: &'a [TimedEvent],
+        /// Page views before this time count for no condition and are not matched.
+        oldest: i64,
+        /// The page views that match some glob: (edge time, the globs they match).
+        views: OnceCell<Vec<(i64, Mask)>>,
+        /// The globs the current page matches.
+        current: OnceCell<Mask>,
+    },
+}
 
 /// What is being decided: the request's events and the page view they end with.
 pub struct Incoming<'a> {
@@ -47,13 +78,13 @@ pub struct Incoming<'a> {
 }
 
 impl<'a> Facts<'a> {
-    /// `slots` is the rule set's number of (glob, window) pairs; `want_pages` whether any rule
-    /// looks at past page views at all (if none does, the history is not walked).
+    /// `plan` is the rule set's page globs; the history is only walked if some rule looks at
+    /// past page views, and with `PageMatching::Indexed` only once a page condition is reached.
     pub fn gather(
         visitor: Option<&'a Visitor>,
         incoming: &Incoming<'a>,
-        slots: usize,
-        want_pages: bool,
+        plan: &'a PagePlan,
+        matching: PageMatching,
     ) -> Facts<'a> {
         let now = incoming.now;
         let sessions: &[Session] = visitor.map_or(&[], |v| v.sessions.as_slice());
@@ -82,17 +113,29 @@ impl<'a> Facts<'a> {
             })
         };
         let landing = stored_landing.or_else(|| incoming_pages.clone().next());
-        let mut pages = Vec::new();
-        if want_pages {
-            for session in sessions {
-                for stored in &session.events {
-                    if let Event::PageView { url, .. } = &stored.event {
-                        pages.push((stored.received_ms, url_path(url)));
+        let history = match (&plan.index, matching) {
+            (Some(index), PageMatching::Indexed) => History::Indexed {
+                index,
+                incoming: incoming.events,
+                oldest: plan.oldest_ms.map_or(i64::MIN, |w| now.saturating_sub(w)),
+                views: OnceCell::new(),
+                current: OnceCell::new(),
+            },
+            _ => {
+                let mut pages = Vec::new();
+                if plan.slots > 0 {
+                    for session in sessions {
+                        for stored in &session.events {
+                            if let Event::PageView { url, .. } = &stored.event {
+                                pages.push((stored.received_ms, url_path(url)));
+                            }
+                        }
                     }
+                    pages.extend(incoming_pages.map(|(url, _)| (now, url_path(url))));
                 }
+                History::Scan(pages)
             }
-            pages.extend(incoming_pages.map(|(url, _)| (now, url_path(url))));
-        }
+        };
         Facts {
             now,
             identified: visitor.is_some_and(|v| v.identified)
@@ -109,8 +152,9 @@ impl<'a> Facts<'a> {
                 .or_else(|| visitor.and_then(|v| v.company.as_deref())),
             score: None,
             stage: None,
-            pages,
-            memo: RefCell::new(vec![UNKNOWN; slots]),
+            history,
+            slots: plan.slots,
+            memo: RefCell::new(Vec::new()),
         }
     }
 
@@ -133,26 +177,94 @@ impl<'a> Facts<'a> {
         earlier + 1
     }
 
-    /// Page views whose path matches `glob` in the last `within_ms`, memoised in `slot`.
-    pub fn page_count(&self, glob: &Glob, slot: usize, within_ms: Option<i64>) -> u32 {
-        if let Some(&known) = self.memo.borrow().get(slot)
+    /// Page views whose path matches `page` in the last `within_ms`, memoised in its slot.
+    pub fn page_count(&self, page: &PageGlob, within_ms: Option<i64>) -> u32 {
+        if let Some(&known) = self.memo.borrow().get(page.slot)
             && known != UNKNOWN
         {
             return known;
         }
         let cutoff = within_ms.map_or(i64::MIN, |w| self.now.saturating_sub(w));
-        let count = self
-            .pages
-            .iter()
-            .filter(|(at, path)| *at >= cutoff && glob.matches(path))
-            .count() as u32;
-        if let Some(cell) = self.memo.borrow_mut().get_mut(slot) {
+        let count = match &self.history {
+            History::Scan(pages) => pages
+                .iter()
+                .filter(|(at, path)| *at >= cutoff && page.glob.matches(path))
+                .count(),
+            History::Indexed { .. } => {
+                let bit = bit(page.id);
+                self.views()
+                    .iter()
+                    .filter(|(at, mask)| *at >= cutoff && mask & bit != 0)
+                    .count()
+            }
+        } as u32;
+        let mut memo = self.memo.borrow_mut();
+        if memo.len() < self.slots {
+            memo.resize(self.slots, UNKNOWN);
+        }
+        if let Some(cell) = memo.get_mut(page.slot) {
             *cell = count;
         }
         count
     }
 
+    /// Whether the current page matches `glob`, whose id in the rule set is `id`.
+    pub fn on_page(&self, glob: &Glob, id: usize) -> bool {
+        match &self.history {
+            History::Indexed { index, current, .. } => {
+                current.get_or_init(|| index.mask(self.current_path)) & bit(id) != 0
+            }
+            History::Scan(_) => glob.matches(self.current_path),
+        }
+    }
+
+    /// The page views matching some glob, matched on first use.
+    fn views(&self) -> &[(i64, Mask)] {
+        let History::Indexed {
+            index,
+            incoming,
+            oldest,
+            views,
+            ..
+        } = &self.history
+        else {
+            return &[];
+        };
+        views.get_or_init(|| {
+            let mut found = Vec::new();
+            let mut add = |at: i64, url: &str| {
+                if at >= *oldest {
+                    let mask = index.url_mask(url);
+                    if mask != 0 {
+                        found.push((at, mask));
+                    }
+                }
+            };
+            for session in self.sessions {
+                for stored in &session.events {
+                    if let Event::PageView { url, .. } = &stored.event {
+                        add(stored.received_ms, url);
+                    }
+                }
+            }
+            for event in *incoming {
+                if let Event::PageView { url, .. } = &event.event {
+                    add(self.now, url);
+                }
+            }
+            found
+        })
+    }
+
     pub fn visit_age_ms(&self) -> i64 {
         self.now.saturating_sub(self.visit_started)
     }
+}
+
+/// The mask bit of glob `id`; ids of an indexed set are always below `Mask::BITS`.
+fn bit(id: usize) -> Mask {
+    u32::try_from(id)
+        .ok()
+        .and_then(|id| Mask::from(1u8).checked_shl(id))
+        .unwrap_or(0)
 }

@@ -94,7 +94,8 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let mut at = 0;
     while at <= last_start {
         at += hay[at..=last_start].iter().position(|&b| b == first)?;
-        if hay[at..].starts_with(needle) {
+        // Inline: pieces are short, a call to memcmp would cost more than the comparison.
+        if hay[at..].iter().zip(needle).all(|(a, b)| a == b) {
             return Some(at);
         }
         at += 1;
@@ -109,17 +110,26 @@ impl fmt::Display for Glob {
 }
 
 /// The path of a page URL: what page globs are matched against (no scheme, host, query or
-/// fragment). A URL without a path is `/`.
+/// fragment). A URL without a path is `/`. Every page view of a decision's history passes
+/// through here, so it scans bytes rather than building a substring searcher per URL.
 pub fn url_path(url: &str) -> &str {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path_and_more = match after_scheme.find(['/', '?', '#']) {
-        Some(at) if after_scheme[at..].starts_with('/') => &after_scheme[at..],
-        _ => return "/",
+    let Some(path_and_more) = path_start(url).and_then(|at| url.get(at..)) else {
+        return "/";
     };
     let end = path_and_more
-        .find(['?', '#'])
+        .bytes()
+        .position(|b| b == b'?' || b == b'#')
         .unwrap_or(path_and_more.len());
-    &path_and_more[..end]
+    path_and_more.get(..end).unwrap_or(path_and_more)
+}
+
+/// Where the path of a page URL starts (at its `/`; it ends at the first `?` or `#` after),
+/// or `None` when the URL has no path and `url_path` reads it as `/`.
+pub fn path_start(url: &str) -> Option<usize> {
+    let after_scheme = find(url.as_bytes(), b"://").map_or(0, |at| at + 3);
+    let rest = url.as_bytes().get(after_scheme..)?;
+    let at = rest.iter().position(|&b| matches!(b, b'/' | b'?' | b'#'))?;
+    (rest.get(at) == Some(&b'/')).then_some(after_scheme + at)
 }
 
 /// The value of one query parameter of a URL, undecoded (UTM values are plain words).
@@ -171,6 +181,9 @@ mod tests {
         assert_eq!(url_path("https://a.jp"), "/");
         assert_eq!(url_path("https://a.jp?x=1"), "/");
         assert_eq!(url_path("https://a.jp?next=/faq"), "/");
+        assert_eq!(url_path("/demo/faq.html#top"), "/demo/faq.html");
+        assert_eq!(url_path("a.jp/x?next=https://b.jp/y"), "/y");
+        assert_eq!(url_path("https://a.jp#/faq"), "/");
         let url = "https://a.jp/p?utm_source=mail&utm_medium=&x#f";
         assert_eq!(query_param(url, "utm_source"), Some("mail"));
         assert_eq!(query_param(url, "utm_medium"), Some(""));

@@ -16,6 +16,7 @@ mod facts;
 pub mod glob;
 pub mod ledger;
 mod model;
+mod pages;
 mod preview;
 pub mod reload;
 pub mod service;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::caps::Caps;
 use super::condition::Condition;
+use super::pages::PagePlan;
 use super::template::{Lang, PopupContent};
 
 #[derive(Debug)]
@@ -56,10 +57,8 @@ impl Rule {
 #[derive(Debug)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
-    /// Distinct (glob, window) pairs: the size of a decision's page-count memo.
-    pub slots: usize,
-    /// Some rule looks at past page views.
-    pub needs_pages: bool,
+    /// Every page glob of the rules, indexed so a decision matches each page view once.
+    pub pages: PagePlan,
     pub max_per_day: u32,
     pub min_visit_age_ms: i64,
     pub default_lang: Lang,
@@ -70,8 +69,7 @@ impl Default for RuleSet {
     fn default() -> Self {
         RuleSet {
             rules: Vec::new(),
-            slots: 0,
-            needs_pages: false,
+            pages: PagePlan::default(),
             max_per_day: 1,
             min_visit_age_ms: 0,
             default_lang: Lang::Ja,

@@ -4,9 +4,10 @@
 
 use serde::Deserialize;
 
-use super::super::condition::{Condition, Slots};
+use super::super::condition::Condition;
 use super::super::config::ConditionConfig;
-use super::super::facts::{Facts, Incoming};
+use super::super::facts::{Facts, Incoming, PageMatching};
+use super::super::pages::{PageGlobs, PagePlan};
 use super::*;
 
 #[derive(Deserialize)]
@@ -14,9 +15,9 @@ struct One {
     c: ConditionConfig,
 }
 
-fn compile(text: &str, slots: &mut Slots) -> Result<Condition, String> {
+fn compile(text: &str, pages: &mut PageGlobs) -> Result<Condition, String> {
     let one: One = toml::from_str(&format!("c = {text}")).map_err(|e| e.to_string())?;
-    Condition::compile(&one.c, slots)
+    Condition::compile(&one.c, pages)
 }
 
 /// (visitor, the current page view's events, the current URL, company).
@@ -46,7 +47,9 @@ fn cold() -> (World, Vec<TimedEvent>, &'static str) {
     (w, vec![page(url, None)], url)
 }
 
-fn holds(world: &(World, Vec<TimedEvent>, &str), condition: &Condition, slots: &Slots) -> bool {
+/// Whether the condition holds, on both ways of matching pages and in explain, which must all
+/// agree.
+fn holds(world: &(World, Vec<TimedEvent>, &str), condition: &Condition, plan: &PagePlan) -> bool {
     let (w, events, url) = world;
     let incoming = Incoming {
         now: w.clock.now_ms(),
@@ -55,13 +58,15 @@ fn holds(world: &(World, Vec<TimedEvent>, &str), condition: &Condition, slots: &
         company: w.company.as_deref(),
         page_url: url,
     };
-    let facts = Facts::gather(Some(&w.visitor), &incoming, slots.len(), true);
+    let facts = Facts::gather(Some(&w.visitor), &incoming, plan, PageMatching::Scan);
     let held = condition.holds(&facts);
     assert_eq!(
         condition.explain(&facts).held,
         held,
         "explain and decide must agree"
     );
+    let indexed = Facts::gather(Some(&w.visitor), &incoming, plan, PageMatching::Indexed);
+    assert_eq!(condition.holds(&indexed), held, "the glob index must agree");
     held
 }
 
@@ -178,15 +183,16 @@ fn every_condition_and_combinator() {
     let warm = warm();
     let cold = cold();
     for (text, in_warm, in_cold) in cases {
-        let mut slots = Slots::default();
-        let condition = compile(text, &mut slots).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let mut pages = PageGlobs::default();
+        let condition = compile(text, &mut pages).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let plan = pages.finish();
         assert_eq!(
-            holds(&warm, &condition, &slots),
+            holds(&warm, &condition, &plan),
             *in_warm,
             "warm visitor: {text}"
         );
         assert_eq!(
-            holds(&cold, &condition, &slots),
+            holds(&cold, &condition, &plan),
             *in_cold,
             "cold visitor: {text}"
         );
@@ -198,12 +204,12 @@ fn identified_visitors_are_not_anonymous() {
     let (mut w, events, url) = cold();
     w.convert();
     let world = (w, events, url);
-    let mut slots = Slots::default();
-    let anonymous = compile("{ anonymous = true }", &mut slots).expect("valid");
-    assert!(!holds(&world, &anonymous, &slots));
+    let plan = PagePlan::default();
+    let anonymous = compile("{ anonymous = true }", &mut PageGlobs::default()).expect("valid");
+    assert!(!holds(&world, &anonymous, &plan));
     // An ISP visitor is never their carrier's employee, even when the data names the carrier.
-    let named = compile("{ company_known = true }", &mut slots).expect("valid");
-    assert!(!holds(&world, &named, &slots));
+    let named = compile("{ company_known = true }", &mut PageGlobs::default()).expect("valid");
+    assert!(!holds(&world, &named, &plan));
 }
 
 #[test]
@@ -216,7 +222,8 @@ fn score_and_stage_hold_once_scoring_provides_them() {
         company: None,
         page_url: url,
     };
-    let mut facts = Facts::gather(Some(&w.visitor), &incoming, 0, false);
+    let plan = PagePlan::default();
+    let mut facts = Facts::gather(Some(&w.visitor), &incoming, &plan, PageMatching::Indexed);
     facts.score = Some(42);
     facts.stage = Some("MQL");
     let cases: &[(&str, bool)] = &[
@@ -227,7 +234,7 @@ fn score_and_stage_hold_once_scoring_provides_them() {
         ("{ stage = [\"sql\"] }", false),
     ];
     for (text, expected) in cases {
-        let condition = compile(text, &mut Slots::default()).expect("valid");
+        let condition = compile(text, &mut PageGlobs::default()).expect("valid");
         assert_eq!(condition.holds(&facts), *expected, "{text}");
     }
 }
@@ -246,7 +253,7 @@ fn malformed_conditions_say_why() {
         ("{ visited = 3 }", "unknown variant"),
     ];
     for (text, needle) in cases {
-        let err = compile(text, &mut Slots::default()).expect_err(text);
+        let err = compile(text, &mut PageGlobs::default()).expect_err(text);
         assert!(err.contains(needle), "{text}: {err}");
     }
 }

@@ -1,6 +1,7 @@
 //! Table-driven tests of conditions, combinators, caps and decisions, over visitors built by
 //! the store's own `Visitor::apply` and a manual clock, so days pass without sleeping.
 
+mod agree;
 mod caps;
 mod conditions;
 mod decide;
