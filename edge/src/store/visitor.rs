@@ -169,7 +169,9 @@ impl Visitor {
             session.updated_seq = seq;
             session.last_ms = session.last_ms.max(now);
             session.pageviews = session.pageviews.saturating_add(pageviews as u32);
-            let room = rules.max_events_per_session.saturating_sub(session.events.len());
+            let room = rules
+                .max_events_per_session
+                .saturating_sub(session.events.len());
             grow_gently(&mut session.events, batch.events.len().min(room));
             for TimedEvent { client_ts, event } in &batch.events {
                 if session.events.len() < rules.max_events_per_session {
