@@ -3,14 +3,8 @@
 //! visitor ids are, under another label) and expires, so it cannot be forged or kept forever;
 //! a previewed popup is never recorded, so it touches neither caps nor results.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
+use crate::signing::{Signer, Unsealed};
 
-/// Bytes of MAC kept.
-const TAG_LEN: usize = 16;
 /// Tokens longer than this are refused before decoding.
 pub const MAX_TOKEN_LEN: usize = 512;
 
@@ -35,32 +29,26 @@ pub enum InvalidPreview {
 
 #[derive(Clone)]
 pub struct PreviewCodec {
-    key: Hmac<Sha256>,
+    signer: Signer,
 }
 
 impl PreviewCodec {
     pub fn new(secret: &[u8]) -> Self {
-        // HMAC takes keys of any length; this cannot fail.
-        let key = Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
-        PreviewCodec { key }
+        PreviewCodec {
+            signer: Signer::new(secret, "mikomi preview v1"),
+        }
     }
 
     pub fn mint(&self, grant: &PreviewGrant) -> String {
-        let mut bytes = Vec::with_capacity(64);
-        bytes.extend_from_slice(&grant.expires_ms.to_le_bytes());
-        for part in [
-            grant.site.as_str(),
-            grant.rule.as_str(),
-            grant.variant.as_deref().unwrap_or(""),
-        ] {
-            // Ids are at most 64 bytes (checked where rules and sites are configured).
-            let part = &part.as_bytes()[..part.len().min(255)];
-            bytes.push(part.len() as u8);
-            bytes.extend_from_slice(part);
-        }
-        let tag = self.tag(&bytes);
-        bytes.extend_from_slice(&tag);
-        URL_SAFE_NO_PAD.encode(bytes)
+        // Ids are at most 64 bytes (checked where rules and sites are configured).
+        self.signer.seal(
+            grant.expires_ms,
+            &[
+                &grant.site,
+                &grant.rule,
+                grant.variant.as_deref().unwrap_or(""),
+            ],
+        )
     }
 
     /// Checks the signature in constant time, then the expiry.
@@ -68,59 +56,27 @@ impl PreviewCodec {
         if token.len() > MAX_TOKEN_LEN {
             return Err(InvalidPreview::Malformed);
         }
-        let bytes = URL_SAFE_NO_PAD
-            .decode(token)
-            .map_err(|_| InvalidPreview::Malformed)?;
-        if bytes.len() < 8 + 3 + TAG_LEN {
-            return Err(InvalidPreview::Malformed);
-        }
-        let (payload, tag) = bytes.split_at(bytes.len() - TAG_LEN);
-        if !bool::from(self.tag(payload).ct_eq(tag)) {
-            return Err(InvalidPreview::BadSignature);
-        }
-        let mut expires = [0u8; 8];
-        expires.copy_from_slice(&payload[..8]);
-        let expires_ms = i64::from_le_bytes(expires);
-        let mut rest = &payload[8..];
-        let mut parts = Vec::with_capacity(3);
-        for _ in 0..3 {
-            let (&len, after) = rest.split_first().ok_or(InvalidPreview::Malformed)?;
-            let len = usize::from(len);
-            if after.len() < len {
-                return Err(InvalidPreview::Malformed);
-            }
-            let text = std::str::from_utf8(&after[..len]).map_err(|_| InvalidPreview::Malformed)?;
-            parts.push(text.to_string());
-            rest = &after[len..];
-        }
-        if now_ms >= expires_ms {
-            return Err(InvalidPreview::Expired);
-        }
-        let variant = parts.pop().filter(|v| !v.is_empty());
-        let rule = parts.pop().unwrap_or_default();
-        let site = parts.pop().unwrap_or_default();
+        let (expires_ms, parts) = self.signer.open(token, now_ms).map_err(|e| match e {
+            Unsealed::Malformed => InvalidPreview::Malformed,
+            Unsealed::BadSignature => InvalidPreview::BadSignature,
+            Unsealed::Expired => InvalidPreview::Expired,
+        })?;
+        let [site, rule, variant]: [String; 3] =
+            parts.try_into().map_err(|_| InvalidPreview::Malformed)?;
         Ok(PreviewGrant {
             site,
             rule,
-            variant,
+            variant: Some(variant).filter(|v| !v.is_empty()),
             expires_ms,
         })
-    }
-
-    fn tag(&self, payload: &[u8]) -> [u8; TAG_LEN] {
-        let mut mac = self.key.clone();
-        mac.update(b"mikomi preview v1\0");
-        mac.update(payload);
-        let full = mac.finalize().into_bytes();
-        let mut tag = [0u8; TAG_LEN];
-        tag.copy_from_slice(&full[..TAG_LEN]);
-        tag
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn grant() -> PreviewGrant {
         PreviewGrant {
