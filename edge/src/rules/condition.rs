@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::config::{ConditionConfig, GlobsConfig};
 use super::facts::Facts;
-use super::glob::{Glob, query_param};
+use super::glob::Glob;
 use super::pages::{PageGlob, PageGlobs};
 
 /// An inclusive range; an open end is the type's bound.
@@ -45,6 +45,8 @@ pub enum Condition {
     Visits {
         range: Range<u32>,
         within_ms: Option<i64>,
+        /// Memo slot shared by every visits condition with this window.
+        slot: usize,
     },
     Pages {
         glob: PageGlob,
@@ -169,6 +171,7 @@ impl Condition {
             C::Visits(c) => Condition::Visits {
                 range: range(c.at_least, c.at_most)?,
                 within_ms: within(&c.within),
+                slot: pages.visits(within(&c.within)),
             },
             C::Pages(p) => {
                 let glob = Glob::new(&p.glob)?;
@@ -265,7 +268,11 @@ impl Condition {
     pub fn holds(&self, facts: &Facts<'_>) -> bool {
         match self {
             Condition::Anonymous(b) => facts.identified != *b,
-            Condition::Visits { range, within_ms } => range.holds(facts.visits_within(*within_ms)),
+            Condition::Visits {
+                range,
+                within_ms,
+                slot,
+            } => range.holds(facts.visits_in(*slot, *within_ms)),
             Condition::Pages {
                 glob,
                 range,
@@ -291,12 +298,9 @@ impl Condition {
             Condition::Referrer(Some(glob)) => {
                 facts.landing_referrer.is_some_and(|r| glob.matches(r))
             }
-            Condition::Utm(globs) => globs.iter().all(|(name, glob)| {
-                facts
-                    .landing_url
-                    .and_then(|url| query_param(url, name))
-                    .is_some_and(|value| glob.matches(value))
-            }),
+            Condition::Utm(globs) => globs
+                .iter()
+                .all(|(name, glob)| facts.utm(name).is_some_and(|value| glob.matches(value))),
             Condition::Score { min, max } => {
                 facts.score.is_some_and(|s| (*min..=*max).contains(&s))
             }
@@ -339,10 +343,13 @@ impl Condition {
 /// The company the visitor works at, if the address names one: ISP, mobile, hosting and
 /// unknown networks never do, so their visitors are never targeted as that company.
 pub fn named_company<'a>(facts: &Facts<'a>) -> Option<&'a ipdb::Company> {
-    facts.company.filter(|c| {
-        matches!(
-            c.network_kind,
-            NetworkKind::Business | NetworkKind::Education | NetworkKind::Government
-        ) && c.name.is_some()
-    })
+    facts.named
+}
+
+/// Whether a company's network names it (see `named_company`); facts work it out once.
+pub fn is_named(c: &ipdb::Company) -> bool {
+    matches!(
+        c.network_kind,
+        NetworkKind::Business | NetworkKind::Education | NetworkKind::Government
+    ) && c.name.is_some()
 }

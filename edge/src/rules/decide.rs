@@ -138,7 +138,7 @@ impl RuleSet {
         if !rule.applies_to(request.site) {
             return Verdict::OtherSite;
         }
-        if !rule.conditions_hold(facts) {
+        if !self.conditions_hold(rule, facts) {
             return Verdict::ConditionsFailed;
         }
         let entry = history.and_then(|h| h.entry(&rule.id));

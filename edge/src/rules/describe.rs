@@ -53,7 +53,9 @@ pub fn describe(c: &Condition, f: &Facts<'_>) -> (String, String, Vec<ConditionR
             .into(),
             Vec::new(),
         ),
-        Condition::Visits { range, within_ms } => (
+        Condition::Visits {
+            range, within_ms, ..
+        } => (
             format!("visits {range}{}", window(*within_ms)),
             format!("{} visits", f.visits_within(*within_ms)),
             Vec::new(),

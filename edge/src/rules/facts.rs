@@ -6,7 +6,7 @@ use std::cell::{OnceCell, RefCell};
 use crate::collect::event::{Event, TimedEvent};
 use crate::store::{Session, Visitor};
 
-use super::glob::{Glob, url_path};
+use super::glob::{Glob, query_param, url_path};
 use super::pages::{GlobIndex, Mask, PageGlob, PagePlan};
 
 /// The facts for one page view.
@@ -26,6 +26,12 @@ pub struct Facts<'a> {
     pub landing_url: Option<&'a str>,
     pub landing_referrer: Option<&'a str>,
     pub company: Option<&'a ipdb::Company>,
+    /// The company conditions may target (see `named_company`), worked out once per decision
+    /// rather than once per company condition of every rule.
+    pub named: Option<&'a ipdb::Company>,
+    /// The landing page's UTM values in `UTM_NAMES` order, read on the first UTM condition
+    /// rather than by every rule that has one.
+    utm: OnceCell<[Option<&'a str>; 5]>,
     /// Filled by scoring once it exists; conditions on them do not hold until then.
     pub score: Option<i64>,
     pub stage: Option<&'a str>,
@@ -37,6 +43,15 @@ pub struct Facts<'a> {
     /// decision that never reaches a page condition allocates nothing for it.
     memo: RefCell<Vec<u32>>,
 }
+
+/// The UTM parameters conditions can name, in the order `Facts` keeps their values.
+pub const UTM_NAMES: [&str; 5] = [
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+];
 
 /// Marks a slot not computed yet.
 const UNKNOWN: u32 = u32::MAX;
@@ -123,7 +138,7 @@ impl<'a> Facts<'a> {
             },
             _ => {
                 let mut pages = Vec::new();
-                if plan.slots > 0 {
+                if plan.looks_back {
                     for session in sessions {
                         for stored in &session.events {
                             if let Event::PageView { url, .. } = &stored.event {
@@ -136,6 +151,9 @@ impl<'a> Facts<'a> {
                 History::Scan(pages)
             }
         };
+        let company = incoming
+            .company
+            .or_else(|| visitor.and_then(|v| v.company.as_deref()));
         Facts {
             now,
             identified: visitor.is_some_and(|v| v.identified)
@@ -147,9 +165,9 @@ impl<'a> Facts<'a> {
             current_path: url_path(incoming.page_url),
             landing_url: landing.map(|(url, _)| url),
             landing_referrer: landing.and_then(|(_, referrer)| referrer),
-            company: incoming
-                .company
-                .or_else(|| visitor.and_then(|v| v.company.as_deref())),
+            company,
+            named: company.filter(|c| super::condition::is_named(c)),
+            utm: OnceCell::new(),
             score: None,
             stage: None,
             history,
@@ -177,6 +195,38 @@ impl<'a> Facts<'a> {
         earlier + 1
     }
 
+    /// Visits within `within_ms`, memoised in `slot`: every rule with the same window shares
+    /// one count.
+    pub fn visits_in(&self, slot: usize, within_ms: Option<i64>) -> u32 {
+        if let Some(&known) = self.memo.borrow().get(slot)
+            && known != UNKNOWN
+        {
+            return known;
+        }
+        let count = self.visits_within(within_ms);
+        self.remember(slot, count);
+        count
+    }
+
+    /// The landing page's value of UTM parameter `name`, if it has one.
+    pub fn utm(&self, name: &str) -> Option<&'a str> {
+        let values = self.utm.get_or_init(|| {
+            UTM_NAMES.map(|n| self.landing_url.and_then(|url| query_param(url, n)))
+        });
+        let at = UTM_NAMES.iter().position(|n| *n == name)?;
+        values.get(at).copied().flatten()
+    }
+
+    fn remember(&self, slot: usize, count: u32) {
+        let mut memo = self.memo.borrow_mut();
+        if memo.len() < self.slots {
+            memo.resize(self.slots, UNKNOWN);
+        }
+        if let Some(cell) = memo.get_mut(slot) {
+            *cell = count;
+        }
+    }
+
     /// Page views whose path matches `page` in the last `within_ms`, memoised in its slot.
     pub fn page_count(&self, page: &PageGlob, within_ms: Option<i64>) -> u32 {
         if let Some(&known) = self.memo.borrow().get(page.slot)
@@ -198,13 +248,7 @@ impl<'a> Facts<'a> {
                     .count()
             }
         } as u32;
-        let mut memo = self.memo.borrow_mut();
-        if memo.len() < self.slots {
-            memo.resize(self.slots, UNKNOWN);
-        }
-        if let Some(cell) = memo.get_mut(page.slot) {
-            *cell = count;
-        }
+        self.remember(page.slot, count);
         count
     }
 

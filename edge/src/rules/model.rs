@@ -26,6 +26,8 @@ pub struct Rule {
     pub when: Vec<Condition>,
     /// Indices into `when`, cheapest first: the order decisions evaluate them in.
     pub eval_order: Vec<usize>,
+    /// Where the rule's conditions sit, in `eval_order`, in `RuleSet::conditions`.
+    pub flat: std::ops::Range<usize>,
     pub caps: Caps,
     /// Share of eligible visitors held out, 0 to 0.9.
     pub holdout: f64,
@@ -57,6 +59,9 @@ impl Rule {
 #[derive(Debug)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    /// Every rule's conditions, rule after rule, each rule's cheapest first: a decision walks
+    /// this one array front to back instead of following each rule's lists.
+    pub conditions: Vec<Condition>,
     /// Every page glob of the rules, indexed so a decision matches each page view once.
     pub pages: PagePlan,
     pub max_per_day: u32,
@@ -69,6 +74,7 @@ impl Default for RuleSet {
     fn default() -> Self {
         RuleSet {
             rules: Vec::new(),
+            conditions: Vec::new(),
             pages: PagePlan::default(),
             max_per_day: 1,
             min_visit_age_ms: 0,
@@ -81,6 +87,13 @@ impl Default for RuleSet {
 impl RuleSet {
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| &*r.id == id)
+    }
+
+    /// Whether every condition of `rule` holds, read from the flat array decisions walk.
+    pub fn conditions_hold(&self, rule: &Rule, facts: &super::facts::Facts<'_>) -> bool {
+        self.conditions
+            .get(rule.flat.clone())
+            .is_some_and(|list| list.iter().all(|c| c.holds(facts)))
     }
 
     pub fn has_rules_for(&self, site: &str) -> bool {

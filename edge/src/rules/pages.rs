@@ -64,11 +64,19 @@ impl PageGlobs {
         PageGlob { glob, id, slot }
     }
 
+    /// The memo slot of a visits count over `within_ms`, shared by every visits condition
+    /// with that window (page slots and visit slots are one memo).
+    pub fn visits(&mut self, within_ms: Option<i64>) -> usize {
+        let next = self.slots.len();
+        *self.slots.entry((usize::MAX, within_ms)).or_insert(next)
+    }
+
     /// What decisions need: the memo size, the index (unless there are too many globs) and
     /// how far back page views can matter.
     pub fn finish(self) -> PagePlan {
         PagePlan {
             slots: self.slots.len(),
+            looks_back: self.longest.is_some(),
             index: GlobIndex::new(self.globs),
             oldest_ms: self.longest.flatten(),
         }
@@ -78,8 +86,10 @@ impl PageGlobs {
 /// The page globs of one rule set as decisions use them.
 #[derive(Debug, Default)]
 pub struct PagePlan {
-    /// Distinct (glob, window) pairs: the size of a decision's page-count memo.
+    /// Distinct (glob, window) pairs and visit windows: the size of a decision's count memo.
     pub slots: usize,
+    /// Some condition counts past page views, so the history has to be read.
+    pub looks_back: bool,
     /// `None` when the set has no page globs or more than `MAX_INDEXED`.
     pub index: Option<GlobIndex>,
     /// The longest window of a history condition: older page views never count. `None` when
@@ -94,7 +104,33 @@ pub struct GlobIndex {
     /// Globs with no literal piece of two bytes or more: tried against every path.
     always: Mask,
     /// Per byte-pair bucket, the globs whose key pair falls in it.
-    buckets: Box<[Mask; BUCKETS]>,
+    buckets: Buckets,
+}
+
+/// The byte-pair table. Most sets have at most 64 page globs: their table holds `u64`s, half
+/// the memory to keep in cache and half the loads per byte of a path.
+#[derive(Debug)]
+enum Buckets {
+    Narrow(Box<[u64; BUCKETS]>),
+    Wide(Box<[Mask; BUCKETS]>),
+}
+
+/// The candidate globs of the bytes of a path, and where the path ends: at the end of
+/// `bytes`, or before the first `?` or `#` when `stop` (the bytes go on into a URL's query).
+fn scan<M>(table: &[M; BUCKETS], bytes: &[u8], stop: bool) -> (M, usize)
+where
+    M: Copy + Default + std::ops::BitOrAssign,
+{
+    let mut candidates = M::default();
+    for (i, pair) in bytes.windows(2).enumerate() {
+        if let [a, b] = *pair {
+            if stop && (b == b'?' || b == b'#') {
+                return (candidates, i + 1);
+            }
+            candidates |= table[bucket(a, b)];
+        }
+    }
+    (candidates, bytes.len())
 }
 
 /// The bucket of a byte pair: a multiplicative hash, so nearby pairs spread out.
@@ -129,7 +165,7 @@ impl GlobIndex {
             }
         }
         let mut always = 0;
-        let mut buckets = Box::new([0; BUCKETS]);
+        let mut buckets: Box<[Mask; BUCKETS]> = Box::new([0; BUCKETS]);
         for (id, glob) in globs.iter().enumerate() {
             let bit: Mask = 1 << id;
             // The least shared pair; a later one replaces an earlier one as good.
@@ -142,6 +178,12 @@ impl GlobIndex {
                 None => always |= bit,
             }
         }
+        let buckets = if globs.len() <= u64::BITS as usize {
+            // Every bit is below 64: the narrowing loses nothing.
+            Buckets::Narrow(Box::new(buckets.map(|m| m as u64)))
+        } else {
+            Buckets::Wide(buckets)
+        };
         Some(GlobIndex {
             globs,
             always,
@@ -159,13 +201,7 @@ impl GlobIndex {
 
     /// The globs `path` matches.
     pub fn mask(&self, path: &str) -> Mask {
-        let mut candidates = self.always;
-        for pair in path.as_bytes().windows(2) {
-            if let [a, b] = *pair {
-                candidates |= self.buckets[bucket(a, b)];
-            }
-        }
-        self.confirm(path, candidates)
+        self.confirm(path, self.candidates(path.as_bytes(), false).0)
     }
 
     /// The globs the path of page URL `url` matches: `mask(url_path(url))` in one pass over
@@ -175,20 +211,23 @@ impl GlobIndex {
             return self.mask("/");
         };
         let bytes = url.as_bytes().get(start..).unwrap_or_default();
-        let mut candidates = self.always;
-        let mut end = bytes.len();
-        for (i, pair) in bytes.windows(2).enumerate() {
-            if let [a, b] = *pair {
-                if b == b'?' || b == b'#' {
-                    end = i + 1;
-                    break;
-                }
-                candidates |= self.buckets[bucket(a, b)];
-            }
-        }
+        let (candidates, end) = self.candidates(bytes, true);
         // The path ends on an ASCII byte or at the end: a character boundary.
         let path = url.get(start..start + end).unwrap_or("/");
         self.confirm(path, candidates)
+    }
+
+    /// The globs keyed on a byte pair of `bytes` (up to a `?` or `#` when `stop`), plus those
+    /// tried against every path; and where the path ends.
+    fn candidates(&self, bytes: &[u8], stop: bool) -> (Mask, usize) {
+        let (found, end) = match &self.buckets {
+            Buckets::Narrow(table) => {
+                let (m, end) = scan(table, bytes, stop);
+                (Mask::from(m), end)
+            }
+            Buckets::Wide(table) => scan(table, bytes, stop),
+        };
+        (found | self.always, end)
     }
 
     /// Which of the candidate globs really match `path`.
@@ -284,10 +323,14 @@ mod tests {
         let b = pages.history(faq.clone(), Some(2000));
         let c = pages.history(faq.clone(), Some(1000));
         let on_page = pages.id(&faq);
+        // Visit windows share the memo: one slot per window, after and apart from page slots.
+        assert_eq!((pages.visits(Some(1000)), pages.visits(None)), (2, 3));
+        assert_eq!(pages.visits(Some(1000)), 2);
         assert_eq!((a.id, b.id, c.id, on_page), (0, 0, 0, 0));
         assert_eq!((a.slot, b.slot, c.slot), (0, 1, 0));
         let plan = pages.finish();
-        assert_eq!((plan.slots, plan.oldest_ms), (2, Some(2000)));
+        assert_eq!((plan.slots, plan.oldest_ms), (4, Some(2000)));
+        assert!(plan.looks_back);
         assert_eq!(plan.index.map(|i| i.len()), Some(1));
 
         let mut ever = PageGlobs::default();
@@ -298,6 +341,23 @@ mod tests {
             None,
             "an unbounded window keeps all"
         );
+    }
+
+    #[test]
+    fn narrow_and_wide_tables_match_alike() {
+        // 64 globs fit a narrow table; one more needs the wide one, its last bit above 63.
+        for count in [64, 65, 100] {
+            let texts: Vec<String> = (0..count).map(|i| format!("*/p-{i}.html")).collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let index = GlobIndex::new(globs(&refs)).expect("indexed");
+            let slow = globs(&refs);
+            for i in [0, 1, 63, 64, count - 1, count] {
+                let url = format!("https://a.jp/demo/p-{i}.html?x=-{i}");
+                let expected = slow_mask(&slow, url_path(&url));
+                assert_eq!(index.url_mask(&url), expected, "{count} globs: {url}");
+                assert_eq!(expected.count_ones(), u32::from(i < count), "{url}");
+            }
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! replays), both must reach the same verdict for every condition of every rule, and explain
 //! must report the decision that was taken.
 
+use super::super::condition::Condition;
 use super::super::decide::Outcome;
 use super::super::facts::{Facts, PageMatching};
 use super::super::pages::MAX_INDEXED;
@@ -176,6 +177,27 @@ fn check(w: &World, url: &str, context: &str) {
             rule.conditions_hold(&indexed),
             rule.conditions_hold(&scanned),
             "{context}: rule {} at {url}",
+            rule.id
+        );
+        // Visit counts are memoised per window: each must be what counting afresh gives.
+        for c in &rule.when {
+            if let Condition::Visits {
+                within_ms, slot, ..
+            } = c
+            {
+                assert_eq!(
+                    indexed.visits_in(*slot, *within_ms),
+                    scanned.visits_within(*within_ms),
+                    "{context}: rule {} at {url}",
+                    rule.id
+                );
+            }
+        }
+        // Decisions read the flat array: it must say what the rule's own lists say.
+        assert_eq!(
+            set.conditions_hold(rule, &indexed),
+            rule.conditions_hold(&scanned),
+            "{context}: flat conditions of rule {} at {url}",
             rule.id
         );
     }
