@@ -1,7 +1,7 @@
 //! What conditions are evaluated over: the visitor's stored state plus the request being
 //! decided, gathered once per decision so a hundred rules share one pass over the history.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 
 use crate::collect::event::{Event, TimedEvent};
 use crate::store::{Session, Visitor};
@@ -76,8 +76,10 @@ enum History<'a> {
         incoming: &'a [TimedEvent],
         /// Page views before this time count for no condition and are not matched.
         oldest: i64,
-        /// The page views that match some glob: (edge time, the globs they match).
-        views: OnceCell<Vec<(i64, Mask)>>,
+        /// Per glob id, its page-count slots and windows.
+        windows: &'a [Vec<(usize, Option<i64>)>],
+        /// Every page count is in the memo.
+        counted: Cell<bool>,
         /// The globs the current page matches.
         current: OnceCell<Mask>,
     },
@@ -133,7 +135,8 @@ impl<'a> Facts<'a> {
                 index,
                 incoming: incoming.events,
                 oldest: plan.oldest_ms.map_or(i64::MIN, |w| now.saturating_sub(w)),
-                views: OnceCell::new(),
+                windows: &plan.windows,
+                counted: Cell::new(false),
                 current: OnceCell::new(),
             },
             _ => {
@@ -241,11 +244,9 @@ impl<'a> Facts<'a> {
                 .filter(|(at, path)| *at >= cutoff && page.glob.matches(path))
                 .count(),
             History::Indexed { .. } => {
-                let bit = bit(page.id);
-                self.views()
-                    .iter()
-                    .filter(|(at, mask)| *at >= cutoff && mask & bit != 0)
-                    .count()
+                self.count_pages();
+                let known = self.memo.borrow().get(page.slot).copied();
+                known.filter(|&n| n != UNKNOWN).unwrap_or(0) as usize
             }
         } as u32;
         self.remember(page.slot, count);
@@ -262,42 +263,63 @@ impl<'a> Facts<'a> {
         }
     }
 
-    /// The page views matching some glob, matched on first use.
-    fn views(&self) -> &[(i64, Mask)] {
+    /// Fills the memo with every page count of the rule set, on the first page condition:
+    /// one pass over the history, each page view matched once, its globs' slots counted.
+    fn count_pages(&self) {
         let History::Indexed {
             index,
             incoming,
             oldest,
-            views,
+            windows,
+            counted,
             ..
         } = &self.history
         else {
-            return &[];
+            return;
         };
-        views.get_or_init(|| {
-            let mut found = Vec::new();
-            let mut add = |at: i64, url: &str| {
-                if at >= *oldest {
-                    let mask = index.url_mask(url);
-                    if mask != 0 {
-                        found.push((at, mask));
-                    }
-                }
-            };
-            for session in self.sessions {
-                for stored in &session.events {
-                    if let Event::PageView { url, .. } = &stored.event {
-                        add(stored.received_ms, url);
+        if counted.replace(true) {
+            return;
+        }
+        let mut memo = self.memo.borrow_mut();
+        if memo.len() < self.slots {
+            memo.resize(self.slots, UNKNOWN);
+        }
+        for &(slot, _) in windows.iter().flatten() {
+            if let Some(cell) = memo.get_mut(slot) {
+                *cell = 0;
+            }
+        }
+        let now = self.now;
+        let mut add = |at: i64, url: &str| {
+            if at < *oldest {
+                return;
+            }
+            let mut mask = index.url_mask(url);
+            while mask != 0 {
+                let id = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                for &(slot, within_ms) in windows.get(id).into_iter().flatten() {
+                    let cutoff = within_ms.map_or(i64::MIN, |w| now.saturating_sub(w));
+                    if at >= cutoff
+                        && let Some(cell) = memo.get_mut(slot)
+                    {
+                        *cell = cell.saturating_add(1);
                     }
                 }
             }
-            for event in *incoming {
-                if let Event::PageView { url, .. } = &event.event {
-                    add(self.now, url);
+        };
+        for session in self.sessions {
+            for stored in &session.events {
+                if let Event::PageView { url, .. } = &stored.event {
+                    add(stored.received_ms, url);
                 }
             }
-            found
-        })
+        }
+        for event in *incoming {
+            if let Event::PageView { url, .. } = &event.event {
+                add(now, url);
+            }
+        }
     }
 
     pub fn visit_age_ms(&self) -> i64 {

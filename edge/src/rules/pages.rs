@@ -74,8 +74,19 @@ impl PageGlobs {
     /// What decisions need: the memo size, the index (unless there are too many globs) and
     /// how far back page views can matter.
     pub fn finish(self) -> PagePlan {
+        let mut windows = vec![Vec::new(); self.globs.len()];
+        for (&(id, within_ms), &slot) in &self.slots {
+            // Visit windows have no glob: `usize::MAX` finds no entry.
+            if let Some(list) = windows.get_mut(id) {
+                list.push((slot, within_ms));
+            }
+        }
+        for list in &mut windows {
+            list.sort_unstable();
+        }
         PagePlan {
             slots: self.slots.len(),
+            windows,
             looks_back: self.longest.is_some(),
             index: GlobIndex::new(self.globs),
             oldest_ms: self.longest.flatten(),
@@ -88,6 +99,9 @@ impl PageGlobs {
 pub struct PagePlan {
     /// Distinct (glob, window) pairs and visit windows: the size of a decision's count memo.
     pub slots: usize,
+    /// Per glob id, the memo slots counting its page views and their windows: a decision
+    /// fills every page count in one pass over the history rather than one pass per count.
+    pub windows: Vec<Vec<(usize, Option<i64>)>>,
     /// Some condition counts past page views, so the history has to be read.
     pub looks_back: bool,
     /// `None` when the set has no page globs or more than `MAX_INDEXED`.
@@ -331,6 +345,8 @@ mod tests {
         let plan = pages.finish();
         assert_eq!((plan.slots, plan.oldest_ms), (4, Some(2000)));
         assert!(plan.looks_back);
+        // The one glob's page counts, by slot; visit slots belong to no glob.
+        assert_eq!(plan.windows, vec![vec![(0, Some(1000)), (1, Some(2000))]]);
         assert_eq!(plan.index.map(|i| i.len()), Some(1));
 
         let mut ever = PageGlobs::default();
