@@ -159,7 +159,7 @@ impl<'a> Facts<'a> {
             .or_else(|| visitor.and_then(|v| v.company.as_deref()));
         Facts {
             now,
-            identified: visitor.is_some_and(|v| v.identified)
+            identified: visitor.is_some_and(|v| v.owner().is_some())
                 || incoming.events.iter().any(|e| e.event.identifies()),
             visits_total,
             sessions,

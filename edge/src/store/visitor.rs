@@ -30,8 +30,6 @@ pub struct Visitor {
     pub company: Option<Arc<ipdb::Company>>,
     /// The most recent sessions, oldest first.
     pub sessions: Vec<Session>,
-    /// Someone was named on this visitor (form with an email, popup submit, email click).
-    pub identified: bool,
     /// Popup caps and experiment arms; absent until a rule first met the visitor, so idle
     /// visitors pay one pointer for it.
     pub popups: Option<Box<PopupHistory>>,
@@ -131,7 +129,6 @@ impl Visitor {
             links: Vec::new(),
             pending_click: None,
             score: Score::default(),
-            identified: false,
             popups: None,
         }
     }
@@ -197,7 +194,6 @@ impl Visitor {
             self.company = Some(Arc::clone(company));
         }
         for TimedEvent { event, .. } in &batch.events {
-            self.identified |= event.identifies();
             if ledger::touches(event) {
                 let history = match (&mut self.popups, event) {
                     (Some(history), _) => history,

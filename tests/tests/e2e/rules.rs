@@ -52,9 +52,17 @@ async fn view(edge: &Edge, vid: Option<&str>, url: &str) -> (String, Value) {
 }
 
 async fn answer(edge: &Edge, vid: &str, rule: &str, action: &str) {
-    let body = json!({"site": SITE, "vid": vid, "events": [
-        {"type": "popup", "rule": rule, "variant": "default", "action": action}
-    ]});
+    let mut events =
+        vec![json!({"type": "popup", "rule": rule, "variant": "default", "action": action})];
+    if action == "submitted" {
+        // As the tag does: a popup's form is submitted as a conversion alongside.
+        events.insert(
+            0,
+            json!({"type": "conversion", "form": rule, "url": "http://site.test/demo/",
+            "fields": {"email": "popup@corp.example", "name": "ポップアップ"}}),
+        );
+    }
+    let body = json!({"site": SITE, "vid": vid, "events": events});
     assert_eq!(edge.collect(&body).await.status().as_u16(), 200);
 }
 

@@ -200,6 +200,19 @@ fn every_condition_and_combinator() {
 }
 
 #[test]
+fn a_split_visitor_is_anonymous_again() {
+    let (mut w, events, url) = cold();
+    w.convert();
+    // What a backend's split does to the visitor: its link to the person is undone.
+    for link in &mut w.visitor.links {
+        link.person = None;
+    }
+    let world = (w, events, url);
+    let anonymous = compile("{ anonymous = true }", &mut PageGlobs::default()).expect("valid");
+    assert!(holds(&world, &anonymous, &PagePlan::default()));
+}
+
+#[test]
 fn identified_visitors_are_not_anonymous() {
     let (mut w, events, url) = cold();
     w.convert();

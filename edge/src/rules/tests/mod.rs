@@ -80,6 +80,9 @@ impl World {
             events,
         };
         self.visitor.apply(self.seq, &batch, &SESSIONS);
+        // The visitor side of identity, as the store applies it: a conversion with an email
+        // joins the visitor to a person.
+        crate::identity::stitch::decide(&mut self.visitor, self.seq, &batch, &|_| None);
     }
 
     /// Decides for the page view as collect does, then stores both.
