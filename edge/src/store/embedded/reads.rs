@@ -1,7 +1,6 @@
 //! The `Store` trait over the embedded state: writes go through the log writer, reads look at
-//! memory. Locks are taken one at a time and never held across an await.
+//! memory.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::EmbeddedStore;
@@ -13,12 +12,8 @@ use crate::store::state::feed::FeedKey;
 use crate::store::state::lock;
 use crate::store::state::outbox::OutboxEntry;
 use crate::store::{
-    Batch, FeedItem, FeedPage, Health, Recorded, Store, StoreError, StoreStats, Visitor, VisitorKey,
+    Batch, FeedPage, Health, Recorded, Store, StoreError, StoreStats, Visitor, VisitorKey,
 };
-
-/// Entries looked at per feed page at most: a long run of other sites' sessions ends a page early
-/// (with a cursor past them) rather than stalling the request.
-const MAX_SCAN: usize = 10_000;
 
 #[async_trait::async_trait]
 impl Store for EmbeddedStore {
@@ -27,12 +22,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn visitor(&self, key: &VisitorKey) -> Result<Option<Visitor>, StoreError> {
-        Ok(self
-            .shared
-            .state
-            .visitors
-            .get(key)
-            .map(|v| Visitor::clone(&v)))
+        Ok(self.shared.state.visitor(key))
     }
 
     async fn read_visitor(
@@ -54,31 +44,11 @@ impl Store for EmbeddedStore {
     }
 
     async fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
-        let state = &self.shared.state;
-        let mut id = id;
-        // Merges chain at most as often as people were merged; bounded to be safe.
-        for _ in 0..64 {
-            match state.merged.get(&id).map(|s| *s) {
-                Some(survivor) => id = survivor,
-                None => break,
-            }
-        }
-        Ok(state.persons.get(&id).map(|p| p.clone()))
+        Ok(self.shared.state.person(id))
     }
 
     async fn visitors_of(&self, person: &Person) -> Result<Vec<Visitor>, StoreError> {
-        let state = &self.shared.state;
-        Ok(person
-            .visitors
-            .iter()
-            .filter_map(|id| {
-                let key = VisitorKey {
-                    site: Arc::clone(&person.site),
-                    id: *id,
-                };
-                state.visitors.get(&key).map(|v| Visitor::clone(&v))
-            })
-            .collect())
+        Ok(self.shared.state.visitors_of(person))
     }
 
     async fn sessions_feed(
@@ -87,36 +57,7 @@ impl Store for EmbeddedStore {
         after: Option<FeedKey>,
         limit: usize,
     ) -> Result<FeedPage, StoreError> {
-        let state = &self.shared.state;
-        // Copy the keys out first: the writer takes the feed lock while holding a visitor.
-        let scanned = lock(&state.feed).page(after, MAX_SCAN.max(limit));
-        let mut page = FeedPage::default();
-        for (key, visitor_key) in scanned {
-            page.next = Some(key);
-            if &*visitor_key.site != site {
-                continue;
-            }
-            // Copy out the one session, then let go of the visitor before reading its person.
-            let found = state.visitors.get(&visitor_key).and_then(|v| {
-                let session = v.sessions.iter().find(|s| s.id == key.1)?.clone();
-                Some((v.id, v.session_owner(&session), session, v.company.clone()))
-            });
-            let Some((visitor, owner, session, company)) = found else {
-                continue;
-            };
-            let person = owner.and_then(|id| state.persons.get(&id).map(|p| p.clone()));
-            page.items.push(FeedItem {
-                key,
-                visitor,
-                session,
-                person,
-                company,
-            });
-            if page.items.len() == limit {
-                break;
-            }
-        }
-        Ok(page)
+        Ok(self.shared.state.feed_page(site, after, limit))
     }
 
     async fn hot_accounts(

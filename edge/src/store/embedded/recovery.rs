@@ -4,7 +4,6 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Read};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -12,10 +11,8 @@ use super::Shared;
 use super::files::{self, Appender, SEGMENT_MAGIC};
 use super::frame::{self, Next};
 use super::snapshot;
-use super::snapshot::Entry;
+use crate::store::StoreError;
 use crate::store::record::LogRecord;
-use crate::store::state::lock;
-use crate::store::{StoreError, VisitorKey};
 
 pub(super) struct Recovered {
     pub appender: Appender,
@@ -33,23 +30,8 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
     let state = &shared.state;
     if let Some(newest) = listing.snapshots.last() {
         for entry in snapshot::read(&newest.path)? {
-            match entry {
-                Entry::Visitor(visitor) => {
-                    shared.events.fetch_add(visitor.events, Ordering::Relaxed);
-                    let key = VisitorKey {
-                        site: Arc::clone(&visitor.site),
-                        id: visitor.id,
-                    };
-                    state.visitors.insert(key, Box::new(visitor));
-                }
-                Entry::Person(person) => {
-                    state.persons.insert(person.id, person);
-                }
-                Entry::Merged { merged, survivor } => {
-                    state.merged.insert(merged, survivor);
-                }
-                Entry::Outbox(entry) => lock(&state.outbox).push(entry),
-            }
+            let events = state.load(entry);
+            shared.events.fetch_add(events, Ordering::Relaxed);
         }
         snapshot_seq = newest.seq;
     }

@@ -12,61 +12,9 @@ use std::path::Path;
 
 use super::files::{self, SNAPSHOT_MAGIC};
 use super::frame::{self, Next};
-use serde::{Deserialize, Serialize};
 
-use crate::store::person::{Person, PersonId};
-use crate::store::state::outbox::OutboxEntry;
-use crate::store::state::{State, lock};
-use crate::store::{StoreError, Visitor};
-
-/// One record of a snapshot.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Entry {
-    Visitor(Visitor),
-    Person(Person),
-    Merged {
-        merged: PersonId,
-        survivor: PersonId,
-    },
-    Outbox(OutboxEntry),
-}
-
-/// The state's entities in snapshot order. Each is read under its own short lock, so writers
-/// are never held up for long.
-pub fn entries(state: &State) -> impl Iterator<Item = Entry> + '_ {
-    let visitor_keys: Vec<_> = state.visitors.iter().map(|e| e.key().clone()).collect();
-    let visitors = visitor_keys.into_iter().filter_map(|key| {
-        state
-            .visitors
-            .get(&key)
-            .map(|v| Entry::Visitor(Visitor::clone(&v)))
-    });
-    let people = std::iter::once(()).flat_map(move |()| {
-        let ids: Vec<_> = state.persons.iter().map(|e| *e.key()).collect();
-        ids.into_iter()
-            .filter_map(|id| state.persons.get(&id).map(|p| Entry::Person(p.clone())))
-            .collect::<Vec<_>>()
-    });
-    let rest = std::iter::once(()).flat_map(move |()| {
-        let mut tail: Vec<Entry> = state
-            .merged
-            .iter()
-            .map(|e| Entry::Merged {
-                merged: *e.key(),
-                survivor: *e.value(),
-            })
-            .collect();
-        tail.extend(
-            lock(&state.outbox)
-                .entries
-                .values()
-                .cloned()
-                .map(Entry::Outbox),
-        );
-        tail
-    });
-    visitors.chain(people).chain(rest)
-}
+use crate::store::StoreError;
+pub use crate::store::state::image::{Entry, entries};
 
 /// The frame sequence number that marks a complete snapshot; it carries the record count.
 const END_MARK: u64 = u64::MAX;
@@ -163,6 +111,7 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Visitor;
     use crate::visitor_id::VisitorId;
 
     fn visitors(n: u8) -> Vec<Entry> {

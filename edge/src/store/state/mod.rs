@@ -10,8 +10,10 @@
 //! can always use the visitor's state from before it.
 
 pub mod feed;
+pub mod image;
 pub mod outbox;
 mod people;
+mod query;
 
 pub use people::vid_hex;
 

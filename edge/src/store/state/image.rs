@@ -1,0 +1,88 @@
+//! The state as a sequence of entries: what a snapshot holds, whichever store keeps it.
+//!
+//! Entries are read while writes go on ("fuzzy"): visitors first, then people, then merges and
+//! the webhook outbox. See the module above for why that order makes replay exact.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::outbox::OutboxEntry;
+use super::{State, lock};
+use crate::store::person::{Person, PersonId};
+use crate::store::{Visitor, VisitorKey};
+
+/// One record of a snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Entry {
+    Visitor(Visitor),
+    Person(Person),
+    Merged {
+        merged: PersonId,
+        survivor: PersonId,
+    },
+    Outbox(OutboxEntry),
+}
+
+/// The state's entities in snapshot order. Each is read under its own short lock, so writers
+/// are never held up for long.
+pub fn entries(state: &State) -> impl Iterator<Item = Entry> + '_ {
+    let visitor_keys: Vec<_> = state.visitors.iter().map(|e| e.key().clone()).collect();
+    let visitors = visitor_keys.into_iter().filter_map(|key| {
+        state
+            .visitors
+            .get(&key)
+            .map(|v| Entry::Visitor(Visitor::clone(&v)))
+    });
+    let people = std::iter::once(()).flat_map(move |()| {
+        let ids: Vec<_> = state.persons.iter().map(|e| *e.key()).collect();
+        ids.into_iter()
+            .filter_map(|id| state.persons.get(&id).map(|p| Entry::Person(p.clone())))
+            .collect::<Vec<_>>()
+    });
+    let rest = std::iter::once(()).flat_map(move |()| {
+        let mut tail: Vec<Entry> = state
+            .merged
+            .iter()
+            .map(|e| Entry::Merged {
+                merged: *e.key(),
+                survivor: *e.value(),
+            })
+            .collect();
+        tail.extend(
+            lock(&state.outbox)
+                .entries
+                .values()
+                .cloned()
+                .map(Entry::Outbox),
+        );
+        tail
+    });
+    visitors.chain(people).chain(rest)
+}
+
+impl State {
+    /// Puts one snapshot entry back; returns the events it brings. Call `rebuild_indexes` once
+    /// every entry is in.
+    pub fn load(&self, entry: Entry) -> u64 {
+        match entry {
+            Entry::Visitor(visitor) => {
+                let events = visitor.events;
+                let key = VisitorKey {
+                    site: Arc::clone(&visitor.site),
+                    id: visitor.id,
+                };
+                self.visitors.insert(key, Box::new(visitor));
+                return events;
+            }
+            Entry::Person(person) => {
+                self.persons.insert(person.id, person);
+            }
+            Entry::Merged { merged, survivor } => {
+                self.merged.insert(merged, survivor);
+            }
+            Entry::Outbox(entry) => lock(&self.outbox).push(entry),
+        }
+        0
+    }
+}

@@ -1,0 +1,79 @@
+//! Reads over the in-memory model, shared by every store that keeps one. Locks are taken one at
+//! a time and never held across an await.
+
+use std::sync::Arc;
+
+use super::feed::FeedKey;
+use super::{State, lock};
+use crate::store::person::{Person, PersonId};
+use crate::store::{FeedItem, FeedPage, Visitor, VisitorKey};
+
+/// Entries looked at per feed page at most: a long run of other sites' sessions ends a page early
+/// (with a cursor past them) rather than stalling the request.
+const MAX_SCAN: usize = 10_000;
+
+impl State {
+    /// A person by id, following merges to the survivor.
+    pub fn person(&self, id: PersonId) -> Option<Person> {
+        let mut id = id;
+        // Merges chain at most as often as people were merged; bounded to be safe.
+        for _ in 0..64 {
+            match self.merged.get(&id).map(|s| *s) {
+                Some(survivor) => id = survivor,
+                None => break,
+            }
+        }
+        self.persons.get(&id).map(|p| p.clone())
+    }
+
+    pub fn visitor(&self, key: &VisitorKey) -> Option<Visitor> {
+        self.visitors.get(key).map(|v| Visitor::clone(&v))
+    }
+
+    /// The visitors a person's timeline is made of.
+    pub fn visitors_of(&self, person: &Person) -> Vec<Visitor> {
+        person
+            .visitors
+            .iter()
+            .filter_map(|id| {
+                self.visitor(&VisitorKey {
+                    site: Arc::clone(&person.site),
+                    id: *id,
+                })
+            })
+            .collect()
+    }
+
+    /// Identified sessions of `site` after `after`, in feed order.
+    pub fn feed_page(&self, site: &str, after: Option<FeedKey>, limit: usize) -> FeedPage {
+        // Copy the keys out first: the writer takes the feed lock while holding a visitor.
+        let scanned = lock(&self.feed).page(after, MAX_SCAN.max(limit));
+        let mut page = FeedPage::default();
+        for (key, visitor_key) in scanned {
+            page.next = Some(key);
+            if &*visitor_key.site != site {
+                continue;
+            }
+            // Copy out the one session, then let go of the visitor before reading its person.
+            let found = self.visitors.get(&visitor_key).and_then(|v| {
+                let session = v.sessions.iter().find(|s| s.id == key.1)?.clone();
+                Some((v.id, v.session_owner(&session), session, v.company.clone()))
+            });
+            let Some((visitor, owner, session, company)) = found else {
+                continue;
+            };
+            let person = owner.and_then(|id| self.persons.get(&id).map(|p| p.clone()));
+            page.items.push(FeedItem {
+                key,
+                visitor,
+                session,
+                person,
+                company,
+            });
+            if page.items.len() == limit {
+                break;
+            }
+        }
+        page
+    }
+}
