@@ -18,6 +18,7 @@ use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::rules::Rules;
 use crate::store::embedded::{EmbeddedOptions, EmbeddedStore};
+use crate::store::redis::{Endpoint, RedisOptions, RedisStore};
 use crate::store::state::Model;
 use crate::store::{SessionRules, Store};
 use crate::visitor_id::VisitorIdCodec;
@@ -67,26 +68,7 @@ impl App {
             Some(secret) => secret.expose().as_bytes().to_vec(),
             None => load_or_create_secret(data_dir)?,
         };
-        let store: Arc<dyn Store> = match config.storage.backend {
-            StorageBackend::Embedded => Arc::new(
-                EmbeddedStore::open(EmbeddedOptions {
-                    dir: data_dir.join("store"),
-                    model: Model {
-                        sessions: SessionRules {
-                            timeout_ms: config.sessions.timeout.0.as_millis() as i64,
-                            max_sessions: config.sessions.max_sessions_per_visitor,
-                            max_events_per_session: config.sessions.max_events_per_session,
-                        },
-                        scoring: config.scoring.rules(),
-                        key_pages: config.accounts.key_pages.clone(),
-                        webhooks: !config.webhooks.is_empty(),
-                    },
-                    snapshot_after_bytes: config.storage.snapshot_after_bytes,
-                    metrics: metrics.store.clone(),
-                })
-                .context("open the embedded store")?,
-            ),
-        };
+        let store = open_store(config, data_dir, &metrics)?;
         let tag = TagAssets::load(&config.assets)
             .with_context(|| format!("load the tag from {}", config.assets.dir.display()))?;
         let demo =
@@ -183,4 +165,62 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+/// The rules `State::apply` follows, from the configuration: the same on every node.
+fn model(config: &Config) -> Model {
+    Model {
+        sessions: SessionRules {
+            timeout_ms: config.sessions.timeout.0.as_millis() as i64,
+            max_sessions: config.sessions.max_sessions_per_visitor,
+            max_events_per_session: config.sessions.max_events_per_session,
+        },
+        scoring: config.scoring.rules(),
+        key_pages: config.accounts.key_pages.clone(),
+        webhooks: !config.webhooks.is_empty(),
+    }
+}
+
+/// Opens the configured backend. Blocking: called from `App::build`.
+fn open_store(
+    config: &Config,
+    data_dir: &std::path::Path,
+    metrics: &Metrics,
+) -> anyhow::Result<Arc<dyn Store>> {
+    let storage = &config.storage;
+    Ok(match (storage.backend, &storage.redis) {
+        (StorageBackend::Embedded, _) => Arc::new(
+            EmbeddedStore::open(EmbeddedOptions {
+                dir: data_dir.join("store"),
+                model: model(config),
+                snapshot_after_bytes: storage.snapshot_after_bytes,
+                metrics: metrics.store.clone(),
+            })
+            .context("open the embedded store")?,
+        ),
+        (StorageBackend::Redis, Some(redis)) => {
+            let redis = redis.get_ref();
+            let options = RedisOptions {
+                endpoint: Endpoint {
+                    urls: redis.urls.iter().map(|u| u.get_ref().clone()).collect(),
+                    cluster: redis.is_cluster(),
+                    connections: redis.connections,
+                    timeout: redis.timeout.0,
+                },
+                key_prefix: redis.key_prefix.clone(),
+                spool_dir: data_dir.join("spool"),
+                model: model(config),
+                snapshot_every: redis.snapshot_every,
+                metrics: metrics.store.clone(),
+            };
+            let store = tokio::runtime::Handle::try_current()
+                .context("the redis store opens inside the runtime")?
+                .block_on(RedisStore::open(options))
+                .context("open the redis store")?;
+            Arc::new(store)
+        }
+        (StorageBackend::Redis, None) => {
+            anyhow::bail!("backend = \"redis\" needs a [storage.redis] table")
+        }
+    })
 }

@@ -67,6 +67,10 @@ pub struct StoreMetrics {
     pub fsync_seconds: Histogram,
     /// Batches per sync: how much group commit is sharing.
     pub group_size: Histogram,
+    /// Records written to the local spool while Redis was unreachable.
+    pub spooled: Counter,
+    /// Spooled records replayed into Redis.
+    pub replayed: Counter,
 }
 
 impl Default for StoreMetrics {
@@ -75,6 +79,8 @@ impl Default for StoreMetrics {
             events_stored: Counter::default(),
             fsync_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
             group_size: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
+            spooled: Counter::default(),
+            replayed: Counter::default(),
         }
     }
 }
@@ -194,6 +200,16 @@ impl Metrics {
             "wal_group_size",
             "Batches committed by one fdatasync",
             store.group_size.clone(),
+        );
+        registry.register(
+            "store_spooled_records",
+            "Records spooled on local disk while redis was unreachable",
+            store.spooled.clone(),
+        );
+        registry.register(
+            "store_replayed_records",
+            "Spooled records replayed into redis",
+            store.replayed.clone(),
         );
         registry.register(
             "http_requests",

@@ -4,12 +4,16 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, OnceLock, mpsc};
 use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::redis::RedisServer;
 use crate::{API_KEY, BROWSER_UA, ORIGIN, SITE};
+
+/// The secret edges sharing a Redis share (visitor ids are signed with it).
+pub const TEST_SECRET: &str = "test-secret-shared-by-every-node-0123456789";
 
 /// The knobs tests turn; everything else is the edge's default.
 pub struct EdgeConfig {
@@ -33,6 +37,37 @@ pub struct EdgeConfig {
     pub webhooks: Vec<(String, String)>,
     /// Appended as written: `[popups]` and `[[rules]]` sections.
     pub extra_toml: String,
+    /// Which backend the edge stores into.
+    pub store: TestStore,
+}
+
+/// The storage backend of a test edge. The suite runs with the embedded store, and again with
+/// `MIKOMI_TEST_STORE=redis` against a Redis of each test's own.
+pub enum TestStore {
+    Embedded,
+    /// A `redis-server` of this configuration's own, started in its data directory on first use
+    /// (so every file it writes is under the data directory too).
+    Redis(OnceLock<Arc<RedisServer>>),
+    /// A Redis or Redis Cluster shared with other edges: several nodes as one service.
+    Shared {
+        urls: Vec<String>,
+        cluster: bool,
+    },
+}
+
+impl TestStore {
+    /// The backend `MIKOMI_TEST_STORE` names: `embedded` (the default) or `redis`.
+    pub fn from_env() -> TestStore {
+        match std::env::var("MIKOMI_TEST_STORE").as_deref() {
+            Ok("redis") => TestStore::Redis(OnceLock::new()),
+            Ok("embedded") | Err(_) => TestStore::Embedded,
+            Ok(other) => panic!("MIKOMI_TEST_STORE={other}: expected `embedded` or `redis`"),
+        }
+    }
+
+    pub fn is_redis(&self) -> bool {
+        !matches!(self, TestStore::Embedded)
+    }
 }
 
 impl Default for EdgeConfig {
@@ -52,11 +87,45 @@ impl Default for EdgeConfig {
             session_timeout: None,
             webhooks: Vec::new(),
             extra_toml: String::new(),
+            store: TestStore::from_env(),
         }
     }
 }
 
 impl EdgeConfig {
+    /// This configuration's own Redis, started on first use; `None` unless the store is
+    /// `TestStore::Redis`.
+    pub fn redis(&self) -> Option<&Arc<RedisServer>> {
+        match &self.store {
+            TestStore::Redis(server) => {
+                Some(server.get_or_init(|| {
+                    Arc::new(RedisServer::start(&self.data_dir.path().join("redis")))
+                }))
+            }
+            _ => None,
+        }
+    }
+
+    /// The `[storage]` lines (and the shared secret several nodes need) for the backend.
+    fn storage_toml(&self) -> (String, String) {
+        let (urls, cluster) = match &self.store {
+            TestStore::Embedded => return (String::new(), String::new()),
+            TestStore::Redis(_) => {
+                let server = self.redis().expect("a redis store has a server");
+                (vec![server.url()], false)
+            }
+            TestStore::Shared { urls, cluster } => (urls.clone(), *cluster),
+        };
+        let urls: Vec<String> = urls.iter().map(|u| format!("{u:?}")).collect();
+        (
+            format!("secret = {TEST_SECRET:?}\n"),
+            format!(
+                "backend = \"redis\"\n\n[storage.redis]\nurls = [{}]\ncluster = {cluster}\ntimeout = \"300ms\"\n",
+                urls.join(", ")
+            ),
+        )
+    }
+
     pub fn to_toml(&self) -> String {
         let quoted = |items: &[String]| {
             items
@@ -68,17 +137,18 @@ impl EdgeConfig {
         let mut origins = vec![ORIGIN.to_string()];
         origins.extend(self.origins.iter().cloned());
         let proxies: Vec<String> = self.trusted_proxies.iter().map(|s| s.to_string()).collect();
+        let (secret, storage) = self.storage_toml();
         let mut text = format!(
             r#"[server]
 listen = "127.0.0.1:0"
 public_prefix = "{prefix}"
 trusted_proxies = [{proxies}]
 shutdown_timeout = "5s"
-
+{secret}
 [storage]
 data_dir = {data:?}
 snapshot_after_bytes = {snapshot}
-
+{storage}
 [limits.per_ip]
 per_second = {ip_rate}
 burst = {ip_burst}
@@ -184,6 +254,7 @@ pub struct Edge {
     config_path: PathBuf,
     /// Lines the process wrote to stderr (its log), for failure messages.
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    redis: Option<Arc<RedisServer>>,
 }
 
 impl Edge {
@@ -191,7 +262,10 @@ impl Edge {
     pub fn start(config: &EdgeConfig) -> Edge {
         let config_path = config.data_dir.path().join("edge.toml");
         std::fs::write(&config_path, config.to_toml()).expect("write the test configuration");
-        Edge::start_with_file(&config_path)
+        let mut edge = Edge::start_with_file(&config_path);
+        // A test may drop its configuration while the edge runs: its Redis stays up with the edge.
+        edge.redis = config.redis().cloned();
+        edge
     }
 
     /// Starts the edge and expects it to refuse to start; returns what it said.
@@ -254,6 +328,7 @@ impl Edge {
                 .expect("an HTTP client"),
             config_path: config_path.to_path_buf(),
             log,
+            redis: None,
         }
     }
 
@@ -336,8 +411,11 @@ impl Edge {
     /// Starts a new process on the same configuration (and data directory).
     pub fn restart_after(self, stop: impl FnOnce(Edge)) -> Edge {
         let config_path = self.config_path.clone();
+        let redis = self.redis.clone();
         stop(self);
-        Edge::start_with_file(&config_path)
+        let mut edge = Edge::start_with_file(&config_path);
+        edge.redis = redis;
+        edge
     }
 
     /// POSTs a collect body from the test origin.

@@ -2,8 +2,9 @@
 //! HTTP over loopback, and helpers to read back what it stored.
 
 pub mod edge;
+pub mod redis;
 
-pub use edge::{Edge, EdgeConfig};
+pub use edge::{Edge, EdgeConfig, TestStore};
 
 /// The API key every test configuration carries.
 pub const API_KEY: &str = "test-api-key-0123456789abcdef";

@@ -93,7 +93,23 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     step("tests");
     let mut args = vec!["test", "--workspace"];
     args.extend(extra.iter().map(String::as_str));
-    cargo(root, &args)
+    cargo(root, &args)?;
+    step("the end-to-end and browser tests again, with the redis store");
+    let mut args = vec![
+        "test",
+        "-p",
+        "mikomi-tests",
+        "--test",
+        "e2e",
+        "--test",
+        "browser",
+    ];
+    args.extend(extra.iter().map(String::as_str));
+    let cargo_bin = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo_bin)
+        .args(&args)
+        .env("MIKOMI_TEST_STORE", "redis")
+        .current_dir(root))
 }
 
 fn bench(root: &Path, which: &str, extra: &[String]) -> anyhow::Result<()> {

@@ -102,12 +102,56 @@ impl Default for ServerConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
-    /// `embedded` is the only backend so far.
+    /// `embedded` (one node) or `redis` (several nodes sharing a Redis or a Redis Cluster).
     pub backend: StorageBackend,
-    /// Where the write-ahead log, snapshots and the generated secret live.
+    /// Where the write-ahead log, snapshots and the generated secret live; with Redis, this
+    /// node's spool.
     pub data_dir: PathBuf,
     /// Write-ahead log bytes after which a snapshot is taken and older log segments dropped.
     pub snapshot_after_bytes: u64,
+    /// Where Redis is, for `backend = "redis"`.
+    pub redis: Option<Spanned<RedisConfig>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// One `redis://` URL for a single server, or the seed nodes of a cluster.
+    pub urls: Vec<Spanned<String>>,
+    /// Whether `urls` name a Redis Cluster; by default, when there is more than one.
+    #[serde(default)]
+    pub cluster: Option<bool>,
+    /// Multiplexed connections per node (per cluster for a cluster).
+    #[serde(default = "RedisConfig::default_connections")]
+    pub connections: usize,
+    /// How long one call may take before Redis counts as unreachable and records are spooled.
+    #[serde(default = "RedisConfig::default_timeout")]
+    pub timeout: HumanDuration,
+    /// Every key is `{prefix}:…`: one hash tag, so several deployments can share a Redis.
+    #[serde(default = "RedisConfig::default_prefix")]
+    pub key_prefix: String,
+    /// Log records between snapshots (the log is trimmed behind them).
+    #[serde(default = "RedisConfig::default_snapshot_every")]
+    pub snapshot_every: u64,
+}
+
+impl RedisConfig {
+    fn default_connections() -> usize {
+        4
+    }
+    fn default_timeout() -> HumanDuration {
+        HumanDuration(std::time::Duration::from_millis(250))
+    }
+    fn default_prefix() -> String {
+        "mikomi".into()
+    }
+    fn default_snapshot_every() -> u64 {
+        100_000
+    }
+
+    pub fn is_cluster(&self) -> bool {
+        self.cluster.unwrap_or(self.urls.len() > 1)
+    }
 }
 
 impl Default for StorageConfig {
@@ -116,6 +160,7 @@ impl Default for StorageConfig {
             backend: StorageBackend::Embedded,
             data_dir: PathBuf::from("data"),
             snapshot_after_bytes: 64 * 1024 * 1024,
+            redis: None,
         }
     }
 }
@@ -124,6 +169,7 @@ impl Default for StorageConfig {
 #[serde(rename_all = "lowercase")]
 pub enum StorageBackend {
     Embedded,
+    Redis,
 }
 
 #[derive(Debug, Deserialize)]
@@ -408,6 +454,7 @@ impl Config {
                 "max_events_per_request must be at least 1 and max_body_bytes at least 1024",
             ));
         }
+        self.validate_storage(path, text)?;
         if self.server.max_connections == 0 {
             return Err(ConfigError::at(
                 path,
@@ -418,6 +465,57 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    fn validate_storage(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
+        let storage = &self.storage;
+        let fail = |span, key: &str, message: String| {
+            Err(ConfigError::at(path, text, span, Some(key.into()), message))
+        };
+        match (storage.backend, &storage.redis) {
+            (StorageBackend::Embedded, _) => Ok(()),
+            (StorageBackend::Redis, None) => fail(
+                None,
+                "storage.redis",
+                "backend = \"redis\" needs a [storage.redis] table with `urls`".into(),
+            ),
+            (StorageBackend::Redis, Some(redis)) => {
+                if self.server.secret.is_none() {
+                    return fail(
+                        None,
+                        "server.secret",
+                        "nodes sharing redis must share one secret (visitor ids are signed with \
+                         it): set server.secret, e.g. from an environment variable"
+                            .into(),
+                    );
+                }
+                let config = redis.get_ref();
+                if config.urls.is_empty() {
+                    return fail(
+                        Some(redis.span()),
+                        "storage.redis.urls",
+                        "name at least one redis:// URL".into(),
+                    );
+                }
+                for url in &config.urls {
+                    if let Err(e) = redis::Client::open(url.get_ref().as_str()) {
+                        return fail(
+                            Some(url.span()),
+                            "storage.redis.urls",
+                            format!("`{}` is not a redis URL: {e}", url.get_ref()),
+                        );
+                    }
+                }
+                if config.connections == 0 || config.timeout.0.is_zero() {
+                    return fail(
+                        Some(redis.span()),
+                        "storage.redis",
+                        "connections and timeout must be above zero".into(),
+                    );
+                }
+                Ok(())
+            }
+        }
     }
 
     fn resolve_paths(&mut self, base: &Path) {

@@ -2,8 +2,10 @@
 //! embedded in this process or shared through Redis by several edge nodes.
 
 pub mod embedded;
+pub mod frame;
 pub mod person;
 pub mod record;
+pub mod redis;
 pub mod state;
 mod visitor;
 

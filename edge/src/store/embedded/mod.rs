@@ -3,7 +3,6 @@
 //! that was acknowledged, because nothing is acknowledged before its `fdatasync` returned.
 
 mod files;
-mod frame;
 mod reads;
 mod recovery;
 mod snapshot;

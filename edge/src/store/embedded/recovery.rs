@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use super::Shared;
 use super::files::{self, Appender, SEGMENT_MAGIC};
-use super::frame::{self, Next};
 use super::snapshot;
 use crate::store::StoreError;
+use crate::store::frame::{self, Next};
 use crate::store::record::LogRecord;
 
 pub(super) struct Recovered {

@@ -11,7 +11,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use super::files::{self, SNAPSHOT_MAGIC};
-use super::frame::{self, Next};
+use crate::store::frame::{self, Next};
 
 use crate::store::StoreError;
 pub use crate::store::state::image::{Entry, entries};

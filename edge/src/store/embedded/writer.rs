@@ -12,8 +12,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::Shared;
 use super::files::{self, Appender};
-use super::frame;
 use super::snapshot;
+use crate::store::frame;
 use crate::store::record::LogRecord;
 use crate::store::{Health, StoreError, VisitSummary};
 

@@ -1,0 +1,256 @@
+//! Several edge nodes as one service, sharing state through Redis or a Redis Cluster.
+//!
+//! The shape is a replicated log. Every node appends what it accepts to one Redis stream (the
+//! shared log) and applies the whole stream, in stream order, to its own copy of the in-memory
+//! model: the same `State::apply` the embedded store uses. Every node therefore holds the same
+//! visitors, people, sessions feed, accounts and outbox, and answers reads from memory after
+//! catching up with the stream.
+//!
+//! Why not one Redis key per visitor and per person, updated by scripts? A single collect can
+//! touch a visitor, one or two people, the email index, the account, the feed and the outbox.
+//! In a cluster those keys sit in different slots, and no script or transaction spans slots, so
+//! per-entity updates would need a saga of their own for every identity rule. An ordered log
+//! makes each record atomic across all of them for free, and keeps one implementation of the
+//! rules for both backends.
+//!
+//! What it costs: appends go through one stream, so one Redis primary carries the write load;
+//! every node holds the whole state in memory. The README's scale-out section gives the
+//! figures.
+//!
+//! When Redis cannot be reached, collect goes on: records go to a local spool on disk (synced
+//! before the answer) and are replayed into the log, in order, when Redis is back. Popup
+//! decisions are skipped meanwhile, and health says degraded.
+
+mod conn;
+mod log;
+mod reads;
+mod snapshot;
+mod spool;
+mod sync;
+mod write;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+pub use self::conn::Endpoint;
+use self::conn::Redis;
+use self::log::{Keys, Scripts};
+use self::spool::Spool;
+use super::state::{Model, State, lock};
+use super::{Health, StoreError, VisitSummary};
+use crate::metrics::StoreMetrics;
+
+/// How often a node checks whether Redis is back, and whether a snapshot is due.
+const TICK: Duration = Duration::from_millis(200);
+
+pub struct RedisOptions {
+    pub endpoint: Endpoint,
+    /// Every key starts with `{prefix}`: one hash tag, so one cluster slot.
+    pub key_prefix: String,
+    /// This node's spool, for records accepted while Redis is unreachable.
+    pub spool_dir: PathBuf,
+    pub model: Model,
+    /// Log records between snapshots; a snapshot lets the log be trimmed and new nodes start
+    /// without replaying history.
+    pub snapshot_every: u64,
+    pub metrics: StoreMetrics,
+}
+
+pub struct RedisStore {
+    node: Arc<Node>,
+    background: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// One edge node's view of the shared state.
+pub(crate) struct Node {
+    state: State,
+    redis: Redis,
+    keys: Keys,
+    scripts: Scripts,
+    /// This node's name in the log, to find its own records among everyone's.
+    name: String,
+    /// Next id for a record this node appends.
+    next_id: AtomicU64,
+    /// Held while applying from the log: one applier at a time, in log order.
+    tail: tokio::sync::Mutex<sync::Tail>,
+    applied: AtomicU64,
+    /// Catch-up requests so far: a catch-up that starts after a request serves it.
+    requested: AtomicU64,
+    /// What applying this node's own batches said, until their callers pick it up.
+    summaries: Mutex<HashMap<u64, VisitSummary>>,
+    /// Records whose append may or may not have reached the log, and whether it did.
+    watched: Mutex<HashMap<u64, bool>>,
+    spool: Arc<Spool>,
+    /// Where replay of the spool has got to.
+    spool_offset: AtomicU64,
+    /// Why Redis is taken to be unreachable, while it is.
+    outage: Mutex<Option<String>>,
+    /// A condition this node cannot serve through (it fell behind a trimmed log).
+    failed: Mutex<Option<String>>,
+    events: AtomicU64,
+    metrics: StoreMetrics,
+    snapshot_every: u64,
+    snapshot_seq: AtomicU64,
+    snapshot_running: AtomicBool,
+    stop: Notify,
+}
+
+impl RedisStore {
+    /// Connects, loads the newest snapshot, catches up with the log, and starts the background
+    /// work (replaying the spool, periodic snapshots).
+    pub async fn open(options: RedisOptions) -> Result<RedisStore, StoreError> {
+        let redis = Redis::connect(&options.endpoint).await?;
+        let spool = Spool::open(&options.spool_dir)?;
+        let node = Arc::new(Node {
+            state: State::new(options.model),
+            redis,
+            keys: Keys::new(&options.key_prefix),
+            scripts: Scripts::default(),
+            name: format!("{:016x}", rand::random::<u64>()),
+            next_id: AtomicU64::new(rand::random::<u64>() >> 1),
+            tail: tokio::sync::Mutex::new(sync::Tail::default()),
+            applied: AtomicU64::new(0),
+            requested: AtomicU64::new(0),
+            summaries: Mutex::new(HashMap::new()),
+            watched: Mutex::new(HashMap::new()),
+            spool: Arc::new(spool),
+            spool_offset: AtomicU64::new(0),
+            outage: Mutex::new(None),
+            failed: Mutex::new(None),
+            events: AtomicU64::new(0),
+            metrics: options.metrics,
+            snapshot_every: options.snapshot_every.max(1),
+            snapshot_seq: AtomicU64::new(0),
+            snapshot_running: AtomicBool::new(false),
+            stop: Notify::new(),
+        });
+        node.warn_if_not_durable().await;
+        node.watch_spooled()?;
+        let started = std::time::Instant::now();
+        Arc::clone(&node).load_snapshot().await?;
+        let from = node.applied();
+        node.sync_to_tail().await?;
+        tracing::info!(
+            redis = node.redis.shown(),
+            snapshot = from,
+            replayed = node.applied() - from,
+            spooled = node.spool.pending(),
+            ms = started.elapsed().as_millis() as u64,
+            "caught up with the shared log"
+        );
+        if node.spool.is_active() {
+            tracing::warn!(
+                records = node.spool.pending(),
+                "records from an earlier outage are waiting in the spool; replaying them"
+            );
+        }
+        let background = tokio::spawn(Arc::clone(&node).background());
+        Ok(RedisStore {
+            node,
+            background: Mutex::new(Some(background)),
+        })
+    }
+}
+
+impl Node {
+    fn applied(&self) -> u64 {
+        self.applied.load(Ordering::Acquire)
+    }
+
+    fn outage(&self) -> Option<String> {
+        lock(&self.outage).clone()
+    }
+
+    /// Redis did not answer: serve without it until it does.
+    fn enter_outage(&self, why: &str) {
+        let mut outage = lock(&self.outage);
+        if outage.is_none() {
+            tracing::warn!(
+                redis = self.redis.shown(),
+                error = why,
+                "redis unreachable: spooling records locally"
+            );
+        }
+        *outage = Some(why.to_string());
+    }
+
+    fn failure(&self) -> Option<String> {
+        lock(&self.failed).clone()
+    }
+
+    fn fail(&self, why: String) {
+        tracing::error!(error = %why, "the redis store stopped accepting writes");
+        *lock(&self.failed) = Some(why);
+    }
+
+    fn health(&self) -> Health {
+        if let Some(why) = self.failure() {
+            return Health::Failed(why);
+        }
+        match self.outage() {
+            Some(why) => Health::Degraded(format!(
+                "redis {} unreachable ({why}); {} records spooled",
+                self.redis.shown(),
+                self.spool.pending()
+            )),
+            None if self.spool.is_active() => Health::Degraded(format!(
+                "replaying {} spooled records into redis",
+                self.spool.pending()
+            )),
+            None => Health::Ok,
+        }
+    }
+
+    /// Redis without an append-only file forgets acknowledged records when it restarts.
+    async fn warn_if_not_durable(&self) {
+        let mut cmd = redis::Cmd::new();
+        cmd.arg("CONFIG").arg("GET").arg("appendonly");
+        if let Ok(answer) = self.redis.query::<HashMap<String, String>>(&cmd).await
+            && answer.get("appendonly").is_some_and(|v| v == "no")
+        {
+            tracing::warn!(
+                redis = self.redis.shown(),
+                "redis runs without appendonly: a restart of redis loses acknowledged events"
+            );
+        }
+    }
+
+    /// Replays the spool when Redis is back, and takes snapshots when they are due.
+    async fn background(self: Arc<Self>) {
+        loop {
+            tokio::select! {
+                () = self.stop.notified() => return,
+                () = tokio::time::sleep(TICK) => {}
+            }
+            if let Err(e) = self.heal().await {
+                tracing::info!(error = %e, "redis still unreachable");
+            }
+            let due =
+                self.applied() >= self.snapshot_seq.load(Ordering::Relaxed) + self.snapshot_every;
+            if due
+                && self.outage().is_none()
+                && log::lease(
+                    &self.redis,
+                    &self.scripts,
+                    &self.keys.snapshot_lease,
+                    &self.name,
+                    60_000,
+                )
+                .await
+                .unwrap_or(false)
+                && let Err(e) = Arc::clone(&self).write_snapshot(false).await
+            {
+                tracing::warn!(error = %e, "snapshot into redis failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
