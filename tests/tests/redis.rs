@@ -138,7 +138,7 @@ async fn two_nodes_on_one_cluster_behave_as_one_service() {
             "{session}"
         );
         assert_eq!(
-            session["company"]["domain"], "northwind.example",
+            session["company"]["domain"], "northwind-analytics.example",
             "{session}"
         );
     }
@@ -147,7 +147,7 @@ async fn two_nodes_on_one_cluster_behave_as_one_service() {
     let accounts = hot["accounts"].as_array().cloned().unwrap_or_default();
     assert_eq!(
         accounts.first().map(|x| &x["domain"]),
-        Some(&json!("northwind.example")),
+        Some(&json!("northwind-analytics.example")),
         "{hot}"
     );
 
@@ -155,7 +155,8 @@ async fn two_nodes_on_one_cluster_behave_as_one_service() {
     assert_eq!(feed(&b).await, sessions_a);
     let (_, stats_a) = a.api(Method::GET, "/api/v1/rules/stats", None).await;
     let (_, stats_b) = b.api(Method::GET, "/api/v1/rules/stats", None).await;
-    assert_eq!(stats_a, stats_b);
+    // (`reload` is each node's own: when it loaded its rules.)
+    assert_eq!(stats_a["rules"], stats_b["rules"]);
     assert!(stats_a.to_string().contains("brochure-repeat"), "{stats_a}");
 }
 

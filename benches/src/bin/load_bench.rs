@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mikomi_benches::load::{self, LoadResult, LoadSpec, Workload};
-use mikomi_benches::process::Server;
+use mikomi_benches::process::{RedisServer, Server};
 
 struct Options {
     connections: usize,
@@ -77,7 +77,7 @@ fn main() -> anyhow::Result<()> {
     }
 
     // Rules off: every request parsed, validated, resolved, logged and fsync'd.
-    let edge = start_edge(&release, "plain", companies.as_deref(), false)?;
+    let edge = start_edge(&release, "plain", companies.as_deref(), false, None)?;
     eprintln!(
         "collect: page views from {} distinct visitors, closed loop",
         options.connections * 200
@@ -90,10 +90,28 @@ fn main() -> anyhow::Result<()> {
     drop(edge);
 
     // Rules on: the demo's popup rules decided on every page view.
-    let edge = start_edge(&release, "rules", companies.as_deref(), true)?;
+    let edge = start_edge(&release, "rules", companies.as_deref(), true, None)?;
     eprintln!("collect with the demo rules: closed loop");
     let ruled = runtime.block_on(load::run(&spec(&edge.address, collect, None)))?;
     drop(edge);
+
+    // The shared store: one edge node on a single Redis that syncs every write.
+    let redis = RedisServer::start(&bench_dir(&release, "redis-server")?)?;
+    let edge = start_edge(
+        &release,
+        "redis",
+        companies.as_deref(),
+        false,
+        Some(&redis.url()),
+    )?;
+    eprintln!("collect on redis: closed loop");
+    let on_redis = runtime.block_on(load::run(&spec(&edge.address, collect, None)))?;
+    let redis_half = on_redis.per_second() / 2.0;
+    eprintln!("collect on redis: open loop at {redis_half:.0} req/s (half of its peak)");
+    let on_redis_half =
+        runtime.block_on(load::run(&spec(&edge.address, collect, Some(redis_half))))?;
+    drop(edge);
+    drop(redis);
 
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
@@ -125,6 +143,24 @@ fn main() -> anyhow::Result<()> {
         "closed loop",
         &ruled,
         &baseline,
+    );
+    row(
+        "mikomi-edge `POST /v1/collect`, redis store (appendfsync always)",
+        "closed loop",
+        &on_redis,
+        &baseline,
+    );
+    row(
+        "mikomi-edge `POST /v1/collect`, redis store (appendfsync always)",
+        "open loop, half of its peak",
+        &on_redis_half,
+        &baseline,
+    );
+    println!(
+        "\nredis store vs embedded store: {:.2} req/s, p99 {:.2} ms vs {:.2} ms at half of each peak",
+        on_redis.per_second() / peak.per_second(),
+        on_redis_half.quantile_ms(0.99),
+        half.quantile_ms(0.99)
     );
     println!(
         "\nrules on vs rules off: {:.2}; company lookup: {}",
@@ -176,10 +212,19 @@ fn start_edge(
     name: &str,
     companies: Option<&Path>,
     rules: bool,
+    redis: Option<&str>,
 ) -> anyhow::Result<Server> {
     let work = bench_dir(release, name)?;
     let config = work.join("edge.toml");
     let mut text = edge_config(&work.join("data"));
+    if let Some(url) = redis {
+        text = text.replace(
+            "[storage]\n",
+            &format!(
+                "secret = \"bench-secret-shared-by-all-nodes-0123\"\n\n[storage]\nbackend = \"redis\"\nredis = {{ urls = [{url:?}] }}\n"
+            ),
+        );
+    }
     if let Some(path) = companies {
         text.push_str(&format!(
             "\n[[ipdb.layers]]\nname = \"companies\"\npath = {:?}\n",
