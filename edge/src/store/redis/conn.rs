@@ -71,7 +71,7 @@ pub struct Redis {
 }
 
 /// Why a call failed, as far as the caller needs to know.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum CallError {
     /// The request never reached Redis: it certainly did nothing.
     #[error("{0}")]

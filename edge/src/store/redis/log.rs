@@ -1,7 +1,7 @@
 //! The shared log: a Redis stream every edge node appends to and every node applies, in the
 //! same order, to its own copy of the state.
 //!
-//! A Lua script takes the next sequence number and appends the record under it in one atomic
+//! A Lua script takes the next sequence numbers and appends records under them in one atomic
 //! step, so positions have no gaps and no two nodes can interleave a number and its record. All
 //! keys carry one hash tag, so in a Redis Cluster they share a slot and the script may touch
 //! them together.
@@ -45,13 +45,6 @@ impl Keys {
     }
 }
 
-/// KEYS: seq, log. ARGV: record, node, record id. Returns the record's position.
-const APPEND: &str = r"
-local seq = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], '0-' .. seq, 'r', ARGV[1], 'n', ARGV[2], 'i', ARGV[3])
-return seq
-";
-
 /// KEYS: seq, log. ARGV: node, then (record, record id) pairs. Appends them all, in order, in
 /// one step; returns the first one's position.
 const APPEND_MANY: &str = r"
@@ -87,7 +80,6 @@ return current or ''
 ";
 
 pub struct Scripts {
-    append: Script,
     append_many: Script,
     lease: Script,
     publish: Script,
@@ -96,7 +88,6 @@ pub struct Scripts {
 impl Default for Scripts {
     fn default() -> Self {
         Scripts {
-            append: Script::new(APPEND),
             append_many: Script::new(APPEND_MANY),
             lease: Script::new(LEASE),
             publish: Script::new(PUBLISH_SNAPSHOT),
@@ -118,27 +109,8 @@ pub fn encode(record: &LogRecord) -> Result<Vec<u8>, StoreError> {
         .map_err(|e| StoreError::io("encode a log record", std::io::Error::other(e)))
 }
 
-/// Appends an encoded record; returns its position.
-pub async fn append(
-    redis: &Redis,
-    keys: &Keys,
-    scripts: &Scripts,
-    payload: &[u8],
-    node: &str,
-    id: u64,
-) -> Result<u64, CallError> {
-    let id = id.to_string();
-    redis
-        .script(
-            &scripts.append,
-            &[&keys.seq, &keys.log],
-            &[payload, node.as_bytes(), id.as_bytes()],
-        )
-        .await
-}
-
-/// Appends encoded records with their ids, atomically and in order (replaying a spool);
-/// returns the first one's position.
+/// Appends encoded records with their ids, atomically and in order (a group of new records, or
+/// a stretch of the spool); returns the first one's position.
 pub async fn append_many(
     redis: &Redis,
     keys: &Keys,

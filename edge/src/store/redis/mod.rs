@@ -21,6 +21,7 @@
 //! before the answer) and are replayed into the log, in order, when Redis is back. Popup
 //! decisions are skipped meanwhile, and health says degraded.
 
+mod appender;
 mod conn;
 mod log;
 mod reads;
@@ -38,6 +39,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use self::appender::Appender;
 pub use self::conn::Endpoint;
 use self::conn::Redis;
 use self::log::{Keys, Scripts};
@@ -70,9 +72,11 @@ pub struct RedisStore {
 /// One edge node's view of the shared state.
 pub(crate) struct Node {
     state: State,
-    redis: Redis,
+    redis: Arc<Redis>,
     keys: Keys,
-    scripts: Scripts,
+    scripts: Arc<Scripts>,
+    /// Appends this node's records to the log, in groups.
+    appender: Appender,
     /// This node's name in the log, to find its own records among everyone's.
     name: String,
     /// Next id for a record this node appends.
@@ -105,14 +109,24 @@ impl RedisStore {
     /// Connects, loads the newest snapshot, catches up with the log, and starts the background
     /// work (replaying the spool, periodic snapshots).
     pub async fn open(options: RedisOptions) -> Result<RedisStore, StoreError> {
-        let redis = Redis::connect(&options.endpoint).await?;
+        let redis = Arc::new(Redis::connect(&options.endpoint).await?);
         let spool = Spool::open(&options.spool_dir)?;
+        let keys = Keys::new(&options.key_prefix);
+        let scripts = Arc::new(Scripts::default());
+        let name = format!("{:016x}", rand::random::<u64>());
+        let appender = Appender::start(
+            Arc::clone(&redis),
+            keys.clone(),
+            Arc::clone(&scripts),
+            name.clone(),
+        );
         let node = Arc::new(Node {
             state: State::new(options.model),
             redis,
-            keys: Keys::new(&options.key_prefix),
-            scripts: Scripts::default(),
-            name: format!("{:016x}", rand::random::<u64>()),
+            keys,
+            scripts,
+            appender,
+            name,
             next_id: AtomicU64::new(rand::random::<u64>() >> 1),
             tail: tokio::sync::Mutex::new(sync::Tail::default()),
             applied: AtomicU64::new(0),

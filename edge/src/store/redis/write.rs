@@ -62,15 +62,7 @@ impl Node {
         let record = LogRecord::Admin(op);
         let payload = log::encode(&record)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let seq = log::append(
-            &self.redis,
-            &self.keys,
-            &self.scripts,
-            &payload,
-            &self.name,
-            id,
-        )
-        .await?;
+        let seq = self.appender.append(payload, id).await?;
         self.sync_to(seq).await?;
         Ok(seq)
     }
@@ -91,15 +83,7 @@ impl Node {
         let payload = log::encode(record)?;
         lock(&self.watched).insert(id, false);
         let before = self.applied();
-        let appended = log::append(
-            &self.redis,
-            &self.keys,
-            &self.scripts,
-            &payload,
-            &self.name,
-            id,
-        )
-        .await;
+        let appended = self.appender.append(payload, id).await;
         match appended {
             Ok(seq) => {
                 lock(&self.watched).remove(&id);
