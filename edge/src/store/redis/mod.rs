@@ -50,6 +50,8 @@ use crate::metrics::StoreMetrics;
 
 /// How often a node checks whether Redis is back, and whether a snapshot is due.
 const TICK: Duration = Duration::from_millis(200);
+/// Log positions behind the tail for which this node keeps its own batches' summaries.
+const SUMMARIES_KEPT: u64 = 100_000;
 
 pub struct RedisOptions {
     pub endpoint: Endpoint,
@@ -245,6 +247,9 @@ impl Node {
             if let Err(e) = self.heal().await {
                 tracing::info!(error = %e, "redis still unreachable");
             }
+            // Summaries whose caller gave up waiting (its catch-up failed) are not picked up.
+            let applied = self.applied();
+            lock(&self.summaries).retain(|seq, _| seq.saturating_add(SUMMARIES_KEPT) > applied);
             let due =
                 self.applied() >= self.snapshot_seq.load(Ordering::Relaxed) + self.snapshot_every;
             if due
