@@ -8,12 +8,12 @@ use super::Node;
 use super::conn::CallError;
 use super::log;
 use super::spool::Spooled;
-
-/// Spooled records appended per Redis call on replay: replay must outrun new arrivals.
-const REPLAY_GROUP: usize = 256;
 use crate::store::record::{AdminOp, LogRecord};
 use crate::store::state::lock;
 use crate::store::{Batch, Recorded, StoreError, VisitSummary, Visitor, VisitorKey};
+
+/// Spooled records appended per Redis call on replay: replay must outrun new arrivals.
+const REPLAY_GROUP: usize = 256;
 
 /// Where a record went.
 enum Placed {
