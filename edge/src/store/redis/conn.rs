@@ -106,7 +106,12 @@ fn classify(err: redis::RedisError) -> CallError {
 
 impl Redis {
     pub async fn connect(endpoint: &Endpoint) -> Result<Redis, StoreError> {
-        let shown = endpoint.urls.join(", ");
+        let shown = endpoint
+            .urls
+            .iter()
+            .map(|url| without_password(url))
+            .collect::<Vec<_>>()
+            .join(", ");
         let failed = |e: redis::RedisError| StoreError::Unavailable(format!("redis {shown}: {e}"));
         let mut connections = Vec::with_capacity(endpoint.connections.max(1));
         for _ in 0..endpoint.connections.max(1) {
@@ -204,5 +209,30 @@ impl Redis {
                 self.timeout
             ))),
         }
+    }
+}
+
+/// A URL fit for logs and health answers: `redis://user:secret@host` loses its credentials.
+fn without_password(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://…@{}", &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn credentials_never_reach_logs() {
+        assert_eq!(
+            without_password("redis://app:s3cret@10.0.0.1:6379/0"),
+            "redis://…@10.0.0.1:6379/0"
+        );
+        assert_eq!(
+            without_password("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
     }
 }
