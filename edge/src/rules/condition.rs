@@ -69,7 +69,9 @@ pub enum Condition {
     },
     /// `None`: a direct visit (no referrer).
     Referrer(Option<Glob>),
-    Utm(Vec<(&'static str, Glob)>),
+    /// Each parameter as its index in `UTM_NAMES`, where the landing page's values sit:
+    /// found by position per decision rather than by comparing names.
+    Utm(Vec<(usize, Glob)>),
     Score {
         min: i64,
         max: i64,
@@ -205,16 +207,12 @@ impl Condition {
             C::Referrer(g) if g.is_empty() => Condition::Referrer(None),
             C::Referrer(g) => Condition::Referrer(Some(Glob::new(g)?)),
             C::Utm(u) => {
-                let pairs = [
-                    ("utm_source", &u.source),
-                    ("utm_medium", &u.medium),
-                    ("utm_campaign", &u.campaign),
-                    ("utm_term", &u.term),
-                    ("utm_content", &u.content),
-                ];
-                let globs: Vec<_> = pairs
+                // In `UTM_NAMES` order: the position is the parameter's index.
+                let wanted = [&u.source, &u.medium, &u.campaign, &u.term, &u.content];
+                let globs: Vec<_> = wanted
                     .into_iter()
-                    .filter_map(|(name, g)| g.as_ref().map(|g| Glob::new(g).map(|g| (name, g))))
+                    .enumerate()
+                    .filter_map(|(at, g)| g.as_ref().map(|g| Glob::new(g).map(|g| (at, g))))
                     .collect::<Result<_, String>>()?;
                 nonempty("utm", globs.len())?;
                 Condition::Utm(globs)
@@ -300,7 +298,7 @@ impl Condition {
             }
             Condition::Utm(globs) => globs
                 .iter()
-                .all(|(name, glob)| facts.utm(name).is_some_and(|value| glob.matches(value))),
+                .all(|(at, glob)| facts.utm(*at).is_some_and(|value| glob.matches(value))),
             Condition::Score { min, max } => {
                 facts.score.is_some_and(|s| (*min..=*max).contains(&s))
             }

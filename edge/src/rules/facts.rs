@@ -211,12 +211,11 @@ impl<'a> Facts<'a> {
         count
     }
 
-    /// The landing page's value of UTM parameter `name`, if it has one.
-    pub fn utm(&self, name: &str) -> Option<&'a str> {
+    /// The landing page's value of the UTM parameter at `at` in `UTM_NAMES`, if it has one.
+    pub fn utm(&self, at: usize) -> Option<&'a str> {
         let values = self.utm.get_or_init(|| {
             UTM_NAMES.map(|n| self.landing_url.and_then(|url| query_param(url, n)))
         });
-        let at = UTM_NAMES.iter().position(|n| *n == name)?;
         values.get(at).copied().flatten()
     }
 
