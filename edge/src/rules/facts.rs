@@ -8,6 +8,7 @@ use crate::store::{Session, Visitor};
 
 use super::glob::{Glob, query_param, url_path};
 use super::pages::{GlobIndex, Mask, PageGlob, PagePlan};
+use super::url_masks::UrlMasks;
 
 /// The facts for one page view.
 pub struct Facts<'a> {
@@ -263,7 +264,7 @@ impl<'a> Facts<'a> {
     }
 
     /// Fills the memo with every page count of the rule set, on the first page condition:
-    /// one pass over the history, each page view matched once, its globs' slots counted.
+    /// one pass over the history, each distinct URL matched once, its globs' slots counted.
     fn count_pages(&self) {
         let History::Indexed {
             index,
@@ -289,11 +290,12 @@ impl<'a> Facts<'a> {
             }
         }
         let now = self.now;
-        let mut add = |at: i64, url: &str| {
+        let mut masks = UrlMasks::new(index);
+        let mut add = |at: i64, url: &'a str| {
             if at < *oldest {
                 return;
             }
-            let mut mask = index.url_mask(url);
+            let mut mask = masks.mask(url);
             while mask != 0 {
                 let id = mask.trailing_zeros() as usize;
                 mask &= mask - 1;
