@@ -263,6 +263,11 @@ impl Condition {
         })
     }
 
+    /// Whether the condition holds. The one-line conditions rules mostly start with are
+    /// answered here, inlined into the loops over conditions; the rest in `holds_more`, a
+    /// large function whose register saves would cost every simple condition more than its
+    /// own test.
+    #[inline]
     pub fn holds(&self, facts: &Facts<'_>) -> bool {
         match self {
             Condition::Anonymous(b) => facts.identified != *b,
@@ -276,6 +281,24 @@ impl Condition {
                 range,
                 within_ms,
             } => range.holds(facts.page_count(glob, *within_ms)),
+            Condition::Page { glob, id } => facts.on_page(glob, *id),
+            Condition::CompanyKnown(b) => named_company(facts).is_some() == *b,
+            Condition::CompanySize(bands) => {
+                named_company(facts).is_some_and(|c| bands.contains(&c.size_band))
+            }
+            _ => self.holds_more(facts),
+        }
+    }
+
+    /// `holds` for conditions with loops, globs or inner conditions.
+    fn holds_more(&self, facts: &Facts<'_>) -> bool {
+        match self {
+            Condition::Anonymous(_)
+            | Condition::Visits { .. }
+            | Condition::Pages { .. }
+            | Condition::Page { .. }
+            | Condition::CompanyKnown(_)
+            | Condition::CompanySize(_) => self.holds(facts),
             Condition::PageSet {
                 kind,
                 globs,
@@ -291,7 +314,6 @@ impl Condition {
             Condition::TimeOnSite { min_ms, max_ms } => {
                 (*min_ms..=*max_ms).contains(&facts.visit_age_ms())
             }
-            Condition::Page { glob, id } => facts.on_page(glob, *id),
             Condition::Referrer(None) => facts.landing_referrer.is_none(),
             Condition::Referrer(Some(glob)) => {
                 facts.landing_referrer.is_some_and(|r| glob.matches(r))
@@ -303,10 +325,6 @@ impl Condition {
                 facts.score.is_some_and(|s| (*min..=*max).contains(&s))
             }
             Condition::Stage(stages) => facts.stage.is_some_and(|s| same_in(stages, s)),
-            Condition::CompanyKnown(b) => named_company(facts).is_some() == *b,
-            Condition::CompanySize(bands) => {
-                named_company(facts).is_some_and(|c| bands.contains(&c.size_band))
-            }
             Condition::Industry(list) => named_company(facts)
                 .and_then(|c| c.industry.as_deref())
                 .is_some_and(|i| same_in(list, i)),
