@@ -1,7 +1,7 @@
 //! What conditions are evaluated over: the visitor's stored state plus the request being
 //! decided, gathered once per decision so a hundred rules share one pass over the history.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, OnceCell};
 
 use crate::collect::event::{Event, TimedEvent};
 use crate::store::{Session, Visitor};
@@ -40,9 +40,10 @@ pub struct Facts<'a> {
     history: History<'a>,
     /// Distinct (glob, window) pairs of the rule set: the size of `memo`.
     slots: usize,
-    /// Page counts per (glob, window) slot, computed on first use; empty until then, so a
-    /// decision that never reaches a page condition allocates nothing for it.
-    memo: RefCell<Vec<u32>>,
+    /// Page and visit counts per slot, computed on first use; unset until then, so a
+    /// decision that never reaches a count allocates nothing for it. Cells rather than a
+    /// `RefCell`: reading a count, which most conditions of a decision do, checks no borrow.
+    memo: OnceCell<Box<[Cell<u32>]>>,
 }
 
 /// The UTM parameters conditions can name, in the order `Facts` keeps their values.
@@ -176,7 +177,7 @@ impl<'a> Facts<'a> {
             stage: None,
             history,
             slots: plan.slots,
-            memo: RefCell::new(Vec::new()),
+            memo: OnceCell::new(),
         }
     }
 
@@ -202,14 +203,24 @@ impl<'a> Facts<'a> {
     /// Visits within `within_ms`, memoised in `slot`: every rule with the same window shares
     /// one count.
     pub fn visits_in(&self, slot: usize, within_ms: Option<i64>) -> u32 {
-        if let Some(&known) = self.memo.borrow().get(slot)
-            && known != UNKNOWN
-        {
+        if let Some(known) = self.known(slot) {
             return known;
         }
         let count = self.visits_within(within_ms);
         self.remember(slot, count);
         count
+    }
+
+    /// The count in `slot`, if computed.
+    fn known(&self, slot: usize) -> Option<u32> {
+        let cell = self.memo.get()?.get(slot)?;
+        Some(cell.get()).filter(|&n| n != UNKNOWN)
+    }
+
+    /// The memo, every count unknown on first use.
+    fn memo(&self) -> &[Cell<u32>] {
+        self.memo
+            .get_or_init(|| vec![Cell::new(UNKNOWN); self.slots].into_boxed_slice())
     }
 
     /// The landing page's value of the UTM parameter at `at` in `UTM_NAMES`, if it has one.
@@ -221,20 +232,14 @@ impl<'a> Facts<'a> {
     }
 
     fn remember(&self, slot: usize, count: u32) {
-        let mut memo = self.memo.borrow_mut();
-        if memo.len() < self.slots {
-            memo.resize(self.slots, UNKNOWN);
-        }
-        if let Some(cell) = memo.get_mut(slot) {
-            *cell = count;
+        if let Some(cell) = self.memo().get(slot) {
+            cell.set(count);
         }
     }
 
     /// Page views whose path matches `page` in the last `within_ms`, memoised in its slot.
     pub fn page_count(&self, page: &PageGlob, within_ms: Option<i64>) -> u32 {
-        if let Some(&known) = self.memo.borrow().get(page.slot)
-            && known != UNKNOWN
-        {
+        if let Some(known) = self.known(page.slot) {
             return known;
         }
         let cutoff = within_ms.map_or(i64::MIN, |w| self.now.saturating_sub(w));
@@ -245,8 +250,7 @@ impl<'a> Facts<'a> {
                 .count(),
             History::Indexed { .. } => {
                 self.count_pages();
-                let known = self.memo.borrow().get(page.slot).copied();
-                known.filter(|&n| n != UNKNOWN).unwrap_or(0) as usize
+                self.known(page.slot).unwrap_or(0) as usize
             }
         } as u32;
         self.remember(page.slot, count);
@@ -280,13 +284,10 @@ impl<'a> Facts<'a> {
         if counted.replace(true) {
             return;
         }
-        let mut memo = self.memo.borrow_mut();
-        if memo.len() < self.slots {
-            memo.resize(self.slots, UNKNOWN);
-        }
+        let memo = self.memo();
         for &(slot, _) in windows.iter().flatten() {
-            if let Some(cell) = memo.get_mut(slot) {
-                *cell = 0;
+            if let Some(cell) = memo.get(slot) {
+                cell.set(0);
             }
         }
         let now = self.now;
@@ -302,9 +303,9 @@ impl<'a> Facts<'a> {
                 for &(slot, within_ms) in windows.get(id).into_iter().flatten() {
                     let cutoff = within_ms.map_or(i64::MIN, |w| now.saturating_sub(w));
                     if at >= cutoff
-                        && let Some(cell) = memo.get_mut(slot)
+                        && let Some(cell) = memo.get(slot)
                     {
-                        *cell = cell.saturating_add(1);
+                        cell.set(cell.get().saturating_add(1));
                     }
                 }
             }
