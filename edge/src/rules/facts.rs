@@ -6,7 +6,7 @@ use std::cell::{Cell, OnceCell};
 use crate::collect::event::{Event, TimedEvent};
 use crate::store::{Session, Visitor};
 
-use super::glob::{Glob, query_param, url_path};
+use super::glob::{Glob, query_params, url_path};
 use super::pages::{GlobIndex, Mask, PageGlob, PagePlan};
 use super::url_masks::UrlMasks;
 
@@ -226,7 +226,8 @@ impl<'a> Facts<'a> {
     /// The landing page's value of the UTM parameter at `at` in `UTM_NAMES`, if it has one.
     pub fn utm(&self, at: usize) -> Option<&'a str> {
         let values = self.utm.get_or_init(|| {
-            UTM_NAMES.map(|n| self.landing_url.and_then(|url| query_param(url, n)))
+            self.landing_url
+                .map_or([None; 5], |url| query_params(url, &UTM_NAMES))
         });
         values.get(at).copied().flatten()
     }
