@@ -7,7 +7,7 @@ use super::pages::{GlobIndex, Mask};
 
 /// Remembered URLs: a direct-mapped table, so a URL is looked for in one place only, and two
 /// URLs sharing a place only cost the later one its matching.
-const SLOTS: usize = 32;
+const SLOTS: usize = 64;
 
 pub struct UrlMasks<'i, 'u> {
     index: &'i GlobIndex,
@@ -53,7 +53,7 @@ fn slot(url: &str) -> usize {
         Err(_) => tail.iter().fold(0, |h, &b| (h << 8) | u64::from(b)),
     };
     let key = last ^ (bytes.len() as u64).rotate_left(56);
-    // The top 5 bits of a 64-bit product: always below SLOTS.
+    // The top bits of a 64-bit product, as many as SLOTS needs: always below SLOTS.
     (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (u64::BITS - SLOTS.trailing_zeros())) as usize
 }
 
