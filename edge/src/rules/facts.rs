@@ -201,17 +201,23 @@ impl<'a> Facts<'a> {
     }
 
     /// Visits within `within_ms`, memoised in `slot`: every rule with the same window shares
-    /// one count.
+    /// one count. Inlined: after the first rule, the count is known.
+    #[inline]
     pub fn visits_in(&self, slot: usize, within_ms: Option<i64>) -> u32 {
-        if let Some(known) = self.known(slot) {
-            return known;
+        match self.known(slot) {
+            Some(known) => known,
+            None => self.count_visits(slot, within_ms),
         }
+    }
+
+    fn count_visits(&self, slot: usize, within_ms: Option<i64>) -> u32 {
         let count = self.visits_within(within_ms);
         self.remember(slot, count);
         count
     }
 
     /// The count in `slot`, if computed.
+    #[inline]
     fn known(&self, slot: usize) -> Option<u32> {
         let cell = self.memo.get()?.get(slot)?;
         Some(cell.get()).filter(|&n| n != UNKNOWN)
@@ -239,10 +245,16 @@ impl<'a> Facts<'a> {
     }
 
     /// Page views whose path matches `page` in the last `within_ms`, memoised in its slot.
+    /// Inlined: after the first page condition of a decision, every count is known.
+    #[inline]
     pub fn page_count(&self, page: &PageGlob, within_ms: Option<i64>) -> u32 {
-        if let Some(known) = self.known(page.slot) {
-            return known;
+        match self.known(page.slot) {
+            Some(known) => known,
+            None => self.count_page(page, within_ms),
         }
+    }
+
+    fn count_page(&self, page: &PageGlob, within_ms: Option<i64>) -> u32 {
         let cutoff = within_ms.map_or(i64::MIN, |w| self.now.saturating_sub(w));
         let count = match &self.history {
             History::Scan(pages) => pages
