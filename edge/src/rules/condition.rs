@@ -39,7 +39,10 @@ pub enum SetKind {
     None,
 }
 
+/// `repr(u8)`: an explicit tag, so that dispatching on a condition (every rule of a decision
+/// does, several times) is one byte load and a jump, not the decoding of a niche in a field.
 #[derive(Clone, Debug)]
+#[repr(u8)]
 pub enum Condition {
     Anonymous(bool),
     Visits {
@@ -69,7 +72,9 @@ pub enum Condition {
     },
     /// `None`: a direct visit (no referrer).
     Referrer(Option<Glob>),
-    Utm(Vec<(&'static str, Glob)>),
+    /// Each parameter as its index in `UTM_NAMES`, where the landing page's values sit:
+    /// found by position per decision rather than by comparing names.
+    Utm(Vec<(usize, Glob)>),
     Score {
         min: i64,
         max: i64,
@@ -205,16 +210,12 @@ impl Condition {
             C::Referrer(g) if g.is_empty() => Condition::Referrer(None),
             C::Referrer(g) => Condition::Referrer(Some(Glob::new(g)?)),
             C::Utm(u) => {
-                let pairs = [
-                    ("utm_source", &u.source),
-                    ("utm_medium", &u.medium),
-                    ("utm_campaign", &u.campaign),
-                    ("utm_term", &u.term),
-                    ("utm_content", &u.content),
-                ];
-                let globs: Vec<_> = pairs
+                // In `UTM_NAMES` order: the position is the parameter's index.
+                let wanted = [&u.source, &u.medium, &u.campaign, &u.term, &u.content];
+                let globs: Vec<_> = wanted
                     .into_iter()
-                    .filter_map(|(name, g)| g.as_ref().map(|g| Glob::new(g).map(|g| (name, g))))
+                    .enumerate()
+                    .filter_map(|(at, g)| g.as_ref().map(|g| Glob::new(g).map(|g| (at, g))))
                     .collect::<Result<_, String>>()?;
                 nonempty("utm", globs.len())?;
                 Condition::Utm(globs)
@@ -265,6 +266,11 @@ impl Condition {
         })
     }
 
+    /// Whether the condition holds. The one-line conditions rules mostly start with are
+    /// answered here, inlined into the loops over conditions; the rest in `holds_more`, a
+    /// large function whose register saves would cost every simple condition more than its
+    /// own test.
+    #[inline]
     pub fn holds(&self, facts: &Facts<'_>) -> bool {
         match self {
             Condition::Anonymous(b) => facts.identified != *b,
@@ -278,6 +284,24 @@ impl Condition {
                 range,
                 within_ms,
             } => range.holds(facts.page_count(glob, *within_ms)),
+            Condition::Page { glob, id } => facts.on_page(glob, *id),
+            Condition::CompanyKnown(b) => named_company(facts).is_some() == *b,
+            Condition::CompanySize(bands) => {
+                named_company(facts).is_some_and(|c| bands.contains(&c.size_band))
+            }
+            _ => self.holds_more(facts),
+        }
+    }
+
+    /// `holds` for conditions with loops, globs or inner conditions.
+    fn holds_more(&self, facts: &Facts<'_>) -> bool {
+        match self {
+            Condition::Anonymous(_)
+            | Condition::Visits { .. }
+            | Condition::Pages { .. }
+            | Condition::Page { .. }
+            | Condition::CompanyKnown(_)
+            | Condition::CompanySize(_) => self.holds(facts),
             Condition::PageSet {
                 kind,
                 globs,
@@ -293,22 +317,17 @@ impl Condition {
             Condition::TimeOnSite { min_ms, max_ms } => {
                 (*min_ms..=*max_ms).contains(&facts.visit_age_ms())
             }
-            Condition::Page { glob, id } => facts.on_page(glob, *id),
             Condition::Referrer(None) => facts.landing_referrer.is_none(),
             Condition::Referrer(Some(glob)) => {
                 facts.landing_referrer.is_some_and(|r| glob.matches(r))
             }
             Condition::Utm(globs) => globs
                 .iter()
-                .all(|(name, glob)| facts.utm(name).is_some_and(|value| glob.matches(value))),
+                .all(|(at, glob)| facts.utm(*at).is_some_and(|value| glob.matches(value))),
             Condition::Score { min, max } => {
                 facts.score.is_some_and(|s| (*min..=*max).contains(&s))
             }
             Condition::Stage(stages) => facts.stage.is_some_and(|s| same_in(stages, s)),
-            Condition::CompanyKnown(b) => named_company(facts).is_some() == *b,
-            Condition::CompanySize(bands) => {
-                named_company(facts).is_some_and(|c| bands.contains(&c.size_band))
-            }
             Condition::Industry(list) => named_company(facts)
                 .and_then(|c| c.industry.as_deref())
                 .is_some_and(|i| same_in(list, i)),

@@ -98,7 +98,14 @@ impl RuleSet {
             return Decision::none();
         }
         for rule in &self.rules {
-            if let Verdict::Chosen(arm) = self.verdict(rule, &facts, history, request) {
+            // Most rules fail here: tested in the loop itself, not behind a call per rule.
+            if !(rule.enabled
+                && rule.applies_to(request.site)
+                && self.conditions_hold(rule, &facts))
+            {
+                continue;
+            }
+            if let Verdict::Chosen(arm) = Self::eligible_verdict(rule, &facts, history, request) {
                 return self.chosen(rule, arm, history, request.lang);
             }
         }
@@ -141,6 +148,17 @@ impl RuleSet {
         if !self.conditions_hold(rule, facts) {
             return Verdict::ConditionsFailed;
         }
+        Self::eligible_verdict(rule, facts, history, request)
+    }
+
+    /// The verdict on a rule whose conditions hold: its arm, an answer with this request or
+    /// its caps decide.
+    fn eligible_verdict(
+        rule: &Rule,
+        facts: &Facts<'_>,
+        history: Option<&PopupHistory>,
+        request: &DecideRequest<'_>,
+    ) -> Verdict {
         let entry = history.and_then(|h| h.entry(&rule.id));
         let arm = match entry {
             Some(e) => match e.arm.as_deref() {

@@ -1,7 +1,7 @@
 //! Words for explain: each condition as the operator wrote it, and what the visitor had.
 
 use super::condition::{Condition, ConditionReport, SetKind, named_company};
-use super::facts::Facts;
+use super::facts::{Facts, UTM_NAMES};
 
 /// A duration in the largest whole unit: `7d`, `30m`, `1500ms`.
 pub fn duration(ms: i64) -> String {
@@ -109,7 +109,10 @@ pub fn describe(c: &Condition, f: &Facts<'_>) -> (String, String, Vec<ConditionR
             Vec::new(),
         ),
         Condition::Utm(globs) => {
-            let wanted: Vec<String> = globs.iter().map(|(n, g)| format!("{n}={g}")).collect();
+            let wanted: Vec<String> = globs
+                .iter()
+                .map(|(at, g)| format!("{}={g}", UTM_NAMES.get(*at).unwrap_or(&"utm")))
+                .collect();
             (
                 format!("utm {}", wanted.join(" ")),
                 format!("landing page {}", f.landing_url.unwrap_or("unknown")),

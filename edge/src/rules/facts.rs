@@ -1,13 +1,14 @@
 //! What conditions are evaluated over: the visitor's stored state plus the request being
 //! decided, gathered once per decision so a hundred rules share one pass over the history.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, OnceCell};
 
 use crate::collect::event::{Event, TimedEvent};
 use crate::store::{Session, Visitor};
 
-use super::glob::{Glob, query_param, url_path};
+use super::glob::{Glob, query_params, url_path};
 use super::pages::{GlobIndex, Mask, PageGlob, PagePlan};
+use super::url_masks::UrlMasks;
 
 /// The facts for one page view.
 pub struct Facts<'a> {
@@ -39,9 +40,10 @@ pub struct Facts<'a> {
     history: History<'a>,
     /// Distinct (glob, window) pairs of the rule set: the size of `memo`.
     slots: usize,
-    /// Page counts per (glob, window) slot, computed on first use; empty until then, so a
-    /// decision that never reaches a page condition allocates nothing for it.
-    memo: RefCell<Vec<u32>>,
+    /// Page and visit counts per slot, computed on first use; unset until then, so a
+    /// decision that never reaches a count allocates nothing for it. Cells rather than a
+    /// `RefCell`: reading a count, which most conditions of a decision do, checks no borrow.
+    memo: OnceCell<Box<[Cell<u32>]>>,
 }
 
 /// The UTM parameters conditions can name, in the order `Facts` keeps their values.
@@ -175,7 +177,7 @@ impl<'a> Facts<'a> {
             stage: None,
             history,
             slots: plan.slots,
-            memo: RefCell::new(Vec::new()),
+            memo: OnceCell::new(),
         }
     }
 
@@ -199,44 +201,60 @@ impl<'a> Facts<'a> {
     }
 
     /// Visits within `within_ms`, memoised in `slot`: every rule with the same window shares
-    /// one count.
+    /// one count. Inlined: after the first rule, the count is known.
+    #[inline]
     pub fn visits_in(&self, slot: usize, within_ms: Option<i64>) -> u32 {
-        if let Some(&known) = self.memo.borrow().get(slot)
-            && known != UNKNOWN
-        {
-            return known;
+        match self.known(slot) {
+            Some(known) => known,
+            None => self.count_visits(slot, within_ms),
         }
+    }
+
+    fn count_visits(&self, slot: usize, within_ms: Option<i64>) -> u32 {
         let count = self.visits_within(within_ms);
         self.remember(slot, count);
         count
     }
 
-    /// The landing page's value of UTM parameter `name`, if it has one.
-    pub fn utm(&self, name: &str) -> Option<&'a str> {
+    /// The count in `slot`, if computed.
+    #[inline]
+    fn known(&self, slot: usize) -> Option<u32> {
+        let cell = self.memo.get()?.get(slot)?;
+        Some(cell.get()).filter(|&n| n != UNKNOWN)
+    }
+
+    /// The memo, every count unknown on first use.
+    fn memo(&self) -> &[Cell<u32>] {
+        self.memo
+            .get_or_init(|| vec![Cell::new(UNKNOWN); self.slots].into_boxed_slice())
+    }
+
+    /// The landing page's value of the UTM parameter at `at` in `UTM_NAMES`, if it has one.
+    pub fn utm(&self, at: usize) -> Option<&'a str> {
         let values = self.utm.get_or_init(|| {
-            UTM_NAMES.map(|n| self.landing_url.and_then(|url| query_param(url, n)))
+            self.landing_url
+                .map_or([None; 5], |url| query_params(url, &UTM_NAMES))
         });
-        let at = UTM_NAMES.iter().position(|n| *n == name)?;
         values.get(at).copied().flatten()
     }
 
     fn remember(&self, slot: usize, count: u32) {
-        let mut memo = self.memo.borrow_mut();
-        if memo.len() < self.slots {
-            memo.resize(self.slots, UNKNOWN);
-        }
-        if let Some(cell) = memo.get_mut(slot) {
-            *cell = count;
+        if let Some(cell) = self.memo().get(slot) {
+            cell.set(count);
         }
     }
 
     /// Page views whose path matches `page` in the last `within_ms`, memoised in its slot.
+    /// Inlined: after the first page condition of a decision, every count is known.
+    #[inline]
     pub fn page_count(&self, page: &PageGlob, within_ms: Option<i64>) -> u32 {
-        if let Some(&known) = self.memo.borrow().get(page.slot)
-            && known != UNKNOWN
-        {
-            return known;
+        match self.known(page.slot) {
+            Some(known) => known,
+            None => self.count_page(page, within_ms),
         }
+    }
+
+    fn count_page(&self, page: &PageGlob, within_ms: Option<i64>) -> u32 {
         let cutoff = within_ms.map_or(i64::MIN, |w| self.now.saturating_sub(w));
         let count = match &self.history {
             History::Scan(pages) => pages
@@ -245,8 +263,7 @@ impl<'a> Facts<'a> {
                 .count(),
             History::Indexed { .. } => {
                 self.count_pages();
-                let known = self.memo.borrow().get(page.slot).copied();
-                known.filter(|&n| n != UNKNOWN).unwrap_or(0) as usize
+                self.known(page.slot).unwrap_or(0) as usize
             }
         } as u32;
         self.remember(page.slot, count);
@@ -264,7 +281,7 @@ impl<'a> Facts<'a> {
     }
 
     /// Fills the memo with every page count of the rule set, on the first page condition:
-    /// one pass over the history, each page view matched once, its globs' slots counted.
+    /// one pass over the history, each distinct URL matched once, its globs' slots counted.
     fn count_pages(&self) {
         let History::Indexed {
             index,
@@ -280,30 +297,28 @@ impl<'a> Facts<'a> {
         if counted.replace(true) {
             return;
         }
-        let mut memo = self.memo.borrow_mut();
-        if memo.len() < self.slots {
-            memo.resize(self.slots, UNKNOWN);
-        }
+        let memo = self.memo();
         for &(slot, _) in windows.iter().flatten() {
-            if let Some(cell) = memo.get_mut(slot) {
-                *cell = 0;
+            if let Some(cell) = memo.get(slot) {
+                cell.set(0);
             }
         }
         let now = self.now;
-        let mut add = |at: i64, url: &str| {
+        let mut masks = UrlMasks::new(index);
+        let mut add = |at: i64, url: &'a str| {
             if at < *oldest {
                 return;
             }
-            let mut mask = index.url_mask(url);
+            let mut mask = masks.mask(url);
             while mask != 0 {
                 let id = mask.trailing_zeros() as usize;
                 mask &= mask - 1;
                 for &(slot, within_ms) in windows.get(id).into_iter().flatten() {
                     let cutoff = within_ms.map_or(i64::MIN, |w| now.saturating_sub(w));
                     if at >= cutoff
-                        && let Some(cell) = memo.get_mut(slot)
+                        && let Some(cell) = memo.get(slot)
                     {
-                        *cell = cell.saturating_add(1);
+                        cell.set(cell.get().saturating_add(1));
                     }
                 }
             }

@@ -142,6 +142,25 @@ pub fn query_param<'a>(url: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+/// The values of several query parameters of a URL, in `names` order, each as `query_param`
+/// reads it (its first occurrence), in one pass over the query rather than one per name.
+pub fn query_params<'a, const N: usize>(url: &'a str, names: &[&str; N]) -> [Option<&'a str>; N] {
+    let mut values = [None; N];
+    let Some((_, query)) = url.split_once('?') else {
+        return values;
+    };
+    let query = query.split('#').next().unwrap_or_default();
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if let Some(at) = names.iter().position(|n| *n == key)
+            && let Some(slot @ None) = values.get_mut(at)
+        {
+            *slot = Some(value);
+        }
+    }
+    values
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +208,22 @@ mod tests {
         assert_eq!(query_param(url, "utm_medium"), Some(""));
         assert_eq!(query_param(url, "x"), Some(""));
         assert_eq!(query_param(url, "utm_campaign"), None);
+    }
+
+    #[test]
+    fn query_params_read_each_name_as_query_param_does() {
+        let names = ["utm_source", "utm_medium", "x", "utm_campaign", ""];
+        for url in [
+            "https://a.jp/p?utm_source=mail&utm_medium=&x#f",
+            "https://a.jp/p?utm_source=a&utm_source=b&&x=1=2",
+            "https://a.jp/p?#utm_source=mail",
+            "https://a.jp/p#top?utm_source=mail",
+            "https://a.jp/p?utm_source",
+            "https://a.jp/p",
+            "?=&utm_medium=m",
+        ] {
+            let expected = names.map(|n| query_param(url, n));
+            assert_eq!(query_params(url, &names), expected, "{url}");
+        }
     }
 }

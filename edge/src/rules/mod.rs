@@ -22,6 +22,7 @@ pub mod reload;
 pub mod service;
 pub mod stats;
 mod template;
+mod url_masks;
 
 use std::sync::{Arc, Mutex};
 

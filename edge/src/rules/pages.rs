@@ -117,6 +117,10 @@ pub struct GlobIndex {
     globs: Vec<Glob>,
     /// Globs with no literal piece of two bytes or more: tried against every path.
     always: Mask,
+    /// Per glob, the `pair_bit`s of every byte pair of its literal pieces: a path that lacks
+    /// any of them cannot match, which rules out most candidates woken by a shared bucket
+    /// without matching the glob.
+    pair_bits: Vec<u64>,
     /// Per byte-pair bucket, the globs whose key pair falls in it.
     buckets: Buckets,
 }
@@ -129,22 +133,31 @@ enum Buckets {
     Wide(Box<[Mask; BUCKETS]>),
 }
 
-/// The candidate globs of the bytes of a path, and where the path ends: at the end of
-/// `bytes`, or before the first `?` or `#` when `stop` (the bytes go on into a URL's query).
-fn scan<M>(table: &[M; BUCKETS], bytes: &[u8], stop: bool) -> (M, usize)
+/// The candidate globs of the bytes of a path, the `pair_bit`s of its byte pairs, and where
+/// the path ends: at the end of `bytes`, or before the first `?` or `#` when `stop` (the bytes
+/// go on into a URL's query).
+fn scan<M>(table: &[M; BUCKETS], bytes: &[u8], stop: bool) -> (M, u64, usize)
 where
     M: Copy + Default + std::ops::BitOrAssign,
 {
     let mut candidates = M::default();
+    let mut bits = 0;
     for (i, pair) in bytes.windows(2).enumerate() {
         if let [a, b] = *pair {
             if stop && (b == b'?' || b == b'#') {
-                return (candidates, i + 1);
+                return (candidates, bits, i + 1);
             }
-            candidates |= table[bucket(a, b)];
+            let at = bucket(a, b);
+            candidates |= table[at];
+            bits |= pair_bit(at);
         }
     }
-    (candidates, bytes.len())
+    (candidates, bits, bytes.len())
+}
+
+/// One of 64 bits for a byte pair, from its bucket: a path's pairs set a few of them.
+fn pair_bit(bucket: usize) -> u64 {
+    1 << (bucket % 64)
 }
 
 /// The bucket of a byte pair: a multiplicative hash, so nearby pairs spread out.
@@ -192,6 +205,10 @@ impl GlobIndex {
                 None => always |= bit,
             }
         }
+        let pair_bits = globs
+            .iter()
+            .map(|glob| pair_buckets(glob).fold(0, |bits, b| bits | pair_bit(b)))
+            .collect();
         let buckets = if globs.len() <= u64::BITS as usize {
             // Every bit is below 64: the narrowing loses nothing.
             Buckets::Narrow(Box::new(buckets.map(|m| m as u64)))
@@ -201,6 +218,7 @@ impl GlobIndex {
         Some(GlobIndex {
             globs,
             always,
+            pair_bits,
             buckets,
         })
     }
@@ -215,7 +233,8 @@ impl GlobIndex {
 
     /// The globs `path` matches.
     pub fn mask(&self, path: &str) -> Mask {
-        self.confirm(path, self.candidates(path.as_bytes(), false).0)
+        let (candidates, bits, _) = self.candidates(path.as_bytes(), false);
+        self.confirm(path, candidates, bits)
     }
 
     /// The globs the path of page URL `url` matches: `mask(url_path(url))` in one pass over
@@ -225,33 +244,37 @@ impl GlobIndex {
             return self.mask("/");
         };
         let bytes = url.as_bytes().get(start..).unwrap_or_default();
-        let (candidates, end) = self.candidates(bytes, true);
+        let (candidates, bits, end) = self.candidates(bytes, true);
         // The path ends on an ASCII byte or at the end: a character boundary.
         let path = url.get(start..start + end).unwrap_or("/");
-        self.confirm(path, candidates)
+        self.confirm(path, candidates, bits)
     }
 
     /// The globs keyed on a byte pair of `bytes` (up to a `?` or `#` when `stop`), plus those
-    /// tried against every path; and where the path ends.
-    fn candidates(&self, bytes: &[u8], stop: bool) -> (Mask, usize) {
-        let (found, end) = match &self.buckets {
+    /// tried against every path; the path's pair bits; and where the path ends.
+    fn candidates(&self, bytes: &[u8], stop: bool) -> (Mask, u64, usize) {
+        let (found, bits, end) = match &self.buckets {
             Buckets::Narrow(table) => {
-                let (m, end) = scan(table, bytes, stop);
-                (Mask::from(m), end)
+                let (m, bits, end) = scan(table, bytes, stop);
+                (Mask::from(m), bits, end)
             }
             Buckets::Wide(table) => scan(table, bytes, stop),
         };
-        (found | self.always, end)
+        (found | self.always, bits, end)
     }
 
-    /// Which of the candidate globs really match `path`.
-    fn confirm(&self, path: &str, mut candidates: Mask) -> Mask {
+    /// Which of the candidate globs really match `path`, whose pairs set `bits`.
+    fn confirm(&self, path: &str, mut candidates: Mask, bits: u64) -> Mask {
         let mut found = 0;
         while candidates != 0 {
             let id = candidates.trailing_zeros() as usize;
             let bit: Mask = 1 << id;
             candidates &= !bit;
-            if self.globs.get(id).is_some_and(|g| g.matches(path)) {
+            let possible = self
+                .pair_bits
+                .get(id)
+                .is_some_and(|&need| need & !bits == 0);
+            if possible && self.globs.get(id).is_some_and(|g| g.matches(path)) {
                 found |= bit;
             }
         }
@@ -260,129 +283,4 @@ impl GlobIndex {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rules::glob::url_path;
-
-    fn globs(texts: &[&str]) -> Vec<Glob> {
-        texts
-            .iter()
-            .map(|t| Glob::new(t).expect("valid glob"))
-            .collect()
-    }
-
-    /// The mask as matching each glob one by one reads it.
-    fn slow_mask(globs: &[Glob], path: &str) -> Mask {
-        globs
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| g.matches(path))
-            .fold(0, |m, (id, _)| m | 1 << id)
-    }
-
-    #[test]
-    fn masks_match_every_glob_one_by_one() {
-        let texts = [
-            "*/faq*",
-            "/faq*",
-            "*/pricing*",
-            "/demo/*pricing*",
-            "*.html",
-            "*",
-            "/",
-            "/demo/",
-            "*/product-1*",
-            "*/product-12*",
-            "/p*",
-            "*a*b*",
-            "/a*a",
-            "*q*",
-            "/a",
-            "*ß*",
-            "*/デモ*",
-        ];
-        let index = GlobIndex::new(globs(&texts)).expect("few globs");
-        let slow = globs(&texts);
-        let urls = [
-            "https://a.jp/",
-            "https://a.jp",
-            "https://a.jp?next=/faq",
-            "https://a.jp#/faq",
-            "/faq",
-            "/demo/faq.html?x=1#top",
-            "https://a.jp/demo/en/pricing.html",
-            "https://a.jp/demo/product-12.html",
-            "https://a.jp/demo/product-1?x",
-            "https://a.jp/pab",
-            "https://a.jp/aa",
-            "https://a.jp/a",
-            "https://a.jp/straße",
-            "https://a.jp/デモ/faq",
-            "a.jp/x?next=https://b.jp/q",
-            "https://a.jp/q?",
-        ];
-        for url in urls {
-            let path = url_path(url);
-            let expected = slow_mask(&slow, path);
-            assert_eq!(index.mask(path), expected, "{path}");
-            assert_eq!(index.url_mask(url), expected, "{url}");
-        }
-    }
-
-    #[test]
-    fn shared_globs_get_one_id_and_windows_their_own_slots() {
-        let mut pages = PageGlobs::default();
-        let faq = Glob::new("*/faq*").expect("valid");
-        let a = pages.history(faq.clone(), Some(1000));
-        let b = pages.history(faq.clone(), Some(2000));
-        let c = pages.history(faq.clone(), Some(1000));
-        let on_page = pages.id(&faq);
-        // Visit windows share the memo: one slot per window, after and apart from page slots.
-        assert_eq!((pages.visits(Some(1000)), pages.visits(None)), (2, 3));
-        assert_eq!(pages.visits(Some(1000)), 2);
-        assert_eq!((a.id, b.id, c.id, on_page), (0, 0, 0, 0));
-        assert_eq!((a.slot, b.slot, c.slot), (0, 1, 0));
-        let plan = pages.finish();
-        assert_eq!((plan.slots, plan.oldest_ms), (4, Some(2000)));
-        assert!(plan.looks_back);
-        // The one glob's page counts, by slot; visit slots belong to no glob.
-        assert_eq!(plan.windows, vec![vec![(0, Some(1000)), (1, Some(2000))]]);
-        assert_eq!(plan.index.map(|i| i.len()), Some(1));
-
-        let mut ever = PageGlobs::default();
-        ever.history(faq.clone(), Some(1000));
-        ever.history(faq, None);
-        assert_eq!(
-            ever.finish().oldest_ms,
-            None,
-            "an unbounded window keeps all"
-        );
-    }
-
-    #[test]
-    fn narrow_and_wide_tables_match_alike() {
-        // 64 globs fit a narrow table; one more needs the wide one, its last bit above 63.
-        for count in [64, 65, 100] {
-            let texts: Vec<String> = (0..count).map(|i| format!("*/p-{i}.html")).collect();
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let index = GlobIndex::new(globs(&refs)).expect("indexed");
-            let slow = globs(&refs);
-            for i in [0, 1, 63, 64, count - 1, count] {
-                let url = format!("https://a.jp/demo/p-{i}.html?x=-{i}");
-                let expected = slow_mask(&slow, url_path(&url));
-                assert_eq!(index.url_mask(&url), expected, "{count} globs: {url}");
-                assert_eq!(expected.count_ones(), u32::from(i < count), "{url}");
-            }
-        }
-    }
-
-    #[test]
-    fn too_many_globs_are_not_indexed() {
-        let many: Vec<Glob> = (0..=MAX_INDEXED)
-            .map(|i| Glob::new(&format!("/p{i}")).expect("valid"))
-            .collect();
-        assert!(GlobIndex::new(many[..MAX_INDEXED].to_vec()).is_some());
-        assert!(GlobIndex::new(many).is_none());
-        assert!(GlobIndex::new(Vec::new()).is_none());
-    }
-}
+mod tests;

@@ -270,3 +270,32 @@ fn malformed_conditions_say_why() {
         assert!(err.contains(needle), "{text}: {err}");
     }
 }
+
+#[test]
+fn utm_parameters_are_compiled_to_their_index_and_explained_by_name() {
+    let text = "{ utm = { content = \"x*\", source = \"mail\", campaign = \"spr*\" } }";
+    let condition = compile(text, &mut PageGlobs::default()).expect("valid");
+    let Condition::Utm(globs) = &condition else {
+        panic!("{condition:?}");
+    };
+    let indices: Vec<usize> = globs.iter().map(|(at, _)| *at).collect();
+    assert_eq!(indices, vec![0, 2, 4], "source, campaign, content");
+    let (w, events, url) = warm();
+    let incoming = Incoming {
+        now: w.clock.now_ms(),
+        session_timeout_ms: 30 * MIN,
+        events: &events,
+        company: None,
+        page_url: url,
+    };
+    let plan = PagePlan::default();
+    let facts = Facts::gather(Some(&w.visitor), &incoming, &plan, PageMatching::Scan);
+    assert_eq!((facts.utm(0), facts.utm(2)), (Some("mail"), Some("spring")));
+    assert_eq!((facts.utm(1), facts.utm(5)), (None, None));
+    let report = condition.explain(&facts);
+    assert_eq!(
+        report.condition,
+        "utm utm_source=mail utm_campaign=spr* utm_content=x*"
+    );
+    assert!(!report.held, "the landing page has no utm_content");
+}
