@@ -35,6 +35,9 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
         }
         snapshot_seq = newest.seq;
     }
+    // Before the log: replayed records look people up by email and update the feed, the
+    // accounts and the popup tallies incrementally, as live ones do.
+    state.rebuild_indexes();
 
     let mut next_seq = snapshot_seq.max(1);
     let mut replayed = 0u64;
@@ -108,8 +111,6 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
         }
         log_bytes += reader.good_offset;
     }
-
-    state.rebuild_indexes();
 
     // A segment of this name can only exist empty (its first record would have moved next_seq).
     let fresh = files::segment_path(dir, next_seq);

@@ -314,3 +314,41 @@ async fn fuzzy_snapshots_keep_people_and_joins_exact() {
     let store = open(dir.path(), 3_000);
     assert_eq!((all_visitors(&store, 0..24).await, people(&store)), before);
 }
+
+/// A conversion replayed from the log after a snapshot finds its person by email, as it did
+/// live: the email index is rebuilt before the log is replayed, not after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_conversion_joins_the_person_the_snapshot_holds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let convert = |visitor: u8, at_ms: i64| {
+        let mut b = batch(visitor, at_ms, "/contact");
+        b.events.push(TimedEvent {
+            client_ts: None,
+            event: Event::Conversion {
+                form: "contact".into(),
+                url: "https://example.jp/contact".into(),
+                fields: vec![("email".into(), "hanako@corp.example".into())],
+            },
+        });
+        b
+    };
+    let store = open(dir.path(), 64 * 1024 * 1024);
+    store.record(convert(1, 1_000)).await.expect("record");
+    store.compact().await.expect("snapshot");
+    // In the log after the snapshot: a second device of the same person.
+    store.record(convert(2, 2_000)).await.expect("record");
+    drop(store); // a crash: no final snapshot
+
+    let store = open(dir.path(), 64 * 1024 * 1024);
+    let people: Vec<_> = store
+        .shared
+        .state
+        .persons
+        .iter()
+        .map(|p| p.clone())
+        .collect();
+    assert_eq!(people.len(), 1, "{people:?}");
+    let mut devices = people[0].visitors.clone();
+    devices.sort();
+    assert_eq!(devices, [VisitorId([1; 16]), VisitorId([2; 16])]);
+}

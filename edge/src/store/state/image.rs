@@ -35,12 +35,14 @@ pub fn entries(state: &State) -> impl Iterator<Item = Entry> + '_ {
             .map(|v| Entry::Visitor(Visitor::clone(&v)))
     });
     let people = std::iter::once(()).flat_map(move |()| {
+        state.wait_for_apply();
         let ids: Vec<_> = state.persons.iter().map(|e| *e.key()).collect();
         ids.into_iter()
             .filter_map(|id| state.persons.get(&id).map(|p| Entry::Person(p.clone())))
             .collect::<Vec<_>>()
     });
     let rest = std::iter::once(()).flat_map(move |()| {
+        state.wait_for_apply();
         let mut tail: Vec<Entry> = state
             .merged
             .iter()

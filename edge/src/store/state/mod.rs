@@ -60,6 +60,10 @@ pub struct State {
     pub accounts: Mutex<Accounts>,
     /// Popup results per rule and arm, summed over every visitor's history.
     pub tally: Tally,
+    /// Held for the whole of one `apply`. A snapshot passes through it after reading visitors
+    /// and again after people: a record whose visitor side the snapshot saw has then finished
+    /// its people side (and its outbox events) too, which replay relies on.
+    apply_gate: Mutex<()>,
 }
 
 /// Locks a mutex even if a panicking thread poisoned it: the data it guards is rebuilt from the
@@ -83,11 +87,13 @@ impl State {
             outbox: Mutex::new(Outbox::default()),
             accounts: Mutex::new(accounts),
             tally: Tally::default(),
+            apply_gate: Mutex::new(()),
         }
     }
 
     /// Applies a record stored at `seq`. Returns the visit summary for a batch.
     pub fn apply(&self, seq: u64, record: &LogRecord) -> Option<VisitSummary> {
+        let _applying = lock(&self.apply_gate);
         match record {
             LogRecord::Batch(batch) => self.apply_batch(seq, batch),
             LogRecord::Admin(op) => {
@@ -229,6 +235,11 @@ impl State {
                 page_paths: paths,
             },
         );
+    }
+
+    /// Returns once no record is half applied: the snapshot's barrier between entity kinds.
+    pub fn wait_for_apply(&self) {
+        drop(lock(&self.apply_gate));
     }
 
     /// Rebuilds what is derived from visitors and people: after loading a snapshot.
