@@ -23,6 +23,21 @@ fn minimal_file_gets_defaults() {
 }
 
 /// Each broken file must name the line the operator has to fix.
+/// Nodes sharing Redis must sign visitor ids alike: a missing secret is refused, by name.
+#[test]
+fn the_redis_store_needs_a_shared_secret() {
+    let text = format!(
+        "{MINIMAL}[storage]\nbackend = \"redis\"\n[storage.redis]\nurls = [\"redis://127.0.0.1:6379\"]\n"
+    );
+    let error = parse(&text).expect_err("no secret").to_string();
+    assert!(error.contains("server.secret"), "{error}");
+    let with_secret = format!("[server]\nsecret = \"0123456789abcdef0123456789\"\n{text}");
+    let config = parse(&with_secret).expect("valid");
+    let redis = config.storage.redis.as_ref().expect("redis table");
+    assert!(!redis.get_ref().is_cluster());
+    assert_eq!(redis.get_ref().timeout.0, Duration::from_millis(250));
+}
+
 #[test]
 fn errors_point_at_the_line() {
     let cases: &[(&str, usize, &str)] = &[
@@ -40,6 +55,11 @@ fn errors_point_at_the_line() {
             "site key",
         ),
         ("[storage]\nbackend = \"floppy\"\n", 2, "floppy"),
+        (
+            "[server]\nsecret = \"0123456789abcdef0123456789\"\n[storage]\nbackend = \"redis\"\n[storage.redis]\nurls = [\"http://cache\"]\n[[sites]]\nkey = \"a\"\norigins = [\"http://a\"]\n",
+            6,
+            "not a redis URL",
+        ),
         (
             "[[sites]]\nkey = \"consent\"\norigins = [\"http://a\"]\nconsent = \"maybe\"\n",
             4,
