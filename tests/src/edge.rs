@@ -487,6 +487,24 @@ impl Edge {
         response.json().await.expect("collect JSON")
     }
 
+    /// Every session of the identified-sessions feed, paged two at a time with its cursor, so
+    /// the paging itself is exercised.
+    pub async fn all_sessions(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let path = format!("/api/v1/sessions?identified=true&limit=2&after={cursor}");
+            let (status, page) = self.api(reqwest::Method::GET, &path, None).await;
+            assert_eq!(status, 200, "{page}");
+            let sessions = page["sessions"].as_array().cloned().unwrap_or_default();
+            if sessions.is_empty() {
+                return out;
+            }
+            cursor = page["next_cursor"].as_str().expect("cursor").to_string();
+            out.extend(sessions);
+        }
+    }
+
     /// The store's counters from `/healthz`.
     pub async fn stored_events(&self) -> u64 {
         let health: Value = self

@@ -67,28 +67,6 @@ async fn next_visit() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
 }
 
-/// Every identified session a node's feed holds, paged with its cursor.
-async fn feed(edge: &Edge) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let (status, page) = edge
-            .api(
-                Method::GET,
-                &format!("/api/v1/sessions?limit=2&after={cursor}"),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{page}");
-        let sessions = page["sessions"].as_array().cloned().unwrap_or_default();
-        if sessions.is_empty() {
-            return out;
-        }
-        cursor = page["next_cursor"].as_str().expect("cursor").to_string();
-        out.extend(sessions);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_cluster_behave_as_one_service() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -126,7 +104,7 @@ async fn two_nodes_on_one_cluster_behave_as_one_service() {
          "fields": {"email": "taro@northwind.example", "name": "北風 太郎", "company": "Northwind"}}
     ]});
     b.collect_from(NORTHWIND_IP, &conversion).await;
-    let sessions_a = feed(&a).await;
+    let sessions_a = a.all_sessions().await;
     assert_eq!(
         sessions_a.len(),
         3,
@@ -152,7 +130,7 @@ async fn two_nodes_on_one_cluster_behave_as_one_service() {
     );
 
     // One service: both nodes page the same feed, and count the same popups.
-    assert_eq!(feed(&b).await, sessions_a);
+    assert_eq!(b.all_sessions().await, sessions_a);
     let (_, stats_a) = a.api(Method::GET, "/api/v1/rules/stats", None).await;
     let (_, stats_b) = b.api(Method::GET, "/api/v1/rules/stats", None).await;
     // (`reload` is each node's own: when it loaded its rules.)

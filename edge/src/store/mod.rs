@@ -7,6 +7,8 @@ pub mod person;
 pub mod record;
 pub mod redis;
 pub mod state;
+#[cfg(test)]
+mod test_support;
 mod visitor;
 
 use std::net::IpAddr;

@@ -55,27 +55,6 @@ async fn visit(edge: &Edge, vid: Option<&str>, body: Value) -> String {
     answer["vid"].as_str().expect("vid").to_string()
 }
 
-async fn all_sessions(edge: &Edge) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let (status, page) = edge
-            .api(
-                Method::GET,
-                &format!("/api/v1/sessions?identified=true&limit=2&after={cursor}"),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{page}");
-        let sessions = page["sessions"].as_array().cloned().unwrap_or_default();
-        if sessions.is_empty() {
-            return out;
-        }
-        cursor = page["next_cursor"].as_str().expect("cursor").to_string();
-        out.extend(sessions);
-    }
-}
-
 #[tokio::test]
 async fn anonymous_history_becomes_the_persons_and_the_company_gets_hot() {
     let edge = Edge::start(&config());
@@ -84,7 +63,7 @@ async fn anonymous_history_becomes_the_persons_and_the_company_gets_hot() {
     visit(&edge, Some(&vid), json!([page("/pricing")])).await;
     later().await;
     assert!(
-        all_sessions(&edge).await.is_empty(),
+        edge.all_sessions().await.is_empty(),
         "nothing is identified yet"
     );
     visit(
@@ -97,7 +76,7 @@ async fn anonymous_history_becomes_the_persons_and_the_company_gets_hot() {
     )
     .await;
 
-    let sessions = all_sessions(&edge).await;
+    let sessions = edge.all_sessions().await;
     assert_eq!(
         sessions.len(),
         3,
@@ -377,7 +356,7 @@ async fn paging_the_feed_during_writes_misses_and_repeats_nothing() {
         "cursors only grow, so nothing repeats"
     );
     // The final version of every identified session is the last thing seen of it.
-    let finals = all_sessions(&edge).await;
+    let finals = edge.all_sessions().await;
     assert_eq!(finals.len(), 40);
     for session in finals {
         let key = parse(session["cursor"].as_str().expect("cursor"));

@@ -30,8 +30,7 @@ impl Store for EmbeddedStore {
         key: &VisitorKey,
         read: &mut (dyn for<'v> FnMut(Option<&'v Visitor>) + Send),
     ) -> Result<(), StoreError> {
-        let guard = self.shared.state.visitors.get(key);
-        read(guard.as_deref().map(|v| &**v));
+        self.shared.state.read_visitor(key, read);
         Ok(())
     }
 

@@ -2,23 +2,10 @@ use std::path::Path;
 
 use super::*;
 use crate::collect::event::{Event, TimedEvent};
-use crate::store::SessionRules;
 use crate::store::Store;
-use crate::store::{Visitor, VisitorKey};
+use crate::store::Visitor;
+use crate::store::test_support::{batch, key, model, urls};
 use crate::visitor_id::VisitorId;
-
-fn model() -> Model {
-    Model {
-        sessions: SessionRules {
-            timeout_ms: 30 * 60 * 1000,
-            max_sessions: 100,
-            max_events_per_session: 1000,
-        },
-        scoring: crate::scoring::ScoringRules::default(),
-        key_pages: Vec::new(),
-        webhooks: false,
-    }
-}
 
 fn open(dir: &Path, snapshot_after_bytes: u64) -> EmbeddedStore {
     EmbeddedStore::open(EmbeddedOptions {
@@ -28,40 +15,6 @@ fn open(dir: &Path, snapshot_after_bytes: u64) -> EmbeddedStore {
         metrics: StoreMetrics::default(),
     })
     .expect("open")
-}
-
-fn batch(visitor: u8, at_ms: i64, path: &str) -> Batch {
-    Batch {
-        site: "demo".into(),
-        visitor: VisitorId([visitor; 16]),
-        received_ms: at_ms,
-        network: None,
-        company: None,
-        events: vec![TimedEvent {
-            client_ts: Some(at_ms),
-            event: Event::PageView {
-                url: format!("https://example.jp{path}"),
-                referrer: None,
-                title: Some("タイトル".into()),
-            },
-        }],
-    }
-}
-
-fn key(visitor: u8) -> VisitorKey {
-    VisitorKey {
-        site: "demo".into(),
-        id: VisitorId([visitor; 16]),
-    }
-}
-
-fn urls(visitor: &Visitor) -> Vec<String> {
-    visitor
-        .sessions
-        .iter()
-        .flat_map(|s| s.events.iter())
-        .filter_map(|e| e.event.url().map(str::to_string))
-        .collect()
 }
 
 async fn all_visitors(store: &EmbeddedStore, ids: impl Iterator<Item = u8>) -> Vec<Visitor> {

@@ -51,8 +51,7 @@ impl Store for RedisStore {
             return Err(StoreError::Unavailable(why));
         }
         self.node.sync_to_tail().await?;
-        let guard = self.node.state.visitors.get(key);
-        read(guard.as_deref().map(|v| &**v));
+        self.node.state.read_visitor(key, read);
         Ok(())
     }
 

@@ -2,22 +2,8 @@
 //! prefix of its own, so tests run side by side and leave each other alone.
 
 use super::*;
-use crate::collect::event::{Event, TimedEvent};
-use crate::store::{Batch, SessionRules, Store, Visitor, VisitorKey};
-use crate::visitor_id::VisitorId;
-
-fn model() -> Model {
-    Model {
-        sessions: SessionRules {
-            timeout_ms: 30 * 60 * 1000,
-            max_sessions: 100,
-            max_events_per_session: 1000,
-        },
-        scoring: crate::scoring::ScoringRules::default(),
-        key_pages: Vec::new(),
-        webhooks: false,
-    }
-}
+use crate::store::Store;
+use crate::store::test_support::{batch, key, model, urls};
 
 /// A fresh deployment's prefix.
 fn prefix() -> String {
@@ -40,40 +26,6 @@ async fn open(prefix: &str, spool: &std::path::Path) -> RedisStore {
     })
     .await
     .expect("open the redis store (is redis running on 127.0.0.1:6379?)")
-}
-
-fn batch(visitor: u8, at_ms: i64, path: &str) -> Batch {
-    Batch {
-        site: "demo".into(),
-        visitor: VisitorId([visitor; 16]),
-        received_ms: at_ms,
-        network: None,
-        company: None,
-        events: vec![TimedEvent {
-            client_ts: Some(at_ms),
-            event: Event::PageView {
-                url: format!("https://example.jp{path}"),
-                referrer: None,
-                title: None,
-            },
-        }],
-    }
-}
-
-fn key(visitor: u8) -> VisitorKey {
-    VisitorKey {
-        site: "demo".into(),
-        id: VisitorId([visitor; 16]),
-    }
-}
-
-fn urls(visitor: &Visitor) -> Vec<String> {
-    visitor
-        .sessions
-        .iter()
-        .flat_map(|s| s.events.iter())
-        .filter_map(|e| e.event.url().map(str::to_string))
-        .collect()
 }
 
 async fn forget(prefix: &str) {

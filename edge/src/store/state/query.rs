@@ -26,6 +26,12 @@ impl State {
         self.persons.get(&id).map(|p| p.clone())
     }
 
+    /// Runs `read` over the visitor in place, under the table's read lock: no copy.
+    pub fn read_visitor(&self, key: &VisitorKey, read: &mut dyn FnMut(Option<&Visitor>)) {
+        let guard = self.visitors.get(key);
+        read(guard.as_deref().map(|v| &**v));
+    }
+
     pub fn visitor(&self, key: &VisitorKey) -> Option<Visitor> {
         self.visitors.get(key).map(|v| Visitor::clone(&v))
     }
