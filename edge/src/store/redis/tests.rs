@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::store::Store;
+use crate::store::record::AdminOp;
 use crate::store::test_support::{batch, key, model, urls};
 
 /// A fresh deployment's prefix.
@@ -11,6 +12,10 @@ fn prefix() -> String {
 }
 
 async fn open(prefix: &str, spool: &std::path::Path) -> RedisStore {
+    open_with(prefix, spool, model()).await
+}
+
+async fn open_with(prefix: &str, spool: &std::path::Path, model: Model) -> RedisStore {
     RedisStore::open(RedisOptions {
         endpoint: Endpoint {
             urls: vec!["redis://127.0.0.1:6379".into()],
@@ -20,7 +25,7 @@ async fn open(prefix: &str, spool: &std::path::Path) -> RedisStore {
         },
         key_prefix: prefix.to_string(),
         spool_dir: spool.to_path_buf(),
-        model: model(),
+        model,
         snapshot_every: 1_000_000,
         metrics: StoreMetrics::default(),
     })
@@ -132,4 +137,45 @@ async fn an_unreachable_redis_is_refused_at_start_with_its_address() {
         panic!("a store opened without redis");
     };
     assert!(error.to_string().contains("127.0.0.1:1"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_at_a_time_delivers_webhooks() {
+    let prefix = prefix();
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let with_webhooks = Model {
+        webhooks: true,
+        ..model()
+    };
+    let a = open_with(&prefix, dir_a.path(), with_webhooks.clone()).await;
+    let b = open_with(&prefix, dir_b.path(), with_webhooks).await;
+    let mut converted = batch(1, 1_000, "/contact");
+    converted.events.push(crate::collect::event::TimedEvent {
+        client_ts: None,
+        event: crate::collect::event::Event::Conversion {
+            form: "contact".into(),
+            url: "https://example.jp/contact".into(),
+            fields: vec![("email".into(), "hanako@corp.example".into())],
+        },
+    });
+    b.record(converted).await.expect("record");
+    let first = a.outbox(10).await.expect("outbox");
+    assert_eq!(
+        first.len(),
+        1,
+        "the identified event, on the node that took the lease"
+    );
+    assert!(
+        b.outbox(10).await.expect("outbox").is_empty(),
+        "the other node waits"
+    );
+    // Delivered through either node, it leaves every node's outbox.
+    b.admin(AdminOp::WebhookDelivered { event: first[0].id })
+        .await
+        .expect("delivered");
+    assert!(a.outbox(10).await.expect("outbox").is_empty());
+    forget(&prefix).await;
 }
