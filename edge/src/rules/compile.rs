@@ -14,6 +14,7 @@ use super::config::{PopupsConfig, RuleConfig};
 use super::ledger::RECENT_KEPT;
 use super::model::{Rule, RuleSet, Variant};
 use super::pages::PageGlobs;
+use super::sieve::Sieve;
 use super::template::{self, Copy, Template};
 use crate::config::{ConfigError, SiteKey};
 
@@ -199,7 +200,6 @@ pub fn compile(
             total_weight: variants.iter().map(|v| u64::from(v.weight)).sum(),
             when,
             eval_order,
-            flat: 0..0,
             caps: Caps::from_config(&rule.caps),
             holdout,
             variants,
@@ -209,19 +209,9 @@ pub fn compile(
     // Highest priority first; equal priorities in id order, so the winner never depends on
     // the order rules happen to be written in.
     compiled.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.id.cmp(&b.id)));
-    let mut conditions = Vec::new();
-    for rule in &mut compiled {
-        let start = conditions.len();
-        conditions.extend(
-            rule.eval_order
-                .iter()
-                .filter_map(|&i| rule.when.get(i).cloned()),
-        );
-        rule.flat = start..conditions.len();
-    }
     Ok(RuleSet {
+        sieve: Sieve::new(&compiled),
         rules: compiled,
-        conditions,
         pages: pages.finish(),
         max_per_day: popups.max_per_day,
         min_visit_age_ms: i64::try_from(popups.min_visit_age.0.as_millis()).unwrap_or(i64::MAX),

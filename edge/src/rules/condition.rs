@@ -10,7 +10,7 @@ use super::glob::Glob;
 use super::pages::{PageGlob, PageGlobs};
 
 /// An inclusive range; an open end is the type's bound.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Range<T> {
     pub min: T,
     pub max: T,
@@ -32,7 +32,7 @@ impl std::fmt::Display for Range<u32> {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SetKind {
     All,
     Any,
@@ -41,7 +41,8 @@ pub enum SetKind {
 
 /// `repr(u8)`: an explicit tag, so that dispatching on a condition (every rule of a decision
 /// does, several times) is one byte load and a jump, not the decoding of a niche in a field.
-#[derive(Clone, Debug)]
+/// `Eq` and `Hash`: rules that write the same condition share one evaluation (see `sieve`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Condition {
     Anonymous(bool),

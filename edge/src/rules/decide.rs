@@ -97,14 +97,10 @@ impl RuleSet {
         if !self.site_caps_hold(&facts, history) {
             return Decision::none();
         }
-        for rule in &self.rules {
-            // Most rules fail here: tested in the loop itself, not behind a call per rule.
-            if !(rule.enabled
-                && rule.applies_to(request.site)
-                && self.conditions_hold(rule, &facts))
-            {
+        for at in self.sieve.eligible(request.site, &facts) {
+            let Some(rule) = self.rules.get(at) else {
                 continue;
-            }
+            };
             if let Verdict::Chosen(arm) = Self::eligible_verdict(rule, &facts, history, request) {
                 return self.chosen(rule, arm, history, request.lang);
             }
@@ -145,7 +141,7 @@ impl RuleSet {
         if !rule.applies_to(request.site) {
             return Verdict::OtherSite;
         }
-        if !self.conditions_hold(rule, facts) {
+        if !rule.conditions_hold(facts) {
             return Verdict::ConditionsFailed;
         }
         Self::eligible_verdict(rule, facts, history, request)

@@ -97,7 +97,7 @@ pub fn describe(c: &Condition, f: &Facts<'_>) -> (String, String, Vec<ConditionR
         ),
         Condition::Page { glob, .. } => (
             format!("page {glob}"),
-            format!("page is {}", f.current_path),
+            format!("page is {}", f.current_path()),
             Vec::new(),
         ),
         Condition::Referrer(glob) => (

@@ -8,7 +8,7 @@ use crate::store::{Session, Visitor};
 
 use super::glob::{Glob, query_params, url_path};
 use super::pages::{GlobIndex, Mask, PageGlob, PagePlan};
-use super::url_masks::UrlMasks;
+use super::path_masks::PathMasks;
 
 /// The facts for one page view.
 pub struct Facts<'a> {
@@ -21,8 +21,8 @@ pub struct Facts<'a> {
     /// The page view starts a new visit (the previous one timed out, or there was none).
     pub new_session: bool,
     pub visit_started: i64,
-    /// Path of the page being viewed now.
-    pub current_path: &'a str,
+    /// The page being viewed now.
+    pub page_url: &'a str,
     /// The first page of the current visit and its referrer: where the visitor came from.
     pub landing_url: Option<&'a str>,
     pub landing_referrer: Option<&'a str>,
@@ -167,7 +167,7 @@ impl<'a> Facts<'a> {
             sessions,
             new_session,
             visit_started,
-            current_path: url_path(incoming.page_url),
+            page_url: incoming.page_url,
             landing_url: landing.map(|(url, _)| url),
             landing_referrer: landing.and_then(|(_, referrer)| referrer),
             company,
@@ -270,18 +270,32 @@ impl<'a> Facts<'a> {
         count
     }
 
+    /// Path of the page being viewed now.
+    pub fn current_path(&self) -> &'a str {
+        url_path(self.page_url)
+    }
+
     /// Whether the current page matches `glob`, whose id in the rule set is `id`.
     pub fn on_page(&self, glob: &Glob, id: usize) -> bool {
         match &self.history {
             History::Indexed { index, current, .. } => {
-                current.get_or_init(|| index.mask(self.current_path)) & bit(id) != 0
+                let mask = current.get_or_init(|| self.current_mask(index));
+                mask & bit(id) != 0
             }
-            History::Scan(_) => glob.matches(self.current_path),
+            History::Scan(_) => glob.matches(self.current_path()),
         }
     }
 
+    /// The globs the current page matches. Not inlined: the first page condition of a
+    /// decision asks, and every condition test that inlines `on_page` stays small.
+    #[inline(never)]
+    fn current_mask(&self, index: &GlobIndex) -> Mask {
+        PathMasks::with(index, |masks| masks.url_mask(self.page_url))
+    }
+
     /// Fills the memo with every page count of the rule set, on the first page condition:
-    /// one pass over the history, each distinct URL matched once, its globs' slots counted.
+    /// one pass over the history, each page's mask from the thread's remembered ones
+    /// (`path_masks`), its globs' slots counted.
     fn count_pages(&self) {
         let History::Indexed {
             index,
@@ -304,37 +318,39 @@ impl<'a> Facts<'a> {
             }
         }
         let now = self.now;
-        let mut masks = UrlMasks::new(index);
-        let mut add = |at: i64, url: &'a str| {
-            if at < *oldest {
-                return;
-            }
-            let mut mask = masks.mask(url);
-            while mask != 0 {
-                let id = mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                for &(slot, within_ms) in windows.get(id).into_iter().flatten() {
-                    let cutoff = within_ms.map_or(i64::MIN, |w| now.saturating_sub(w));
-                    if at >= cutoff
-                        && let Some(cell) = memo.get(slot)
-                    {
-                        cell.set(cell.get().saturating_add(1));
+        let sessions = self.sessions;
+        PathMasks::with(index, |masks| {
+            let mut add = |at: i64, url: &str| {
+                if at < *oldest {
+                    return;
+                }
+                let mut mask = masks.url_mask(url);
+                while mask != 0 {
+                    let id = mask.trailing_zeros() as usize;
+                    mask &= mask - 1;
+                    for &(slot, within_ms) in windows.get(id).into_iter().flatten() {
+                        let cutoff = within_ms.map_or(i64::MIN, |w| now.saturating_sub(w));
+                        if at >= cutoff
+                            && let Some(cell) = memo.get(slot)
+                        {
+                            cell.set(cell.get().saturating_add(1));
+                        }
+                    }
+                }
+            };
+            for session in sessions {
+                for stored in &session.events {
+                    if let Event::PageView { url, .. } = &stored.event {
+                        add(stored.received_ms, url);
                     }
                 }
             }
-        };
-        for session in self.sessions {
-            for stored in &session.events {
-                if let Event::PageView { url, .. } = &stored.event {
-                    add(stored.received_ms, url);
+            for event in *incoming {
+                if let Event::PageView { url, .. } = &event.event {
+                    add(now, url);
                 }
             }
-        }
-        for event in *incoming {
-            if let Event::PageView { url, .. } = &event.event {
-                add(now, url);
-            }
-        }
+        });
     }
 
     pub fn visit_age_ms(&self) -> i64 {

@@ -17,12 +17,13 @@ pub mod glob;
 pub mod ledger;
 mod model;
 mod pages;
+mod path_masks;
 mod preview;
 pub mod reload;
 pub mod service;
+mod sieve;
 pub mod stats;
 mod template;
-mod url_masks;
 
 use std::sync::{Arc, Mutex};
 
@@ -36,6 +37,12 @@ pub use preview::{InvalidPreview, PreviewCodec, PreviewGrant};
 pub use template::{Lang, PopupContent};
 
 use crate::config::{Config, ConfigError};
+
+/// Empties this thread's cache of page-path masks (see `path_masks`), so that the next
+/// decisions match every page as if for the first time: the benchmark's first-sight case.
+pub fn forget_page_masks() {
+    path_masks::PathMasks::forget();
+}
 
 /// The rules serving now, swapped whole on reload so a decision never sees half of a change.
 pub struct Rules {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::caps::Caps;
 use super::condition::Condition;
 use super::pages::PagePlan;
+use super::sieve::Sieve;
 use super::template::{Lang, PopupContent};
 
 #[derive(Debug)]
@@ -24,10 +25,8 @@ pub struct Rule {
     pub enabled: bool,
     /// As written (explain shows them in this order).
     pub when: Vec<Condition>,
-    /// Indices into `when`, cheapest first: the order decisions evaluate them in.
+    /// Indices into `when`, cheapest first: the order explain tries them in.
     pub eval_order: Vec<usize>,
-    /// Where the rule's conditions sit, in `eval_order`, in `RuleSet::conditions`.
-    pub flat: std::ops::Range<usize>,
     pub caps: Caps,
     /// Share of eligible visitors held out, 0 to 0.9.
     pub holdout: f64,
@@ -59,9 +58,8 @@ impl Rule {
 #[derive(Debug)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
-    /// Every rule's conditions, rule after rule, each rule's cheapest first: a decision walks
-    /// this one array front to back instead of following each rule's lists.
-    pub conditions: Vec<Condition>,
+    /// The rules' conditions, each distinct one once: what decisions evaluate.
+    pub sieve: Sieve,
     /// Every page glob of the rules, indexed so a decision matches each page view once.
     pub pages: PagePlan,
     pub max_per_day: u32,
@@ -74,7 +72,7 @@ impl Default for RuleSet {
     fn default() -> Self {
         RuleSet {
             rules: Vec::new(),
-            conditions: Vec::new(),
+            sieve: Sieve::new(&[]),
             pages: PagePlan::default(),
             max_per_day: 1,
             min_visit_age_ms: 0,
@@ -89,14 +87,7 @@ impl RuleSet {
         self.rules.iter().find(|r| &*r.id == id)
     }
 
-    /// Whether every condition of `rule` holds, read from the flat array decisions walk.
-    pub fn conditions_hold(&self, rule: &Rule, facts: &super::facts::Facts<'_>) -> bool {
-        self.conditions
-            .get(rule.flat.clone())
-            .is_some_and(|list| list.iter().all(|c| c.holds(facts)))
-    }
-
     pub fn has_rules_for(&self, site: &str) -> bool {
-        self.rules.iter().any(|r| r.enabled && r.applies_to(site))
+        self.sieve.has_rules_for(site)
     }
 }

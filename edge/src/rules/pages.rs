@@ -9,7 +9,9 @@
 
 use std::collections::HashMap;
 
-use super::glob::{Glob, path_start};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::glob::Glob;
 
 /// Which of a rule set's page globs a path matches: bit `id` for glob `id`.
 pub type Mask = u128;
@@ -18,12 +20,15 @@ pub type Mask = u128;
 /// glob against the history (memoised per glob and window), as every set did before.
 pub const MAX_INDEXED: usize = Mask::BITS as usize;
 
+/// The id of the next index built; 0 is never one, so an empty cache belongs to none.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 /// Buckets of the byte-pair table: enough that unrelated pairs rarely share one.
 const BUCKETS: usize = 1024;
 
 /// A page glob inside a condition: the glob itself (for explain and the general path), its id
 /// (its mask bit) and its memo slot (one per distinct glob and window).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PageGlob {
     pub glob: Glob,
     pub id: usize,
@@ -114,6 +119,8 @@ pub struct PagePlan {
 /// Every page glob of a rule set, with a table from byte pairs to the globs keyed on them.
 #[derive(Debug)]
 pub struct GlobIndex {
+    /// Unique in the process (see `id`).
+    id: u64,
     globs: Vec<Glob>,
     /// Globs with no literal piece of two bytes or more: tried against every path.
     always: Mask,
@@ -133,26 +140,21 @@ enum Buckets {
     Wide(Box<[Mask; BUCKETS]>),
 }
 
-/// The candidate globs of the bytes of a path, the `pair_bit`s of its byte pairs, and where
-/// the path ends: at the end of `bytes`, or before the first `?` or `#` when `stop` (the bytes
-/// go on into a URL's query).
-fn scan<M>(table: &[M; BUCKETS], bytes: &[u8], stop: bool) -> (M, u64, usize)
+/// The candidate globs of the bytes of a path, and the `pair_bit`s of its byte pairs.
+fn scan<M>(table: &[M; BUCKETS], bytes: &[u8]) -> (M, u64)
 where
     M: Copy + Default + std::ops::BitOrAssign,
 {
     let mut candidates = M::default();
     let mut bits = 0;
-    for (i, pair) in bytes.windows(2).enumerate() {
+    for pair in bytes.windows(2) {
         if let [a, b] = *pair {
-            if stop && (b == b'?' || b == b'#') {
-                return (candidates, bits, i + 1);
-            }
             let at = bucket(a, b);
             candidates |= table[at];
             bits |= pair_bit(at);
         }
     }
-    (candidates, bits, bytes.len())
+    (candidates, bits)
 }
 
 /// One of 64 bits for a byte pair, from its bucket: a path's pairs set a few of them.
@@ -216,6 +218,7 @@ impl GlobIndex {
             Buckets::Wide(buckets)
         };
         Some(GlobIndex {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             globs,
             always,
             pair_bits,
@@ -233,34 +236,27 @@ impl GlobIndex {
 
     /// The globs `path` matches.
     pub fn mask(&self, path: &str) -> Mask {
-        let (candidates, bits, _) = self.candidates(path.as_bytes(), false);
+        let (candidates, bits) = self.candidates(path.as_bytes());
         self.confirm(path, candidates, bits)
     }
 
-    /// The globs the path of page URL `url` matches: `mask(url_path(url))` in one pass over
-    /// the path, since every page view of the history goes through here.
-    pub fn url_mask(&self, url: &str) -> Mask {
-        let Some(start) = path_start(url) else {
-            return self.mask("/");
-        };
-        let bytes = url.as_bytes().get(start..).unwrap_or_default();
-        let (candidates, bits, end) = self.candidates(bytes, true);
-        // The path ends on an ASCII byte or at the end: a character boundary.
-        let path = url.get(start..start + end).unwrap_or("/");
-        self.confirm(path, candidates, bits)
+    /// Tells this index from every other one built by the process: caches of its masks
+    /// (`path_masks`) belong to one index.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
-    /// The globs keyed on a byte pair of `bytes` (up to a `?` or `#` when `stop`), plus those
-    /// tried against every path; the path's pair bits; and where the path ends.
-    fn candidates(&self, bytes: &[u8], stop: bool) -> (Mask, u64, usize) {
-        let (found, bits, end) = match &self.buckets {
+    /// The globs keyed on a byte pair of `bytes`, plus those tried against every path; and
+    /// the path's pair bits.
+    fn candidates(&self, bytes: &[u8]) -> (Mask, u64) {
+        let (found, bits) = match &self.buckets {
             Buckets::Narrow(table) => {
-                let (m, bits, end) = scan(table, bytes, stop);
-                (Mask::from(m), bits, end)
+                let (m, bits) = scan(table, bytes);
+                (Mask::from(m), bits)
             }
-            Buckets::Wide(table) => scan(table, bytes, stop),
+            Buckets::Wide(table) => scan(table, bytes),
         };
-        (found | self.always, bits, end)
+        (found | self.always, bits)
     }
 
     /// Which of the candidate globs really match `path`, whose pairs set `bits`.

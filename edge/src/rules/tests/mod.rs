@@ -5,6 +5,7 @@ mod agree;
 mod caps;
 mod conditions;
 mod decide;
+mod sieve;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,0 +1,146 @@
+//! The masks of page paths, remembered across decisions on each thread.
+//!
+//! A site has a bounded set of pages, and every visitor's history comes back to them: the
+//! home page, pricing, the FAQ, a few products. Matching a path against the rule set's globs
+//! once per thread and rule set, instead of once per page view of every decision, takes the
+//! largest part out of a decision; what is left per page view is a hash of its path and one
+//! comparison. Per thread, so decisions on different cores share no cache line and take no
+//! lock. The cache belongs to one glob index at a time: a reload (a new index) starts it over.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
+
+use super::glob::{path_before, url_path};
+use super::pages::{GlobIndex, Mask};
+
+/// Paths remembered per thread. A site's pages fit many times over; URLs that never repeat
+/// (a path carrying a session token, say) fill it up, and it starts over rather than grow.
+const KEPT: usize = 4096;
+
+thread_local! {
+    static CACHE: RefCell<PathMasks> = RefCell::new(PathMasks {
+        index: 0,
+        masks: HashMap::default(),
+    });
+}
+
+/// One thread's remembered masks, for the index whose id is `index`.
+pub struct PathMasks {
+    index: u64,
+    masks: HashMap<Box<str>, Mask, RandomState>,
+}
+
+impl PathMasks {
+    /// Runs `f` with this thread's cache made ready for `index`.
+    pub fn with<R>(index: &GlobIndex, f: impl FnOnce(&mut Remembered<'_>) -> R) -> R {
+        CACHE.with(|cache| match cache.try_borrow_mut() {
+            Ok(mut cache) => {
+                if cache.index != index.id() {
+                    cache.masks.clear();
+                    cache.index = index.id();
+                }
+                f(&mut Remembered {
+                    index,
+                    masks: Some(&mut cache.masks),
+                })
+            }
+            // Only a decision inside a decision could get here: it matches without the cache.
+            Err(_) => f(&mut Remembered { index, masks: None }),
+        })
+    }
+
+    /// Empties this thread's cache.
+    pub fn forget() {
+        CACHE.with(|cache| {
+            if let Ok(mut cache) = cache.try_borrow_mut() {
+                cache.masks.clear();
+            }
+        });
+    }
+}
+
+/// The cache as one decision uses it.
+pub struct Remembered<'c> {
+    index: &'c GlobIndex,
+    masks: Option<&'c mut HashMap<Box<str>, Mask, RandomState>>,
+}
+
+impl Remembered<'_> {
+    /// The globs the path of page URL `url` matches.
+    pub fn url_mask(&mut self, url: &str) -> Mask {
+        let Some(masks) = self.masks.as_deref_mut() else {
+            return self.index.mask(url_path(url));
+        };
+        // Remembered by the URL without its query and fragment: the same page reached with
+        // other parameters (campaigns, click ids) is the same entry. Finding that end is one
+        // vectorised search; reading the path out of the URL is left to the first sight.
+        let end = memchr::memchr2(b'?', b'#', url.as_bytes()).unwrap_or(url.len());
+        let key = url.get(..end).unwrap_or(url);
+        if let Some(&mask) = masks.get(key) {
+            return mask;
+        }
+        let mask = self.index.mask(path_before(url, end));
+        if masks.len() >= KEPT {
+            masks.clear();
+        }
+        masks.insert(key.into(), mask);
+        mask
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::glob::Glob;
+
+    fn index(texts: &[&str]) -> GlobIndex {
+        let globs = texts
+            .iter()
+            .map(|t| Glob::new(t).expect("valid glob"))
+            .collect();
+        GlobIndex::new(globs).expect("few globs")
+    }
+
+    #[test]
+    fn remembered_masks_are_the_index_masks_and_a_new_index_starts_over() {
+        let first = index(&["*/faq*", "*/pricing*", "*/product-1*", "/", "*", "*?*"]);
+        // The same globs in another order: every mask differs from the first index's.
+        let second = index(&["*?*", "*", "/", "*/product-1*", "*/pricing*", "*/faq*"]);
+        let mut urls: Vec<String> = ["", "/", "a", "https://a.jp", "https://a.jp/faq"]
+            .iter()
+            .map(|u| u.to_string())
+            .collect();
+        // More distinct paths than the cache keeps, so it starts over on the way.
+        urls.extend((0..KEPT + 10).map(|i| format!("https://a.jp/demo/product-{i}.html?x={i}")));
+        urls.push("https://a.jp/demo/pricing.html#top".into());
+        for round in 0..2 {
+            for index in [&first, &second] {
+                PathMasks::with(index, |masks| {
+                    for url in &urls {
+                        assert_eq!(
+                            masks.url_mask(url),
+                            index.mask(url_path(url)),
+                            "{url}, round {round}"
+                        );
+                    }
+                });
+            }
+        }
+    }
+
+    #[test]
+    fn a_decision_inside_a_decision_matches_without_the_cache() {
+        let outer = index(&["*/faq*"]);
+        let inner = index(&["*/pricing*"]);
+        PathMasks::with(&outer, |masks| {
+            assert_eq!(masks.url_mask("https://a.jp/faq"), 1);
+            PathMasks::with(&inner, |masks| {
+                assert_eq!(masks.url_mask("https://a.jp/faq"), 0);
+                assert_eq!(masks.url_mask("https://a.jp/pricing"), 1);
+            });
+            assert_eq!(masks.url_mask("https://a.jp/faq"), 1);
+        });
+    }
+}
