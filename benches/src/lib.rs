@@ -3,3 +3,4 @@
 
 pub mod load;
 pub mod process;
+pub mod rules_case;

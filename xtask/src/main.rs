@@ -7,6 +7,8 @@
 //! - `bench-memory`: resident memory per idle visitor for 1,000,000 visitors.
 //! - `bench-tag`: the tag in headless Chromium against a release edge: the page's `load` event
 //!   to its first collect request, median of 20 loads.
+//! - `bench-rules`: instructions per popup decision for each case of the `rules_decide`
+//!   benchmark, counted by callgrind (valgrind), which a noisy machine does not move.
 
 mod demo_db;
 mod tracker;
@@ -27,10 +29,11 @@ fn main() -> anyhow::Result<()> {
         "bench-load" => bench(&root, "load", rest),
         "bench-memory" => bench(&root, "memory", rest),
         "bench-tag" => bench_tag(&root),
+        "bench-rules" => bench_rules(&root),
         "build-tag" => tracker::build(&root),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo | test | bench-load | bench-memory | bench-tag | build-tag>"
+                "usage: cargo xtask <demo | test | bench-load | bench-memory | bench-tag | bench-rules | build-tag>"
             );
             if task == "help" {
                 Ok(())
@@ -155,6 +158,60 @@ fn bench_tag(root: &Path) -> anyhow::Result<()> {
             "--nocapture",
         ],
     )
+}
+
+/// Decisions per case in the shorter and the longer callgrind run: the difference of their
+/// instruction counts is the cost of `RULES_LONG - RULES_SHORT` decisions, without the set-up.
+const RULES_SHORT: u64 = 1_000;
+const RULES_LONG: u64 = 3_000;
+const RULES_CASES: [&str; 4] = [
+    "100_rules_none_eligible",
+    "100_rules_last_wins",
+    "100_rules_50_distinct_page_globs",
+    "100_rules_50_distinct_page_globs_first_sight",
+];
+
+fn bench_rules(root: &Path) -> anyhow::Result<()> {
+    step("building the release rules-instructions binary");
+    cargo(
+        root,
+        &[
+            "build",
+            "--release",
+            "-p",
+            "mikomi-benches",
+            "--bin",
+            "rules-instructions",
+        ],
+    )?;
+    let binary = root.join("target/release/rules-instructions");
+    step("counting instructions per decision under callgrind");
+    for case in RULES_CASES {
+        let short = callgrind_instructions(&binary, case, RULES_SHORT)?;
+        let long = callgrind_instructions(&binary, case, RULES_LONG)?;
+        let per = long.saturating_sub(short) / (RULES_LONG - RULES_SHORT);
+        println!("{case}: {per} instructions per decision");
+    }
+    Ok(())
+}
+
+/// The instructions callgrind counted for `count` decisions of `case` (its `Collected` line).
+fn callgrind_instructions(binary: &Path, case: &str, count: u64) -> anyhow::Result<u64> {
+    let output = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(binary)
+        .args([case, &count.to_string()])
+        .output()
+        .context("start valgrind (install it: apt-get install valgrind)")?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        bail!("callgrind on {case} failed: {stderr}");
+    }
+    stderr
+        .lines()
+        .find_map(|line| line.split_once("Collected :").map(|(_, n)| n.trim()))
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("no `Collected` count in callgrind's output: {stderr}"))
 }
 
 fn cargo(root: &Path, args: &[&str]) -> anyhow::Result<()> {
