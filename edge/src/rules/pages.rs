@@ -8,7 +8,6 @@
 //! turning a path into a mask costs one pass over its bytes plus the globs it really matches.
 
 use std::collections::HashMap;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::glob::Glob;

@@ -15,14 +15,17 @@ use foldhash::fast::RandomState;
 use super::glob::{path_before, url_path};
 use super::pages::{GlobIndex, Mask};
 
-/// Paths remembered per thread. A site's pages fit many times over; URLs that never repeat
-/// (a path carrying a session token, say) fill it up, and it starts over rather than grow.
+/// Pages remembered per thread, and the bytes of their keys. A site's pages fit many times
+/// over; URLs that never repeat (a path carrying a session token, say) fill it up, and it
+/// starts over rather than grow: at most about half a megabyte per thread.
 const KEPT: usize = 4096;
+const KEPT_BYTES: usize = 256 * 1024;
 
 thread_local! {
     static CACHE: RefCell<PathMasks> = RefCell::new(PathMasks {
         index: 0,
         masks: HashMap::default(),
+        bytes: 0,
     });
 }
 
@@ -30,6 +33,8 @@ thread_local! {
 pub struct PathMasks {
     index: u64,
     masks: HashMap<Box<str>, Mask, RandomState>,
+    /// The bytes of the keys in `masks`.
+    bytes: usize,
 }
 
 impl PathMasks {
@@ -38,16 +43,16 @@ impl PathMasks {
         CACHE.with(|cache| match cache.try_borrow_mut() {
             Ok(mut cache) => {
                 if cache.index != index.id() {
-                    cache.masks.clear();
+                    cache.clear();
                     cache.index = index.id();
                 }
                 f(&mut Remembered {
                     index,
-                    masks: Some(&mut cache.masks),
+                    cache: Some(&mut cache),
                 })
             }
             // Only a decision inside a decision could get here: it matches without the cache.
-            Err(_) => f(&mut Remembered { index, masks: None }),
+            Err(_) => f(&mut Remembered { index, cache: None }),
         })
     }
 
@@ -55,22 +60,27 @@ impl PathMasks {
     pub fn forget() {
         CACHE.with(|cache| {
             if let Ok(mut cache) = cache.try_borrow_mut() {
-                cache.masks.clear();
+                cache.clear();
             }
         });
+    }
+
+    fn clear(&mut self) {
+        self.masks.clear();
+        self.bytes = 0;
     }
 }
 
 /// The cache as one decision uses it.
 pub struct Remembered<'c> {
     index: &'c GlobIndex,
-    masks: Option<&'c mut HashMap<Box<str>, Mask, RandomState>>,
+    cache: Option<&'c mut PathMasks>,
 }
 
 impl Remembered<'_> {
     /// The globs the path of page URL `url` matches.
     pub fn url_mask(&mut self, url: &str) -> Mask {
-        let Some(masks) = self.masks.as_deref_mut() else {
+        let Some(cache) = self.cache.as_deref_mut() else {
             return self.index.mask(url_path(url));
         };
         // Remembered by the URL without its query and fragment: the same page reached with
@@ -78,14 +88,15 @@ impl Remembered<'_> {
         // vectorised search; reading the path out of the URL is left to the first sight.
         let end = memchr::memchr2(b'?', b'#', url.as_bytes()).unwrap_or(url.len());
         let key = url.get(..end).unwrap_or(url);
-        if let Some(&mask) = masks.get(key) {
+        if let Some(&mask) = cache.masks.get(key) {
             return mask;
         }
         let mask = self.index.mask(path_before(url, end));
-        if masks.len() >= KEPT {
-            masks.clear();
+        if cache.masks.len() >= KEPT || cache.bytes + key.len() > KEPT_BYTES {
+            cache.clear();
         }
-        masks.insert(key.into(), mask);
+        cache.bytes += key.len();
+        cache.masks.insert(key.into(), mask);
         mask
     }
 }
@@ -128,6 +139,25 @@ mod tests {
                 });
             }
         }
+    }
+
+    #[test]
+    fn long_pages_start_the_cache_over_before_it_holds_more_bytes_than_it_keeps() {
+        let index = index(&["*/faq*", "*x*"]);
+        let long = "x".repeat(2000);
+        PathMasks::with(&index, |masks| {
+            for i in 0..400 {
+                let url = format!("https://a.jp/{i}/{long}?q=1");
+                assert_eq!(masks.url_mask(&url), 0b10, "{i}");
+                let cache = masks.cache.as_deref().expect("not nested");
+                assert!(cache.bytes <= KEPT_BYTES, "{i}: {} bytes", cache.bytes);
+                assert_eq!(
+                    cache.bytes,
+                    cache.masks.keys().map(|k| k.len()).sum::<usize>(),
+                    "{i}"
+                );
+            }
+        });
     }
 
     #[test]
