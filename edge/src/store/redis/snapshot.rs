@@ -101,6 +101,7 @@ impl Node {
         let chunks = tokio::task::spawn_blocking(move || encode(image::entries(&node.state)))
             .await
             .map_err(|e| StoreError::Unavailable(format!("snapshot writer stopped: {e}")))??;
+        let encoded_ms = started.elapsed().as_millis() as u64;
         for (index, chunk) in chunks.iter().enumerate() {
             let mut set = Cmd::new();
             set.arg("SET")
@@ -108,6 +109,7 @@ impl Node {
                 .arg(chunk.as_slice());
             self.redis.query_within::<()>(&set, BULK_TIMEOUT).await?;
         }
+        let written_ms = started.elapsed().as_millis() as u64;
         let previous = log::publish_snapshot(
             &self.redis,
             &self.keys,
@@ -141,6 +143,8 @@ impl Node {
         tracing::info!(
             seq,
             chunks = chunks.len(),
+            encoded_ms,
+            written_ms,
             ms = started.elapsed().as_millis() as u64,
             "snapshot written to redis"
         );
