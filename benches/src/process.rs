@@ -14,11 +14,14 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `binary args…` and waits for its "listening on http://ADDR" line.
+    /// Starts `binary args…` and waits for its "listening on http://ADDR" line. Its log
+    /// shows warnings only, unless `MIKOMI_BENCH_LOG` says otherwise (as `MIKOMI_LOG` would,
+    /// e.g. `warn,mikomi_edge::store=info` to see snapshots land).
     pub fn start(binary: &Path, args: &[&str]) -> anyhow::Result<Server> {
+        let log = std::env::var("MIKOMI_BENCH_LOG").unwrap_or_else(|_| "warn".into());
         let mut child = Command::new(binary)
             .args(args)
-            .env("MIKOMI_LOG", "warn")
+            .env("MIKOMI_LOG", log)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
