@@ -8,9 +8,10 @@
 //! lock. The cache belongs to one glob index at a time: a reload (a new index) starts it over.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 
 use super::glob::{path_before, url_path};
 use super::pages::{GlobIndex, Mask};
@@ -24,17 +25,38 @@ const KEPT_BYTES: usize = 256 * 1024;
 thread_local! {
     static CACHE: RefCell<PathMasks> = RefCell::new(PathMasks {
         index: 0,
-        masks: HashMap::default(),
-        bytes: 0,
+        table: HashTable::new(),
+        keys: String::new(),
+        hasher: RandomState::default(),
     });
 }
 
-/// One thread's remembered masks, for the index whose id is `index`.
+/// One thread's remembered masks, for the index whose id is `index`. The keys sit back to back
+/// in one string, so remembering a page allocates nothing of its own and starting over frees
+/// nothing page by page.
 pub struct PathMasks {
     index: u64,
-    masks: HashMap<Box<str>, Mask, RandomState>,
-    /// The bytes of the keys in `masks`.
-    bytes: usize,
+    table: HashTable<Page>,
+    keys: String,
+    hasher: RandomState,
+}
+
+/// One remembered page: its key is `keys[start..start + len]` (within `KEPT_BYTES`, so
+/// 32 bits each keep a page to 32 bytes).
+struct Page {
+    hash: u64,
+    start: u32,
+    len: u32,
+    mask: Mask,
+}
+
+impl Page {
+    fn key<'k>(&self, keys: &'k str) -> &'k [u8] {
+        let start = self.start as usize;
+        keys.as_bytes()
+            .get(start..start + self.len as usize)
+            .unwrap_or_default()
+    }
 }
 
 impl PathMasks {
@@ -66,8 +88,35 @@ impl PathMasks {
     }
 
     fn clear(&mut self) {
-        self.masks.clear();
-        self.bytes = 0;
+        self.table.clear();
+        self.keys.clear();
+    }
+
+    fn find(&self, hash: u64, key: &str) -> Option<Mask> {
+        let keys = &self.keys;
+        self.table
+            .find(hash, |page| {
+                page.hash == hash && page.key(keys) == key.as_bytes()
+            })
+            .map(|page| page.mask)
+    }
+
+    fn remember(&mut self, hash: u64, key: &str, mask: Mask) {
+        if key.len() > KEPT_BYTES {
+            return;
+        }
+        if self.table.len() >= KEPT || self.keys.len() + key.len() > KEPT_BYTES {
+            self.clear();
+        }
+        // Both below KEPT_BYTES, which fits 32 bits.
+        let page = Page {
+            hash,
+            start: self.keys.len() as u32,
+            len: key.len() as u32,
+            mask,
+        };
+        self.keys.push_str(key);
+        self.table.insert_unique(hash, page, |page| page.hash);
     }
 }
 
@@ -88,15 +137,12 @@ impl Remembered<'_> {
         // vectorised search; reading the path out of the URL is left to the first sight.
         let end = memchr::memchr2(b'?', b'#', url.as_bytes()).unwrap_or(url.len());
         let key = url.get(..end).unwrap_or(url);
-        if let Some(&mask) = cache.masks.get(key) {
+        let hash = cache.hasher.hash_one(key);
+        if let Some(mask) = cache.find(hash, key) {
             return mask;
         }
         let mask = self.index.mask(path_before(url, end));
-        if cache.masks.len() >= KEPT || cache.bytes + key.len() > KEPT_BYTES {
-            cache.clear();
-        }
-        cache.bytes += key.len();
-        cache.masks.insert(key.into(), mask);
+        cache.remember(hash, key, mask);
         mask
     }
 }
@@ -150,12 +196,17 @@ mod tests {
                 let url = format!("https://a.jp/{i}/{long}?q=1");
                 assert_eq!(masks.url_mask(&url), 0b10, "{i}");
                 let cache = masks.cache.as_deref().expect("not nested");
-                assert!(cache.bytes <= KEPT_BYTES, "{i}: {} bytes", cache.bytes);
-                assert_eq!(
-                    cache.bytes,
-                    cache.masks.keys().map(|k| k.len()).sum::<usize>(),
-                    "{i}"
+                assert!(
+                    cache.keys.len() <= KEPT_BYTES,
+                    "{i}: {} bytes",
+                    cache.keys.len()
                 );
+                assert!(cache.table.len() <= KEPT, "{i}");
+                // Every remembered page's key is its URL up to the query.
+                for page in &cache.table {
+                    let key = String::from_utf8_lossy(page.key(&cache.keys));
+                    assert!(key.ends_with(&long), "{i}: {key}");
+                }
             }
         });
     }
