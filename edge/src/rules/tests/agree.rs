@@ -141,13 +141,7 @@ fn check(w: &World, url: &str, context: &str) {
     let request = DecideRequest {
         site: "demo",
         visitor: w.visitor.id,
-        incoming: Incoming {
-            now: w.clock.now_ms(),
-            session_timeout_ms: 30 * MIN,
-            events: &events,
-            company: None,
-            page_url: url,
-        },
+        incoming: w.incoming(&events, url),
         lang: Lang::Ja,
         preview: None,
     };

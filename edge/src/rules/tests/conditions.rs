@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::super::condition::Condition;
 use super::super::config::ConditionConfig;
-use super::super::facts::{Facts, Incoming, PageMatching};
+use super::super::facts::{Facts, PageMatching};
 use super::super::pages::{PageGlobs, PagePlan};
 use super::*;
 
@@ -51,13 +51,7 @@ fn cold() -> (World, Vec<TimedEvent>, &'static str) {
 /// agree.
 fn holds(world: &(World, Vec<TimedEvent>, &str), condition: &Condition, plan: &PagePlan) -> bool {
     let (w, events, url) = world;
-    let incoming = Incoming {
-        now: w.clock.now_ms(),
-        session_timeout_ms: 30 * MIN,
-        events,
-        company: w.company.as_deref(),
-        page_url: url,
-    };
+    let incoming = w.incoming(events, url);
     let facts = Facts::gather(Some(&w.visitor), &incoming, plan, PageMatching::Scan);
     let held = condition.holds(&facts);
     assert_eq!(
@@ -228,13 +222,7 @@ fn identified_visitors_are_not_anonymous() {
 #[test]
 fn score_and_stage_hold_once_scoring_provides_them() {
     let (w, events, url) = warm();
-    let incoming = Incoming {
-        now: w.clock.now_ms(),
-        session_timeout_ms: 30 * MIN,
-        events: &events,
-        company: None,
-        page_url: url,
-    };
+    let incoming = w.incoming(&events, url);
     let plan = PagePlan::default();
     let mut facts = Facts::gather(Some(&w.visitor), &incoming, &plan, PageMatching::Indexed);
     facts.score = Some(42);
@@ -281,13 +269,7 @@ fn utm_parameters_are_compiled_to_their_index_and_explained_by_name() {
     let indices: Vec<usize> = globs.iter().map(|(at, _)| *at).collect();
     assert_eq!(indices, vec![0, 2, 4], "source, campaign, content");
     let (w, events, url) = warm();
-    let incoming = Incoming {
-        now: w.clock.now_ms(),
-        session_timeout_ms: 30 * MIN,
-        events: &events,
-        company: None,
-        page_url: url,
-    };
+    let incoming = w.incoming(&events, url);
     let plan = PagePlan::default();
     let facts = Facts::gather(Some(&w.visitor), &incoming, &plan, PageMatching::Scan);
     assert_eq!((facts.utm(0), facts.utm(2)), (Some("mail"), Some("spring")));

@@ -331,13 +331,7 @@ fn explain_names_the_failing_condition() {
     let request = DecideRequest {
         site: "demo",
         visitor: w.visitor.id,
-        incoming: Incoming {
-            now: w.clock.now_ms(),
-            session_timeout_ms: 30 * MIN,
-            events: &events,
-            company: None,
-            page_url: "https://a.jp/demo/faq.html",
-        },
+        incoming: w.incoming(&events, "https://a.jp/demo/faq.html"),
         lang: Lang::Ja,
         preview: None,
     };

@@ -109,17 +109,22 @@ impl World {
         decision
     }
 
+    /// What collect hands a decision for a view of `url` by this visitor now.
+    pub fn incoming<'a>(&'a self, events: &'a [TimedEvent], url: &'a str) -> Incoming<'a> {
+        Incoming {
+            now: self.clock.now_ms(),
+            session_timeout_ms: SESSIONS.timeout_ms,
+            events,
+            company: self.company.as_deref(),
+            page_url: url,
+        }
+    }
+
     pub fn decide(&self, events: &[TimedEvent], url: &str) -> Decision {
         let request = DecideRequest {
             site: "demo",
             visitor: self.visitor.id,
-            incoming: Incoming {
-                now: self.clock.now_ms(),
-                session_timeout_ms: SESSIONS.timeout_ms,
-                events,
-                company: self.company.as_deref(),
-                page_url: url,
-            },
+            incoming: self.incoming(events, url),
             lang: self.lang,
             preview: self.preview.as_ref(),
         };

@@ -18,28 +18,28 @@ fn two_sites(rules: &str) -> Arc<RuleSet> {
     }
 }
 
-/// The ids of the rules the sieve leaves standing for `site`, for the visitor of `w` now.
-fn standing(w: &World, site: &str) -> Vec<String> {
+/// Runs `f` over the facts of a view of the demo home page by the visitor of `w`, now.
+fn with_facts<R>(w: &World, matching: PageMatching, f: impl FnOnce(&Facts<'_>) -> R) -> R {
     let url = "https://a.jp/demo/";
     let events = [page(url, None)];
-    let incoming = Incoming {
-        now: w.clock.now_ms(),
-        session_timeout_ms: 30 * MIN,
-        events: &events,
-        company: None,
-        page_url: url,
-    };
-    let facts = Facts::gather(
+    let incoming = w.incoming(&events, url);
+    f(&Facts::gather(
         Some(&w.visitor),
         &incoming,
         &w.set.pages,
-        PageMatching::Indexed,
-    );
-    w.set
-        .sieve
-        .eligible(site, &facts)
-        .map(|i| w.set.rules[i].id.to_string())
-        .collect()
+        matching,
+    ))
+}
+
+/// The ids of the rules the sieve leaves standing for `site`, for the visitor of `w` now.
+fn standing(w: &World, site: &str) -> Vec<String> {
+    with_facts(w, PageMatching::Indexed, |facts| {
+        w.set
+            .sieve
+            .eligible(site, facts)
+            .map(|i| w.set.rules[i].id.to_string())
+            .collect()
+    })
 }
 
 #[test]
@@ -98,22 +98,13 @@ fn more_rules_than_a_word_of_bits_stand_as_rule_by_rule() {
     assert_eq!(set.sieve.distinct(), 2 + 3 + 5);
     let mut w = World::new(Arc::clone(&set));
     for step in 0..6 {
-        let url = "https://a.jp/demo/";
-        let events = [page(url, None)];
-        let incoming = Incoming {
-            now: w.clock.now_ms(),
-            session_timeout_ms: 30 * MIN,
-            events: &events,
-            company: None,
-            page_url: url,
-        };
-        let facts = Facts::gather(Some(&w.visitor), &incoming, &set.pages, PageMatching::Scan);
-        let expected: Vec<String> = set
-            .rules
-            .iter()
-            .filter(|r| r.conditions_hold(&facts))
-            .map(|r| r.id.to_string())
-            .collect();
+        let expected: Vec<String> = with_facts(&w, PageMatching::Scan, |facts| {
+            set.rules
+                .iter()
+                .filter(|r| r.conditions_hold(facts))
+                .map(|r| r.id.to_string())
+                .collect()
+        });
         assert!(!expected.is_empty() && expected.len() < 150, "step {step}");
         assert_eq!(standing(&w, "demo"), expected, "step {step}");
         w.view("https://a.jp/demo/faq.html");
