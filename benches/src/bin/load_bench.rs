@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mikomi_benches::load::{self, LoadResult, LoadSpec, Workload};
-use mikomi_benches::process::{RedisServer, Server};
+use mikomi_benches::process::Server;
+use mikomi_tests::redis::RedisServer;
 
 struct Options {
     connections: usize,
@@ -96,7 +97,7 @@ fn main() -> anyhow::Result<()> {
     drop(edge);
 
     // The shared store: one edge node on a single Redis that syncs every write.
-    let redis = RedisServer::start(&bench_dir(&release, "redis-server")?)?;
+    let redis = RedisServer::start(&bench_dir(&release, "redis-server")?);
     let edge = start_edge(
         &release,
         "redis",
