@@ -227,6 +227,17 @@ pub fn shared_data() -> PathBuf {
         .join("shared/data")
 }
 
+/// The demo company database (`cargo xtask test` builds it before the tests run).
+pub fn demo_companies() -> PathBuf {
+    let path = workspace_root().join("target/demo/companies.mmdb");
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo xtask test` builds it first",
+        path.display()
+    );
+    path
+}
+
 /// The `mikomi-edge` binary of this build (`cargo xtask test` builds it first).
 pub fn edge_binary() -> PathBuf {
     if let Ok(path) = std::env::var("MIKOMI_EDGE_BIN") {
@@ -503,6 +514,18 @@ impl Edge {
             cursor = page["next_cursor"].as_str().expect("cursor").to_string();
             out.extend(sessions);
         }
+    }
+
+    /// The text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
     }
 
     /// The store's counters from `/healthz`.

@@ -14,3 +14,20 @@ pub const ORIGIN: &str = "http://site.test";
 pub const SITE: &str = "test";
 /// A browser user agent: the edge ignores bots.
 pub const BROWSER_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+
+/// Waits until a load's `counter` reaches `at_least`, failing the test if that takes longer
+/// than `within`: a stalled load is a finding, not a hang.
+pub async fn wait_for_count(
+    counter: &std::sync::atomic::AtomicUsize,
+    at_least: usize,
+    within: std::time::Duration,
+) {
+    let deadline = std::time::Instant::now() + within;
+    while counter.load(std::sync::atomic::Ordering::SeqCst) < at_least {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the load stalled below {at_least} within {within:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}

@@ -2,14 +2,13 @@
 //! three-primary Redis Cluster, and a real `redis-server` killed and restarted under load.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use mikomi_tests::edge::{Edge, EdgeConfig, page_view, workspace_root};
+use mikomi_tests::edge::{Edge, EdgeConfig, demo_companies, page_view};
 use mikomi_tests::redis::RedisCluster;
-use mikomi_tests::{BROWSER_UA, ORIGIN, SITE, TestStore};
+use mikomi_tests::{BROWSER_UA, ORIGIN, SITE, TestStore, wait_for_count};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -26,16 +25,6 @@ when = [
   { visits = { at_least = 3, within = "7d" } },
 ]
 "#;
-
-fn demo_companies() -> PathBuf {
-    let path = workspace_root().join("target/demo/companies.mmdb");
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo xtask test` builds it first",
-        path.display()
-    );
-    path
-}
 
 /// A node of a deployment on `cluster`.
 fn node(cluster: &RedisCluster) -> EdgeConfig {
@@ -151,15 +140,7 @@ async fn health(edge: &Edge) -> Value {
 
 /// A counter's value from `/metrics`.
 async fn metric(edge: &Edge, name: &str) -> f64 {
-    let text = edge
-        .http
-        .get(edge.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let text = edge.metrics().await;
     text.lines()
         .find_map(|line| line.strip_prefix(&format!("{name}_total ")))
         .and_then(|v| v.parse().ok())
@@ -229,19 +210,7 @@ async fn an_outage_of_redis_loses_nothing_and_fails_no_request() {
         }));
     }
 
-    let wait_for = |at_least: usize| {
-        let answered = Arc::clone(&answered);
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while answered.load(Ordering::SeqCst) < at_least {
-                assert!(
-                    Instant::now() < deadline,
-                    "the load stalled below {at_least}"
-                );
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-    };
+    let wait_for = |at_least| wait_for_count(&answered, at_least, Duration::from_secs(30));
     wait_for(100).await;
     redis.stop();
     let before = answered.load(Ordering::SeqCst);

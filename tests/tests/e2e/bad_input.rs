@@ -143,15 +143,7 @@ async fn each_bad_request_is_refused_with_its_code_and_nothing_is_stored() {
         );
     }
     assert_eq!(edge.stored_events().await, 0, "nothing was stored");
-    let metrics = edge
-        .http
-        .get(edge.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = edge.metrics().await;
     assert!(
         metrics.contains("mikomi_rejected_total{code=\"malformed_json\"} 3"),
         "{metrics}"

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mikomi_tests::edge::page_view;
 use mikomi_tests::{BROWSER_UA, Edge, EdgeConfig, ORIGIN};
@@ -68,14 +68,7 @@ async fn start_load(edge: &Edge) -> Load {
 }
 
 async fn wait_for(acked: &AtomicUsize, at_least: usize) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while acked.load(Ordering::SeqCst) < at_least {
-        assert!(
-            Instant::now() < deadline,
-            "the load did not reach {at_least} acknowledgements"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    mikomi_tests::wait_for_count(acked, at_least, Duration::from_secs(60)).await;
 }
 
 async fn finish(load: Load) -> HashMap<String, Vec<String>> {

@@ -6,22 +6,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mikomi_tests::SITE;
-use mikomi_tests::edge::{Edge, EdgeConfig, workspace_root};
+use mikomi_tests::edge::{Edge, EdgeConfig, demo_companies};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 /// 127.0.1.0/24 in the demo company database.
 const NORTHWIND_IP: &str = "127.0.1.77";
-
-fn demo_companies() -> PathBuf {
-    let path = workspace_root().join("target/demo/companies.mmdb");
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo xtask test` builds it first",
-        path.display()
-    );
-    path
-}
 
 fn config() -> EdgeConfig {
     EdgeConfig {

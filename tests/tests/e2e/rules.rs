@@ -157,15 +157,7 @@ async fn brochure_on_the_third_visit_with_caps_holdout_results_and_explain() {
     );
     assert!(variant["conversion_ci95"].is_array(), "{variant}");
 
-    let metrics = edge
-        .http
-        .get(edge.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = edge.metrics().await;
     let line = format!(
         "mikomi_popup_eligible{{rule=\"brochure-repeat\",arm=\"holdout\"}} {}",
         held_out.len()
