@@ -219,12 +219,10 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The project's shared test data (`../shared/data` beside the repository).
-pub fn shared_data() -> PathBuf {
-    workspace_root()
-        .parent()
-        .expect("the repository has a parent folder")
-        .join("shared/data")
+/// The test data the repository carries (`ipdb/testdata`): the real ASN ranges and MaxMind's
+/// test databases.
+pub fn test_data() -> PathBuf {
+    workspace_root().join("ipdb/testdata")
 }
 
 /// The demo company database (`cargo xtask test` builds it before the tests run).

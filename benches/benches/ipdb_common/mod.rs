@@ -7,9 +7,9 @@ use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-/// The two real ASN source files (IPv4, IPv6), beside the workspace.
+/// The two real ASN source files (IPv4, IPv6) the repository carries.
 pub fn asn_sources() -> [PathBuf; 2] {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/asn");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ipdb/testdata/asn");
     [dir.join("asn-ipv4.csv.gz"), dir.join("asn-ipv6.csv.gz")]
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ipdb::{Error, LayerSpec, Resolver, Schema};
 
-use crate::common::{Rng, company_db, shared_data};
+use crate::common::{Rng, company_db, test_data};
 
 /// Addresses that walk different parts of any tree.
 const PROBES: &[&str] = &[
@@ -101,7 +101,7 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_bad_data_file_is_refused_or_harmless() {
     let mut files = Vec::new();
     files_under(
-        &shared_data().join("maxmind-test-data/bad-data"),
+        &test_data().join("maxmind-test-data/bad-data"),
         &mut files,
     );
     // The test-data directory's own broken files belong here too.
@@ -112,7 +112,7 @@ fn every_bad_data_file_is_refused_or_harmless() {
         "GeoIP2-City-Test-Invalid-Node-Count.mmdb",
     ] {
         files.push(
-            shared_data()
+            test_data()
                 .join("maxmind-test-data/test-data")
                 .join(broken),
         );

@@ -7,11 +7,11 @@ use std::net::IpAddr;
 use ipdb::{LayerSpec, NetworkKind, Resolver, SizeBand};
 use ipnet::IpNet;
 
-use crate::common::{Rng, company_db, shared_data};
+use crate::common::{Rng, company_db, test_data};
 
 /// The first `n` rows of a real ASN file, as text, so the test stays fast.
 fn head(name: &str, n: usize) -> String {
-    let file = std::fs::File::open(shared_data().join("asn").join(name)).expect("open");
+    let file = std::fs::File::open(test_data().join("asn").join(name)).expect("open");
     let reader = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file));
     reader
         .lines()

@@ -2,9 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-/// `../shared/data` relative to the workspace root (the crate lives one level below it).
-pub fn shared_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
+/// The test data the repository carries (`ipdb/testdata`): the real ASN ranges and MaxMind's
+/// test databases, each with its licence beside it.
+pub fn test_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
 }
 
 /// A deterministic xorshift generator: reproducible "random" inputs without a dependency.

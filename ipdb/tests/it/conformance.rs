@@ -7,7 +7,7 @@ use ipdb::{LayerSpec, Resolver, Schema};
 use ipnet::IpNet;
 use serde_json::Value;
 
-use crate::common::shared_data;
+use crate::common::test_data;
 
 /// An address inside `net` that no more specific network of the same file covers, so the
 /// record we read must be this network's own.
@@ -46,7 +46,7 @@ fn n(v: &Value, path: &[&str]) -> Option<u32> {
 
 /// Runs one file; returns (checked, skipped).
 fn check(stem: &str, schema: Schema) -> (usize, usize) {
-    let data = shared_data().join("maxmind-test-data");
+    let data = test_data().join("maxmind-test-data");
     let json =
         std::fs::read_to_string(data.join(format!("source-data/{stem}.json"))).expect("json");
     let json: Vec<serde_json::Map<String, Value>> =

@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mikomi_tests::edge::{page_view, shared_data};
+use mikomi_tests::edge::{page_view, test_data};
 use mikomi_tests::{Edge, EdgeConfig, ORIGIN};
 use serde_json::Value;
 
 fn enterprise_test_db() -> PathBuf {
-    shared_data().join("maxmind-test-data/test-data/GeoIP2-Enterprise-Test.mmdb")
+    test_data().join("maxmind-test-data/test-data/GeoIP2-Enterprise-Test.mmdb")
 }
 
 /// A collect from `ip` (forwarded by a trusted proxy); returns the stored visitor.
@@ -54,7 +54,7 @@ async fn the_company_behind_the_address_is_kept_on_the_visitor() {
 
 #[test]
 fn a_corrupt_database_stops_start_up_and_names_the_file() {
-    let bad = shared_data()
+    let bad = test_data()
         .join("maxmind-test-data/bad-data/libmaxminddb/libmaxminddb-corrupt-search-tree.mmdb");
     let missing = PathBuf::from("/nonexistent/companies.mmdb");
     for path in [bad, missing] {
