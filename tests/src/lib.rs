@@ -2,7 +2,9 @@
 //! HTTP over loopback, and helpers to read back what it stored.
 
 pub mod edge;
-pub mod redis;
+
+/// Real `redis-server` processes (the same crate the edge's own store tests use).
+pub use mikomi_test_redis as redis;
 
 pub use edge::{Edge, EdgeConfig, TestStore};
 

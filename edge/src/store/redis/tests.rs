@@ -1,24 +1,47 @@
-//! Against the machine's Redis (127.0.0.1:6379, started by `.ci/run`); every test has a key
-//! prefix of its own, so tests run side by side and leave each other alone.
+//! Against a real `redis-server` of each test's own, on a free loopback port, stopped when the
+//! test ends: no test depends on a Redis the machine happens to run.
+
+use mikomi_test_redis::RedisServer;
 
 use super::*;
 use crate::store::Store;
 use crate::store::record::AdminOp;
 use crate::store::test_support::{batch, key, model, urls};
 
+/// A Redis server and the directory it keeps its data in, for one test.
+struct TestRedis {
+    server: RedisServer,
+    _dir: tempfile::TempDir,
+}
+
+impl TestRedis {
+    fn start() -> TestRedis {
+        let dir = tempfile::tempdir().expect("a directory for redis");
+        TestRedis {
+            server: RedisServer::start(dir.path()),
+            _dir: dir,
+        }
+    }
+}
+
 /// A fresh deployment's prefix.
 fn prefix() -> String {
     format!("test-{:016x}", rand::random::<u64>())
 }
 
-async fn open(prefix: &str, spool: &std::path::Path) -> RedisStore {
-    open_with(prefix, spool, model()).await
+async fn open(redis: &TestRedis, prefix: &str, spool: &std::path::Path) -> RedisStore {
+    open_with(redis, prefix, spool, model()).await
 }
 
-async fn open_with(prefix: &str, spool: &std::path::Path, model: Model) -> RedisStore {
+async fn open_with(
+    redis: &TestRedis,
+    prefix: &str,
+    spool: &std::path::Path,
+    model: Model,
+) -> RedisStore {
     RedisStore::open(RedisOptions {
         endpoint: Endpoint {
-            urls: vec!["redis://127.0.0.1:6379".into()],
+            urls: vec![redis.server.url()],
             cluster: false,
             connections: 2,
             timeout: Duration::from_secs(2),
@@ -30,38 +53,19 @@ async fn open_with(prefix: &str, spool: &std::path::Path, model: Model) -> Redis
         metrics: StoreMetrics::default(),
     })
     .await
-    .expect("open the redis store (is redis running on 127.0.0.1:6379?)")
-}
-
-async fn forget(prefix: &str) {
-    let client = redis::Client::open("redis://127.0.0.1:6379").expect("client");
-    let mut connection = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connect");
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{{{prefix}}}*"))
-        .query_async(&mut connection)
-        .await
-        .expect("keys");
-    for key in keys {
-        let _: () = redis::cmd("DEL")
-            .arg(key)
-            .query_async(&mut connection)
-            .await
-            .expect("del");
-    }
+    .expect("open the redis store")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_apply_one_log_in_one_order() {
+    let redis = TestRedis::start();
     let prefix = prefix();
     let (dir_a, dir_b) = (
         tempfile::tempdir().expect("dir"),
         tempfile::tempdir().expect("dir"),
     );
-    let a = open(&prefix, dir_a.path()).await;
-    let b = open(&prefix, dir_b.path()).await;
+    let a = open(&redis, &prefix, dir_a.path()).await;
+    let b = open(&redis, &prefix, dir_b.path()).await;
     let mut seqs = Vec::new();
     for i in 0..10 {
         let node = if i % 2 == 0 { &a } else { &b };
@@ -84,14 +88,14 @@ async fn two_nodes_apply_one_log_in_one_order() {
         assert_eq!(node.stats().last_seq, 10);
         assert_eq!(node.health(), Health::Ok);
     }
-    forget(&prefix).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_node_starts_from_the_snapshot_and_the_log_behind_it_is_trimmed() {
+    let redis = TestRedis::start();
     let prefix = prefix();
     let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().expect("dir")).collect();
-    let a = open(&prefix, dirs[0].path()).await;
+    let a = open(&redis, &prefix, dirs[0].path()).await;
     for visitor in 0..20u8 {
         a.record(batch(visitor, 1_000, "/first"))
             .await
@@ -104,7 +108,7 @@ async fn a_new_node_starts_from_the_snapshot_and_the_log_behind_it_is_trimmed() 
     assert_eq!(left, 0, "the log behind the snapshot is gone");
     a.record(batch(3, 2_000, "/after")).await.expect("record");
 
-    let b = open(&prefix, dirs[1].path()).await;
+    let b = open(&redis, &prefix, dirs[1].path()).await;
     assert_eq!(b.stats().visitors, 20);
     assert_eq!(b.stats().last_seq, 21);
     let visitor = b.visitor(&key(3)).await.expect("read").expect("known");
@@ -112,7 +116,6 @@ async fn a_new_node_starts_from_the_snapshot_and_the_log_behind_it_is_trimmed() 
         urls(&visitor),
         ["https://example.jp/first", "https://example.jp/after"]
     );
-    forget(&prefix).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,6 +144,7 @@ async fn an_unreachable_redis_is_refused_at_start_with_its_address() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_node_at_a_time_delivers_webhooks() {
+    let redis = TestRedis::start();
     let prefix = prefix();
     let (dir_a, dir_b) = (
         tempfile::tempdir().expect("dir"),
@@ -150,8 +154,8 @@ async fn one_node_at_a_time_delivers_webhooks() {
         webhooks: true,
         ..model()
     };
-    let a = open_with(&prefix, dir_a.path(), with_webhooks.clone()).await;
-    let b = open_with(&prefix, dir_b.path(), with_webhooks).await;
+    let a = open_with(&redis, &prefix, dir_a.path(), with_webhooks.clone()).await;
+    let b = open_with(&redis, &prefix, dir_b.path(), with_webhooks).await;
     let mut converted = batch(1, 1_000, "/contact");
     converted.events.push(crate::collect::event::TimedEvent {
         client_ts: None,
@@ -177,5 +181,4 @@ async fn one_node_at_a_time_delivers_webhooks() {
         .await
         .expect("delivered");
     assert!(a.outbox(10).await.expect("outbox").is_empty());
-    forget(&prefix).await;
 }

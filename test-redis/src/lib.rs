@@ -1,4 +1,4 @@
-//! Redis for tests: real `redis-server` processes on free loopback ports, keeping their data in
+//! Redis for tests, shared by the edge's own store tests and the end-to-end harness: real `redis-server` processes on free loopback ports, keeping their data in
 //! a directory the test owns, stopped when dropped. A single server, or a three-primary cluster
 //! made with `redis-cli --cluster create`.
 
@@ -69,9 +69,9 @@ impl RedisServer {
                 "2000",
             ]);
         }
-        let child = command
-            .spawn()
-            .expect("run redis-server (`.ci/run` installs redis-server)");
+        let child = command.spawn().expect(
+            "run redis-server (`cargo xtask test` installs it: Debian package redis-server)",
+        );
         *self.child.lock().expect("child lock") = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
