@@ -36,8 +36,9 @@ enum Command {
     Explain {
         #[arg(long, short)]
         config: PathBuf,
-        /// The visitor id (`mk_vid`).
-        #[arg(long)]
+        /// The visitor id (`mk_vid`). Base64url: it may start with `-`, so a value that looks
+        /// like a flag is still taken as the id.
+        #[arg(long, allow_hyphen_values = true)]
         vid: String,
         /// The page, as an absolute URL.
         #[arg(long)]
@@ -46,7 +47,7 @@ enum Command {
         #[arg(long)]
         edge: Option<String>,
         /// The site, when the API key serves several.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         site: Option<String>,
         /// Print the API's JSON instead of the summary.
         #[arg(long)]

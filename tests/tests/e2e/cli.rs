@@ -1,8 +1,9 @@
-//! The command line: `check-config` points at the broken line; `--version` answers.
+//! The command line: `check-config` points at the broken line; `--version` answers; an id
+//! that starts with `-` is an id, not a flag.
 
 use std::process::Command;
 
-use mikomi_tests::edge::{edge_binary, workspace_root};
+use mikomi_tests::edge::{Edge, EdgeConfig, edge_binary, page_view, workspace_root};
 
 #[test]
 fn check_config_accepts_the_demo_and_names_the_broken_line() {
@@ -70,4 +71,45 @@ fn version_is_printed() {
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("mikomi-edge {}", env!("CARGO_PKG_VERSION"))
     );
+}
+
+/// Collects page views of fresh visitors until their ids start with each of `-` and `_` (one
+/// id in 64 starts with either), and asks `explain` about them: the id after `--vid` is taken as
+/// the value even when it looks like a flag.
+#[tokio::test]
+async fn explain_takes_visitor_ids_that_start_with_a_dash_or_an_underscore() {
+    let config = EdgeConfig::default();
+    let edge = Edge::start(&config);
+    let url = "http://site.test/demo/faq.html";
+    let mut wanted = vec!['-', '_'];
+    let mut found = Vec::new();
+    // Expected about 100 views; 5,000 misses both only with probability below 1e-30.
+    for _ in 0..5_000 {
+        let response = edge.collect(&page_view(None, url)).await;
+        assert_eq!(response.status().as_u16(), 200);
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        let vid = body["vid"].as_str().expect("a visitor id").to_string();
+        if let Some(at) = wanted.iter().position(|c| vid.starts_with(*c)) {
+            wanted.remove(at);
+            found.push(vid);
+        }
+        if wanted.is_empty() {
+            break;
+        }
+    }
+    assert!(wanted.is_empty(), "no visitor id started with {wanted:?}");
+    for vid in found {
+        let output = Command::new(edge_binary())
+            .args(["explain", "--config"])
+            .arg(edge.config_path())
+            .args(["--vid", &vid, "--url", url, "--edge", &edge.base])
+            .output()
+            .expect("run explain");
+        assert!(
+            output.status.success(),
+            "explain --vid {vid}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
