@@ -93,6 +93,16 @@ pub enum StoreError {
         offset: u64,
         reason: String,
     },
+    #[error(
+        "{path}: written in {what} format {found}, and this build reads format {reads}: run the \
+         version that wrote it, or move the data directory aside to start empty"
+    )]
+    OtherVersion {
+        path: String,
+        what: &'static str,
+        found: String,
+        reads: String,
+    },
 }
 
 impl StoreError {

@@ -10,6 +10,39 @@ use std::path::{Path, PathBuf};
 pub const SEGMENT_MAGIC: &[u8; 8] = b"MKWAL002";
 pub const SNAPSHOT_MAGIC: &[u8; 8] = b"MKSNAP02";
 
+/// What the first bytes of a log segment or snapshot say about it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Header {
+    /// This build's format.
+    Ours,
+    /// The same kind of file in another format version (the digits after the kind's letters).
+    OtherVersion { found: String, reads: String },
+    /// Not a file of this kind at all (or cut before its header was complete).
+    Foreign,
+}
+
+impl Header {
+    /// Reads `found` against this build's `magic` (`MKWAL002`: kind `MKWAL`, version `002`).
+    pub fn of(found: &[u8], magic: &[u8; 8]) -> Header {
+        if found == magic {
+            return Header::Ours;
+        }
+        let kind_len = magic.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let (kind, version) = magic.split_at(kind_len);
+        match found.split_at_checked(kind_len) {
+            Some((k, v))
+                if found.len() == magic.len() && k == kind && v.iter().all(u8::is_ascii_digit) =>
+            {
+                Header::OtherVersion {
+                    found: String::from_utf8_lossy(v).into_owned(),
+                    reads: String::from_utf8_lossy(version).into_owned(),
+                }
+            }
+            _ => Header::Foreign,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Numbered {
     pub seq: u64,

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::Shared;
-use super::files::{self, Appender, SEGMENT_MAGIC};
+use super::files::{self, Appender, Header, SEGMENT_MAGIC};
 use super::snapshot;
 use crate::store::StoreError;
 use crate::store::frame::{self, Next};
@@ -53,8 +53,20 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
         let file = File::open(path).map_err(io("open"))?;
         let mut input = BufReader::with_capacity(1 << 20, file);
         let mut magic = [0u8; 8];
-        let magic_ok = input.read_exact(&mut magic).is_ok() && &magic == SEGMENT_MAGIC;
-        if !magic_ok {
+        let header = match input.read_exact(&mut magic) {
+            Ok(()) => Header::of(&magic, SEGMENT_MAGIC),
+            Err(_) => Header::Foreign,
+        };
+        if let Header::OtherVersion { found, reads } = header {
+            // Never removed or misread: yesterday's log is data, not a torn header.
+            return Err(StoreError::OtherVersion {
+                path: shown,
+                what: "log",
+                found,
+                reads,
+            });
+        }
+        if header == Header::Foreign {
             if i == last {
                 tracing::warn!(segment = %shown, "removing a segment cut before its header");
                 fs::remove_file(path).map_err(io("remove"))?;

@@ -10,7 +10,7 @@ use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
-use super::files::{self, SNAPSHOT_MAGIC};
+use super::files::{self, Header, SNAPSHOT_MAGIC};
 use crate::store::frame::{self, Next};
 
 use crate::store::StoreError;
@@ -70,8 +70,17 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, StoreError> {
     input
         .read_exact(&mut magic)
         .map_err(|_| corrupt(0, "too short to be a snapshot".into()))?;
-    if &magic != SNAPSHOT_MAGIC {
-        return Err(corrupt(0, "not a snapshot file".into()));
+    match Header::of(&magic, SNAPSHOT_MAGIC) {
+        Header::Ours => {}
+        Header::OtherVersion { found, reads } => {
+            return Err(StoreError::OtherVersion {
+                path: shown,
+                what: "snapshot",
+                found,
+                reads,
+            });
+        }
+        Header::Foreign => return Err(corrupt(0, "not a snapshot file".into())),
     }
     let mut reader = frame::Reader::new(input, SNAPSHOT_MAGIC.len() as u64);
     let mut entries = Vec::new();

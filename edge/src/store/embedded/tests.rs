@@ -131,6 +131,63 @@ async fn damage_before_the_last_segment_is_refused() {
     assert!(err.to_string().contains("not the last"), "{err}");
 }
 
+/// A log or snapshot written by another format version is refused by name and left in place:
+/// yesterday's data is never removed as if it were a torn header.
+#[tokio::test]
+async fn files_of_another_format_version_are_refused_and_kept() {
+    for (kind, older) in [("log", b"MKWAL001"), ("snapshot", b"MKSNAP01")] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = open(dir.path(), u64::MAX);
+            store.record(batch(1, 0, "/a")).await.expect("record");
+            if kind == "snapshot" {
+                store.close().await.expect("close with a snapshot");
+            }
+        }
+        let listing = files::list(dir.path()).expect("list");
+        let path = match kind {
+            "log" => listing.segments.last().expect("a segment").path.clone(),
+            _ => listing.snapshots.last().expect("a snapshot").path.clone(),
+        };
+        let mut bytes = std::fs::read(&path).expect("read");
+        bytes[..8].copy_from_slice(older);
+        std::fs::write(&path, &bytes).expect("write");
+        let err = EmbeddedStore::open(EmbeddedOptions {
+            dir: dir.path().to_path_buf(),
+            model: model(),
+            snapshot_after_bytes: u64::MAX,
+            metrics: StoreMetrics::default(),
+        })
+        .err()
+        .expect("another version refused");
+        let said = err.to_string();
+        assert!(
+            said.contains(&format!("{kind} format 0")) && said.contains("this build reads"),
+            "{said}"
+        );
+        assert_eq!(std::fs::read(&path).expect("still there"), bytes);
+    }
+}
+
+#[test]
+fn headers_tell_our_format_another_version_and_foreign_files_apart() {
+    use files::Header;
+    assert_eq!(Header::of(b"MKWAL002", b"MKWAL002"), Header::Ours);
+    assert_eq!(
+        Header::of(b"MKWAL001", b"MKWAL002"),
+        Header::OtherVersion {
+            found: "001".into(),
+            reads: "002".into()
+        }
+    );
+    assert_eq!(Header::of(b"MKSNAP02", b"MKWAL002"), Header::Foreign);
+    assert_eq!(
+        Header::of(b"\0\0\0\0\0\0\0\0", b"MKWAL002"),
+        Header::Foreign
+    );
+    assert_eq!(Header::of(b"MKWAL", b"MKWAL002"), Header::Foreign);
+}
+
 #[tokio::test]
 async fn snapshots_trim_the_log_and_recover_the_same_state() {
     let dir = tempfile::tempdir().expect("tempdir");
