@@ -9,20 +9,45 @@
 //!   to its first collect request, median of 20 loads.
 //! - `bench-rules`: instructions per popup decision for each case of the `rules_decide`
 //!   benchmark, counted by callgrind (valgrind), which a noisy machine does not move.
+//!
+//! Each task installs what it needs and the machine lacks (see `setup`). A failure prints the
+//! error and its causes, not a backtrace: `--verbose` or `RUST_BACKTRACE=full` adds one.
 
 mod demo_db;
+mod fresh_clone;
+mod setup;
 mod tracker;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
 
-fn main() -> anyhow::Result<()> {
+use tracker::Budget;
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let verbose = args.iter().any(|a| a == "--verbose");
+    args.retain(|a| a != "--verbose");
+    let task = args.first().cloned().unwrap_or_else(|| "help".into());
+    match run_task(&task, &args[args.len().min(1)..]) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("\nerror: cargo xtask {task}: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            let full = std::env::var("RUST_BACKTRACE").is_ok_and(|v| v == "full");
+            if verbose || full {
+                eprintln!("\n{}", error.backtrace());
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_task(task: &str, rest: &[String]) -> anyhow::Result<()> {
     let root = workspace_root();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let task = args.first().map(String::as_str).unwrap_or("help");
-    let rest = &args[args.len().min(1)..];
     match task {
         "demo" => demo(&root),
         "test" => test(&root, rest),
@@ -30,7 +55,7 @@ fn main() -> anyhow::Result<()> {
         "bench-memory" => bench(&root, "memory", rest),
         "bench-tag" => bench_tag(&root),
         "bench-rules" => bench_rules(&root),
-        "build-tag" => tracker::build(&root),
+        "build-tag" => tracker::build(&root, Budget::WarnUnoptimised),
         _ => {
             eprintln!(
                 "usage: cargo xtask <demo | test | bench-load | bench-memory | bench-tag | bench-rules | build-tag>"
@@ -53,10 +78,13 @@ fn workspace_root() -> PathBuf {
 
 fn demo(root: &Path) -> anyhow::Result<()> {
     step("building the tag");
-    tracker::build(root)?;
+    tracker::build(root, Budget::WarnUnoptimised).context("step: building the tag")?;
     step("building the demo company database");
-    demo_db::build(root)?;
-    step("starting the edge: open http://127.0.0.1:8080/demo/ (Ctrl-C stops it)");
+    demo_db::build(root).context("step: building the demo company database")?;
+    step(
+        "building and starting the edge (the first build takes a few minutes): open \
+         http://127.0.0.1:8080/demo/ once it says it is listening (Ctrl-C stops it)",
+    );
     cargo(
         root,
         &[
@@ -73,10 +101,12 @@ fn demo(root: &Path) -> anyhow::Result<()> {
 }
 
 fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
+    step("checking for the programs the tests start");
+    setup::system_tools(&setup::TEST_TOOLS).context("step: installing system packages")?;
     step("building the tag");
-    tracker::build(root)?;
+    tracker::build(root, Budget::Enforce).context("step: building the tag")?;
     step("building the demo company database");
-    demo_db::build(root)?;
+    demo_db::build(root).context("step: building the demo company database")?;
     step("formatting");
     cargo(root, &["fmt", "--all", "--", "--check"])?;
     step("lints");
@@ -112,7 +142,9 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     run(Command::new(cargo_bin)
         .args(&args)
         .env("MIKOMI_TEST_STORE", "redis")
-        .current_dir(root))
+        .current_dir(root))?;
+    step("a clean clone of HEAD with nothing beside it: the tests that read the data");
+    fresh_clone::check(root).context("step: the clean-clone check")
 }
 
 fn bench(root: &Path, which: &str, extra: &[String]) -> anyhow::Result<()> {
@@ -138,7 +170,7 @@ fn bench(root: &Path, which: &str, extra: &[String]) -> anyhow::Result<()> {
 /// release edge.
 fn bench_tag(root: &Path) -> anyhow::Result<()> {
     step("building the tag");
-    tracker::build(root)?;
+    tracker::build(root, Budget::Enforce)?;
     step("building the release edge");
     cargo(root, &["build", "--release", "-p", "mikomi-edge"])?;
     step("running the tag latency benchmark in headless Chromium");
@@ -214,12 +246,12 @@ fn callgrind_instructions(binary: &Path, case: &str, count: u64) -> anyhow::Resu
         .with_context(|| format!("no `Collected` count in callgrind's output: {stderr}"))
 }
 
-fn cargo(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+pub fn cargo(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(Command::new(cargo).args(args).current_dir(root))
 }
 
-fn run(command: &mut Command) -> anyhow::Result<()> {
+pub fn run(command: &mut Command) -> anyhow::Result<()> {
     let shown = format!("{command:?}");
     let status = command.status().with_context(|| format!("start {shown}"))?;
     if !status.success() {
@@ -228,6 +260,6 @@ fn run(command: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn step(what: &str) {
+pub fn step(what: &str) {
     eprintln!("\n==> {what}");
 }
