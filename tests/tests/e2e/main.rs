@@ -4,6 +4,7 @@
 mod bad_input;
 mod cli;
 mod collect;
+mod deploy;
 mod durability;
 mod identity;
 mod ipdb;
