@@ -18,6 +18,8 @@ pub struct Asset {
     content_type: &'static str,
     cache_control: &'static str,
     etag: HeaderValue,
+    /// Loaded by pages of other origins (the tag): answered with CORS and CORP headers.
+    cross_origin: bool,
 }
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -34,6 +36,18 @@ impl Asset {
             cache_control,
             // Hex digits and quotes are always a valid header value.
             etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\"")),
+            cross_origin: false,
+        }
+    }
+
+    /// A file of the tag. A customer's page on its own origin loads the glue with `import()`
+    /// and the module with `fetch`, both CORS requests: without `Access-Control-Allow-Origin`
+    /// the browser refuses them. The files are public and the same for everyone, and they are
+    /// requested without credentials, so `*` is right (and lets caches share one copy).
+    fn tag_file(body: Bytes, content_type: &'static str, cache_control: &'static str) -> Asset {
+        Asset {
+            cross_origin: true,
+            ..Asset::new(body, content_type, cache_control)
         }
     }
 
@@ -53,6 +67,21 @@ impl Asset {
             header::CACHE_CONTROL,
             HeaderValue::from_static(self.cache_control),
         );
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        if self.cross_origin {
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+            // Pages that isolate themselves (COEP) may still embed the tag.
+            headers.insert(
+                "cross-origin-resource-policy",
+                HeaderValue::from_static("cross-origin"),
+            );
+        }
         response
     }
 }
@@ -90,23 +119,23 @@ impl TagAssets {
         let wasm = Bytes::from(wasm);
         files.insert(
             glue_hashed,
-            Asset::new(glue.clone(), "text/javascript", IMMUTABLE),
+            Asset::tag_file(glue.clone(), "text/javascript", IMMUTABLE),
         );
         files.insert(
             wasm_hashed,
-            Asset::new(wasm.clone(), "application/wasm", IMMUTABLE),
+            Asset::tag_file(wasm.clone(), "application/wasm", IMMUTABLE),
         );
         files.insert(
             config.glue.as_str().to_string(),
-            Asset::new(glue, "text/javascript", SHORT),
+            Asset::tag_file(glue, "text/javascript", SHORT),
         );
         files.insert(
             config.wasm.as_str().to_string(),
-            Asset::new(wasm, "application/wasm", SHORT),
+            Asset::tag_file(wasm, "application/wasm", SHORT),
         );
         files.insert(
             config.loader.as_str().to_string(),
-            Asset::new(Bytes::from(loader), "text/javascript", SHORT),
+            Asset::tag_file(Bytes::from(loader), "text/javascript", SHORT),
         );
         Ok(TagAssets {
             files,
@@ -236,6 +265,17 @@ mod tests {
             .respond(&HeaderMap::new());
         assert_eq!(hashed.headers()[header::CONTENT_TYPE], "application/wasm");
         assert_eq!(hashed.headers()[header::CACHE_CONTROL], IMMUTABLE);
+        // Every file of the tag is usable from a page on another origin.
+        for name in ["t.js", "tracker.js", "tracker_bg.wasm", &glue, &wasm] {
+            let answer = tag
+                .get(name)
+                .expect("a tag file")
+                .respond(&HeaderMap::new());
+            let headers = answer.headers();
+            assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*", "{name}");
+            assert_eq!(headers["cross-origin-resource-policy"], "cross-origin");
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        }
     }
 
     #[test]
