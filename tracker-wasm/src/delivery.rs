@@ -9,6 +9,9 @@ pub enum Outcome {
     Ignored,
     /// The edge does not trust the stored visitor id: drop it and send once more without.
     ResetVisitor,
+    /// The edge could not take what the batch holds (an event it refuses, too many events,
+    /// too large a body): send it again in halves, so that only what it cannot take is lost.
+    Split,
     /// Refused for good (other 4xx): forget the batch; sending it again cannot help.
     Drop,
     /// Overload, server or network failure: keep the batch and try again later.
@@ -23,6 +26,14 @@ pub fn classify(status: u16, code: Option<&str>) -> Outcome {
         204 => Outcome::Ignored,
         429 => Outcome::Retry,
         400..=499 if code == Some("invalid_visitor_id") => Outcome::ResetVisitor,
+        413 => Outcome::Split,
+        400 if matches!(
+            code,
+            Some("invalid_event" | "event_count" | "malformed_json" | "body_too_large")
+        ) =>
+        {
+            Outcome::Split
+        }
         400..=499 => Outcome::Drop,
         // Other 2xx carry nothing the tag needs.
         201..=299 => Outcome::Ignored,
@@ -57,9 +68,11 @@ mod tests {
             classify(400, Some("invalid_visitor_id")),
             Outcome::ResetVisitor
         );
-        assert_eq!(classify(400, Some("invalid_event")), Outcome::Drop);
+        assert_eq!(classify(400, Some("invalid_event")), Outcome::Split);
+        assert_eq!(classify(400, Some("event_count")), Outcome::Split);
+        assert_eq!(classify(413, None), Outcome::Split);
+        assert_eq!(classify(400, Some("unknown_site")), Outcome::Drop);
         assert_eq!(classify(403, None), Outcome::Drop);
-        assert_eq!(classify(413, None), Outcome::Drop);
         assert_eq!(classify(429, None), Outcome::Retry);
         assert_eq!(classify(500, None), Outcome::Retry);
         assert_eq!(classify(503, None), Outcome::Retry);

@@ -4,24 +4,11 @@
 
 use crate::json::{push_key, push_str, push_u64, truncate};
 
-/// Longest URL the edge accepts, in bytes.
-pub const MAX_URL: usize = 2048;
-/// Longest page title.
-pub const MAX_TITLE: usize = 512;
-/// Longest form or event name, rule or variant id.
-pub const MAX_ID: usize = 64;
-/// Longest form field value.
-pub const MAX_FIELD: usize = 256;
-/// Longest email-click token; longer ones cannot be genuine and are not sent.
-pub const MAX_TOKEN: usize = 512;
-/// Most fields in a conversion, and most properties of a custom event.
-pub const MAX_KEYS: usize = 20;
-/// Longest engagement time the edge accepts (one day), in milliseconds.
-pub const MAX_ENGAGEMENT_MS: u64 = 86_400_000;
-/// Most events in one request.
-pub const MAX_BATCH: usize = 50;
-/// Longest page language tag sent (BCP 47 tags in practice stay far below).
-pub const MAX_LANG: usize = 35;
+// The limits are the edge's: one crate holds them for both sides.
+pub use mikomi_wire::{
+    MAX_BATCH, MAX_ENGAGEMENT_MS, MAX_FIELD, MAX_ID, MAX_KEYS, MAX_LANG, MAX_TITLE, MAX_TOKEN,
+    MAX_URL,
+};
 
 /// What happened to a popup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,9 +4,8 @@
 
 /// Most events kept; beyond this the oldest waiting event is dropped.
 pub const CAPACITY: usize = 200;
-/// Largest request body the tag builds, below the edge's 64 KiB limit (and the browser's
-/// keepalive quota), leaving room for the envelope.
-pub const MAX_BODY: usize = 60 * 1024;
+/// Largest request body the tag builds (the edge's configuration may not go below it).
+pub use mikomi_wire::MAX_BODY;
 
 /// Events as written JSON objects, oldest first.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -14,6 +13,9 @@ pub struct Queue {
     items: Vec<String>,
     /// How many events at the front belong to the request in flight.
     in_flight: usize,
+    /// After the edge refused a batch: the most events a request takes until the queue has
+    /// been emptied (halved on each refusal, so that the event it refuses ends up alone).
+    split_to: Option<usize>,
 }
 
 impl Queue {
@@ -50,9 +52,22 @@ impl Queue {
         if self.busy() {
             return Vec::new();
         }
+        let max = self.split_to.map_or(max, |s| s.min(max));
         let batch = Self::fit(self.items.iter(), max);
         self.in_flight = batch.len();
         batch
+    }
+
+    /// The edge refused the batch in flight for what it holds: keep its events and send them
+    /// in halves. Returns false when the batch was a single event, which is then the one the
+    /// edge cannot take (the caller drops it).
+    pub fn split(&mut self) -> bool {
+        if self.in_flight <= 1 {
+            return false;
+        }
+        self.split_to = Some((self.in_flight / 2).max(1));
+        self.in_flight = 0;
+        true
     }
 
     /// Takes, for a last beacon as the page goes away, the events not in flight, in batches.
@@ -83,6 +98,9 @@ impl Queue {
     pub fn ack(&mut self) {
         self.items.drain(..self.in_flight);
         self.in_flight = 0;
+        if self.items.is_empty() {
+            self.split_to = None;
+        }
     }
 
     /// The request in flight failed: keep its events for the next attempt.
@@ -94,6 +112,7 @@ impl Queue {
     pub fn clear(&mut self) {
         self.items.clear();
         self.in_flight = 0;
+        self.split_to = None;
     }
 
     fn fit<'a>(items: impl Iterator<Item = &'a String>, max: usize) -> Vec<String> {
@@ -183,6 +202,43 @@ mod tests {
         assert_eq!(q.len(), CAPACITY - 1);
         let next = q.take_batch(1);
         assert_eq!(next, vec![ev(51)]);
+    }
+
+    /// A batch the edge refuses for one bad event is sent again in halves until the bad event
+    /// is alone; every other event is delivered.
+    #[test]
+    fn a_refused_batch_is_split_until_only_the_refused_event_is_lost() {
+        let mut q = Queue::default();
+        for i in 0..10 {
+            q.push(ev(i));
+        }
+        let bad = ev(6);
+        let mut delivered = Vec::new();
+        let mut requests = 0;
+        loop {
+            let batch = q.take_batch(50);
+            if batch.is_empty() {
+                break;
+            }
+            requests += 1;
+            assert!(requests < 30, "no progress");
+            if batch.contains(&bad) {
+                if !q.split() {
+                    assert_eq!(batch, std::slice::from_ref(&bad));
+                    q.ack();
+                }
+            } else {
+                delivered.extend(batch);
+                q.ack();
+            }
+        }
+        let expected: Vec<String> = (0..10).filter(|i| *i != 6).map(ev).collect();
+        assert_eq!(delivered, expected);
+        // Once the queue is empty, batches are full size again.
+        for i in 0..10 {
+            q.push(ev(i));
+        }
+        assert_eq!(q.take_batch(50).len(), 10);
     }
 
     #[test]

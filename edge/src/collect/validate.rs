@@ -4,13 +4,11 @@
 use super::event::{Event, Prop, TimedEvent};
 use super::wire::{PropValue, WireEvent};
 
-const MAX_URL: usize = 2048;
-const MAX_TITLE: usize = 512;
-const MAX_ID: usize = 64;
-const MAX_TOKEN: usize = 512;
-const MAX_FIELD_VALUE: usize = 256;
-const MAX_FIELDS: usize = 20;
-const MAX_ENGAGEMENT_MS: u64 = 24 * 60 * 60 * 1000;
+// The wire contract's limits, the same constants the tag cuts its events to.
+use mikomi_wire::{
+    MAX_ENGAGEMENT_MS, MAX_FIELD as MAX_FIELD_VALUE, MAX_ID, MAX_KEYS as MAX_FIELDS, MAX_TITLE,
+    MAX_TOKEN, MAX_URL,
+};
 
 /// URL query parameters the tag must strip and the edge strips again, so a signed
 /// email-click token never reaches storage through a page URL.

@@ -445,13 +445,31 @@ impl Config {
                 ));
             }
         }
-        if limits.max_events_per_request == 0 || limits.max_body_bytes < 1024 {
+        // Below what the tag may send, the edge would refuse whole batches of real visitors.
+        // The key's place in the file, for the line of the message.
+        let span_of = |key: &str| text.find(key).map(|at| at..at + key.len());
+        if limits.max_events_per_request < mikomi_wire::MAX_BATCH {
             return Err(ConfigError::at(
                 path,
                 text,
-                None,
-                Some("limits".into()),
-                "max_events_per_request must be at least 1 and max_body_bytes at least 1024",
+                span_of("max_events_per_request"),
+                Some("limits.max_events_per_request".into()),
+                format!(
+                    "must be at least {}: the tag sends up to that many events in one request",
+                    mikomi_wire::MAX_BATCH
+                ),
+            ));
+        }
+        if limits.max_body_bytes < mikomi_wire::MAX_BODY {
+            return Err(ConfigError::at(
+                path,
+                text,
+                span_of("max_body_bytes"),
+                Some("limits.max_body_bytes".into()),
+                format!(
+                    "must be at least {}: the tag sends request bodies up to that size",
+                    mikomi_wire::MAX_BODY
+                ),
             ));
         }
         self.validate_storage(path, text)?;

@@ -192,3 +192,35 @@ fn the_demo_rules_load() {
         "by priority"
     );
 }
+
+/// Request limits below what the tag sends would refuse real visitors' batches: refused, with
+/// the line and the tag's figure.
+#[test]
+fn limits_below_what_the_tag_sends_are_refused_with_the_line() {
+    for (line, key, smallest) in [
+        (
+            "max_events_per_request = 10",
+            "limits.max_events_per_request",
+            mikomi_wire::MAX_BATCH,
+        ),
+        (
+            "max_body_bytes = 4096",
+            "limits.max_body_bytes",
+            mikomi_wire::MAX_BODY,
+        ),
+    ] {
+        let text = format!("{MINIMAL}\n[limits]\n{line}\n");
+        let error = parse(&text).expect_err("too small").to_string();
+        assert!(
+            error.contains("edge.toml:7:") && error.contains(key),
+            "{error}"
+        );
+        assert!(error.contains(&smallest.to_string()), "{error}");
+    }
+    let at_the_tag = format!(
+        "{MINIMAL}\n[limits]\nmax_events_per_request = {}\nmax_body_bytes = {}\n",
+        mikomi_wire::MAX_BATCH,
+        mikomi_wire::MAX_BODY
+    );
+    assert!(parse(&at_the_tag).is_ok());
+}
