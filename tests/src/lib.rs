@@ -2,6 +2,7 @@
 //! HTTP over loopback, and helpers to read back what it stored.
 
 pub mod edge;
+pub mod site;
 
 /// Real `redis-server` processes (the same crate the edge's own store tests use).
 pub use mikomi_test_redis as redis;

@@ -133,6 +133,14 @@ export function mk_listen() {
     };
     on(mkD, "submit", mkSubmit, 1);
     on(mkD, "click", mkClick, 1);
+    /* A field that was ever a password stays one, even after a "show password" box has
+       made it a text field. */
+    mkD.querySelectorAll("input[type=password]").forEach(mkWasPassword);
+    ["focusin", "input"].forEach(function (k) {
+      on(mkD, k, function (e) {
+        mkWasPassword(e.target);
+      }, 1);
+    });
     on(mkD, "visibilitychange", function () {
       page_event(mk_visible() ? 0 : 1);
     });
@@ -155,21 +163,74 @@ function mkClick(e) {
   if (a && typeof a.href == "string" && !a.closest(mkIgnore)) download(a.href);
 }
 
+const mkPasswords = new WeakSet();
+
+function mkWasPassword(el) {
+  if (el instanceof HTMLInputElement && el.type == "password") mkPasswords.add(el);
+}
+
+/* An element's text, spaces collapsed, bounded. */
+function mkText(n) {
+  return n ? (n.textContent || "").replace(/\s+/g, " ").trim().slice(0, 80) : "";
+}
+
+/* What a person reads as a control's label: its <label>s, aria-labelledby, aria-label,
+   placeholder and title, the <th> of its table row, the <dt> before its <dd>, and the text
+   just before it (climbing out of up to two wrappers that hold nothing else). */
+function mkLabel(el) {
+  var l = [], k, ids = (el.getAttribute("aria-labelledby") || "").split(" "), r, p, n, t;
+  if (el.labels) for (k = 0; k < el.labels.length; k++) l.push(mkText(el.labels[k]));
+  for (k = 0; k < ids.length; k++) if (ids[k]) l.push(mkText(mkD.getElementById(ids[k])));
+  ["aria-label", "placeholder", "title"].forEach(function (a) {
+    l.push(el.getAttribute(a) || "");
+  });
+  r = el.closest("tr");
+  if (r && r.querySelector("th")) l.push(mkText(r.querySelector("th")));
+  r = el.closest("dd");
+  p = r && r.previousElementSibling;
+  if (p && p.tagName == "DT") l.push(mkText(p));
+  for (n = el, k = 0; n && k < 3; n = n.parentElement, k++) {
+    for (p = n.previousSibling; p; p = p.previousSibling) {
+      if (p.nodeType == 1 && (p.matches("input,select,textarea") || p.querySelector("input,select,textarea"))) break;
+      t = mkText(p);
+      if (t) break;
+    }
+    if (t || p) break;
+  }
+  if (t) l.push(t);
+  return l.join(" ");
+}
+
+/* Whether a person can see a control. 2: a decoy no person can see or reach (invisible or
+   transparent, pushed off-screen, a pixel wide, hidden from assistive technology, or out of
+   the tab order with autofill turned off), never read. 1: not rendered at all
+   (display: none), as honeypots are but also the earlier steps of a multi-step form, read
+   only for a detail no visible control gave. 0: visible. */
+function mkHidden(el) {
+  var r = el.getBoundingClientRect(), ac = el.getAttribute("autocomplete") || "", c = el.checkVisibility;
+  if (c && !el.checkVisibility()) return 1;
+  return (c && !el.checkVisibility({ opacityProperty: true, visibilityProperty: true, checkOpacity: true, checkVisibilityCSS: true })) ||
+    r.width < 2 || r.height < 2 || r.right <= 0 || r.bottom <= 0 ||
+    r.left >= Math.max(mkD.documentElement.scrollWidth, innerWidth) ||
+    el.closest("[aria-hidden=true]") ||
+    (el.getAttribute("tabindex") == "-1" && /^(off|new-password)$/i.test(ac.trim())) ? 2 : 0;
+}
+
 /* A submitted form: the module classifies each control; only the values of mapped,
-   non-sensitive controls are read. */
+   non-sensitive controls are read. Each goes with its name, so that the parts of one value (a
+   phone over three inputs) can be joined, and with whether it is rendered. */
 function mkSubmit(e) {
-  var f = e.target, v = [], i, el, l, k, a;
+  var f = e.target, v = [], i, el, k, a, h;
   if (!(f instanceof HTMLFormElement) || f.closest(mkIgnore)) return;
   for (i = 0; i < f.elements.length; i++) {
     el = f.elements[i];
     a = function (n) {
       return el.getAttribute(n) || "";
     };
-    l = "";
-    if (el.labels) for (k = 0; k < el.labels.length; k++) l += el.labels[k].textContent + " ";
-    l += a("aria-label") + " " + a("placeholder") + " ";
-    k = kind(el.tagName.toLowerCase(), a("type"), a("name"), a("id"), a("autocomplete"), l, !!el.closest(mkIgnore));
-    if (k && typeof el.value == "string") v.push(k, el.value);
+    if (!/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName)) continue;
+    h = mkHidden(el);
+    k = kind(el.tagName.toLowerCase(), mkPasswords.has(el) ? "password" : a("type"), a("name"), a("id"), a("autocomplete"), mkLabel(el), !!el.closest(mkIgnore) || h > 1);
+    if (k && typeof el.value == "string") v.push(k, el.value, a("name"), h);
   }
   convert(f.getAttribute("data-mikomi-form"), f.getAttribute("id"), f.getAttribute("name"), v);
 }

@@ -121,6 +121,20 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
             "warnings",
         ],
     )?;
+    step("lints of the tag for its wasm target");
+    cargo(
+        root,
+        &[
+            "clippy",
+            "-p",
+            "tracker-wasm",
+            "--target",
+            setup::WASM_TARGET,
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     step("building the binaries the end-to-end tests run");
     cargo(root, &["build", "--workspace", "--bins"])?;
     step("tests");

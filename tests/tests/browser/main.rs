@@ -4,14 +4,17 @@
 //! Needs the built tag in `target/tag/` (`cargo xtask test` builds it) and Debian's
 //! `chromium` and `chromium-driver`.
 
-#[path = "../src/browser.rs"]
+#[path = "../../src/browser.rs"]
 mod browser;
+mod forms;
+mod third_party;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use browser::{Browser, BrowserOptions};
 use mikomi_tests::edge::workspace_root;
+use mikomi_tests::site::CustomerSite;
 use mikomi_tests::{Edge, EdgeConfig};
 use serde_json::Value;
 
@@ -20,12 +23,24 @@ const WAIT: Duration = Duration::from_secs(20);
 /// One browser at a time: two cores are shared with everything else the suite runs.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The edge serving a site folder and the built tag, and a browser.
+/// The edge serving a site folder and the built tag, and a browser. With a customer site, the
+/// pages come from that site's own origin and load the tag from the edge's.
 struct Setup {
     browser: Browser,
     edge: Edge,
+    site: Option<CustomerSite>,
     /// Holds the data directory; dropped after the edge.
     _config: EdgeConfig,
+}
+
+/// Where the pages are served from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Serving {
+    /// By the edge itself, under `/demo/`.
+    FirstParty,
+    /// By the customer's own server on another site (`localhost` against the edge's
+    /// `127.0.0.1`), the tag loaded from the edge: the deployment the README puts first.
+    ThirdParty,
 }
 
 fn assets_dir() -> PathBuf {
@@ -55,8 +70,22 @@ impl Setup {
         options: BrowserOptions,
         extra: &str,
     ) -> Setup {
+        Setup::start_serving(Serving::FirstParty, consent, site, options, extra).await
+    }
+
+    async fn start_serving(
+        serving: Serving,
+        consent: &'static str,
+        site: &Path,
+        options: BrowserOptions,
+        extra: &str,
+    ) -> Setup {
         let port = free_port();
         let origin = format!("http://127.0.0.1:{port}");
+        let customer = match serving {
+            Serving::FirstParty => None,
+            Serving::ThirdParty => Some(CustomerSite::start(site, &origin).await),
+        };
         let config = EdgeConfig {
             consent,
             demo_site: Some(site.to_path_buf()),
@@ -65,7 +94,10 @@ impl Setup {
             ..EdgeConfig::default()
         };
         // The demo pages say data-site="demo": add that site beside the default test site.
-        let origins = format!("\"{}\", \"http://127.0.0.1:{port}\"", mikomi_tests::ORIGIN);
+        let mut origins = format!("\"{}\", \"http://127.0.0.1:{port}\"", mikomi_tests::ORIGIN);
+        if let Some(customer) = &customer {
+            origins.push_str(&format!(", \"{}\"", customer.origin()));
+        }
         let toml = config
             .to_toml()
             .replace(
@@ -84,6 +116,7 @@ impl Setup {
         Setup {
             browser,
             edge,
+            site: customer,
             _config: config,
         }
     }
@@ -103,7 +136,20 @@ impl Setup {
     }
 
     fn page(&self, path: &str) -> String {
-        self.edge.url(&format!("/demo/{path}"))
+        match &self.site {
+            Some(site) => site.url(path),
+            None => self.edge.url(&format!("/demo/{path}")),
+        }
+    }
+
+    /// Every request body the pages of this browser sent with `fetch` or `sendBeacon`, as the
+    /// customer site's recorder kept them (third-party serving only).
+    async fn sent_bodies(&self) -> Vec<String> {
+        let kept = self
+            .browser
+            .eval("return sessionStorage.getItem('mk_sent') || '[]'")
+            .await;
+        serde_json::from_str(kept.as_str().unwrap_or("[]")).unwrap_or_default()
     }
 
     /// The visitor id the tag kept, once it has one.

@@ -15,7 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use self::host as dom;
 use crate::delivery::{Outcome, backoff_ms, classify};
 use crate::event::{Event, MAX_BATCH, MAX_TOKEN, Page, PopupAction, Prop, payload};
-use crate::fields::{Control, FieldSet, Kind};
+use crate::fields::{self, Control, FieldSet, FormValue};
 use crate::queue::Queue;
 use crate::url::{PREVIEW_PARAM, TOKEN_PARAM, form_id, is_download, take_param, valid_vid};
 
@@ -183,6 +183,13 @@ impl Tag {
                 self.queue.ack();
                 self.attempt = 0;
             }
+            Outcome::Split => {
+                if !self.queue.split() {
+                    // One event the edge cannot take: only it is lost.
+                    self.queue.ack();
+                }
+                self.attempt = 0;
+            }
             Outcome::ResetVisitor => {
                 self.set_vid(None);
                 if self.reset_once {
@@ -315,17 +322,9 @@ pub fn download(href: String) {
     });
 }
 
-const KINDS: [Kind; 6] = [
-    Kind::Email,
-    Kind::Name,
-    Kind::Company,
-    Kind::Phone,
-    Kind::Title,
-    Kind::Department,
-];
-
 /// What a form control holds: 0 for nothing to read (unmapped or sensitive), else 1 + the
-/// index of its kind in `KINDS`. The browser side reads the value only when this is not 0.
+/// index of its kind in `fields::ALL`. The browser side reads the value only when this is not
+/// 0.
 #[wasm_bindgen]
 pub fn kind(
     tag: String,
@@ -345,13 +344,14 @@ pub fn kind(
         label,
         ignored,
     };
-    crate::fields::classify(&control)
-        .and_then(|k| KINDS.iter().position(|x| *x == k))
+    fields::classify(&control)
+        .and_then(|k| fields::ALL.iter().position(|x| *x == k))
         .map_or(0, |i| i as u32 + 1)
 }
 
-/// A submitted form: its `data-mikomi-form`, `id` and `name`, and `[kind, value, ...]` for
-/// the controls `kind` mapped. Only forms with a plausible email address convert.
+/// A submitted form: its `data-mikomi-form`, `id` and `name`, and `[kind, value, control
+/// name, hidden, ...]` for the controls `kind` mapped (hidden: 1 when the control is not
+/// rendered). Only forms with a plausible email address convert.
 #[wasm_bindgen]
 pub fn convert(
     mikomi_form: Option<String>,
@@ -359,18 +359,24 @@ pub fn convert(
     name: Option<String>,
     values: Array,
 ) {
-    let mut fields = FieldSet::default();
+    let mut controls = Vec::new();
     let mut i = 0;
-    while i + 1 < values.length() {
+    while i + 3 < values.length() {
         let kind = values
             .get(i)
             .as_f64()
-            .and_then(|k| KINDS.get((k as usize).wrapping_sub(1)));
-        if let (Some(kind), Some(v)) = (kind, values.get(i + 1).as_string()) {
-            fields.add(kind.key(), &v);
+            .and_then(|k| fields::ALL.get((k as usize).wrapping_sub(1)));
+        if let (Some(kind), Some(value)) = (kind, values.get(i + 1).as_string()) {
+            controls.push(FormValue {
+                kind: *kind,
+                value,
+                name: values.get(i + 2).as_string().unwrap_or_default(),
+                rendered: values.get(i + 3).as_f64() == Some(0.0),
+            });
         }
-        i += 2;
+        i += 4;
     }
+    let fields = fields::collect(controls);
     if !fields.has_email() {
         return;
     }
@@ -539,7 +545,7 @@ pub fn cmd(args: Array) {
             let details = args.get(1);
             let Some(url) = url() else { return };
             let mut fields = FieldSet::default();
-            for kind in KINDS {
+            for kind in fields::ALL {
                 if let Some(v) = get_str(&details, kind.key()) {
                     fields.add(kind.key(), &v);
                 }
