@@ -135,10 +135,10 @@ export function mk_listen() {
     on(mkD, "click", mkClick, 1);
     /* A field that was ever a password stays one, even after a "show password" box has
        made it a text field. */
-    mkD.querySelectorAll("input[type=password]").forEach(mkWasPassword);
+    mkD.querySelectorAll("input[type=password]").forEach(mkPwSeen);
     ["focusin", "input"].forEach(function (k) {
       on(mkD, k, function (e) {
-        mkWasPassword(e.target);
+        mkPwSeen(e.target);
       }, 1);
     });
     on(mkD, "visibilitychange", function () {
@@ -163,10 +163,10 @@ function mkClick(e) {
   if (a && typeof a.href == "string" && !a.closest(mkIgnore)) download(a.href);
 }
 
-const mkPasswords = new WeakSet();
+const mkPw = new WeakSet();
 
-function mkWasPassword(el) {
-  if (el instanceof HTMLInputElement && el.type == "password") mkPasswords.add(el);
+function mkPwSeen(el) {
+  if (el instanceof HTMLInputElement && el.type == "password") mkPw.add(el);
 }
 
 /* An element's text, spaces collapsed, bounded. */
@@ -202,16 +202,17 @@ function mkLabel(el) {
 }
 
 /* Whether a person can see a control. 2: a decoy no person can see or reach (invisible or
-   transparent, pushed off-screen, a pixel wide, hidden from assistive technology, or out of
+   transparent, pushed off the page (not merely scrolled out of view: page coordinates), a
+   pixel wide, hidden from assistive technology, or out of
    the tab order with autofill turned off), never read. 1: not rendered at all
    (display: none), as honeypots are but also the earlier steps of a multi-step form, read
    only for a detail no visible control gave. 0: visible. */
 function mkHidden(el) {
   var r = el.getBoundingClientRect(), ac = el.getAttribute("autocomplete") || "", c = el.checkVisibility;
   if (c && !el.checkVisibility()) return 1;
-  return (c && !el.checkVisibility({ opacityProperty: true, visibilityProperty: true, checkOpacity: true, checkVisibilityCSS: true })) ||
-    r.width < 2 || r.height < 2 || r.right <= 0 || r.bottom <= 0 ||
-    r.left >= Math.max(mkD.documentElement.scrollWidth, innerWidth) ||
+  return (c && !el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) ||
+    r.width < 2 || r.height < 2 || r.right + scrollX <= 0 || r.bottom + scrollY <= 0 ||
+    r.left + scrollX >= mkD.documentElement.scrollWidth ||
     el.closest("[aria-hidden=true]") ||
     (el.getAttribute("tabindex") == "-1" && /^(off|new-password)$/i.test(ac.trim())) ? 2 : 0;
 }
@@ -229,7 +230,7 @@ function mkSubmit(e) {
     };
     if (!/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName)) continue;
     h = mkHidden(el);
-    k = kind(el.tagName.toLowerCase(), mkPasswords.has(el) ? "password" : a("type"), a("name"), a("id"), a("autocomplete"), mkLabel(el), !!el.closest(mkIgnore) || h > 1);
+    k = kind(el.tagName.toLowerCase(), mkPw.has(el) ? "password" : a("type"), a("name"), a("id"), a("autocomplete"), mkLabel(el), !!el.closest(mkIgnore) || h > 1);
     if (k && typeof el.value == "string") v.push(k, el.value, a("name"), h);
   }
   convert(f.getAttribute("data-mikomi-form"), f.getAttribute("id"), f.getAttribute("name"), v);

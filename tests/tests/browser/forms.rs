@@ -16,7 +16,8 @@ fn fixtures() -> PathBuf {
 }
 
 /// Opens `page`, sets each `(CSS selector, value)` as a person typing would (an `input` event
-/// after each), runs `before_submit`, submits the page's form, and returns the stored
+/// after each), runs `before_submit`, scrolls to the end of the page (on a long page the form
+/// is then out of view, which is not hidden), submits the page's form, and returns the stored
 /// conversion's fields and every body the page sent.
 async fn submit(page: &str, values: &[(&str, &str)], before_submit: &str) -> (Value, Vec<String>) {
     let s = Setup::start_serving(
@@ -37,6 +38,7 @@ async fn submit(page: &str, values: &[(&str, &str)], before_submit: &str) -> (Va
            el.focus(); el.value = v; el.dispatchEvent(new Event('input', {{bubbles: true}}));\
          }}\
          {before_submit}\
+         window.scrollTo(0, document.body.scrollHeight);\
          document.querySelector('form').requestSubmit();\
          return 'ok';"
     );
