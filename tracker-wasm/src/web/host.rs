@@ -34,10 +34,6 @@ extern "C" {
 const VID_KEY: &str = "mk_vid";
 /// First-party cookie holding the visitor id (the edge's own cookie is `mk_vid`, HttpOnly).
 const VID_COOKIE: &str = "_mkvid";
-/// localStorage key of the waiting events.
-pub(crate) const QUEUE_KEY: &str = "mk_q";
-/// localStorage key of the visitor's consent choice ("1" or "0").
-pub(crate) const CONSENT_KEY: &str = "mk_consent";
 /// Lifetime of the first-party cookie: 400 days, the most browsers keep.
 const COOKIE_MAX_AGE: &str = "34560000";
 

@@ -1,7 +1,7 @@
-//! The browser glue: the tag's state for this page and the functions the loader and the
+//! The browser glue: the page's [`Tag`] over the browser, and the functions the loader and the
 //! browser side (`js/host.js`) call. The browser side does the DOM work (listeners, requests,
-//! the popup); everything that decides what to send is here. Nothing here may throw or panic
-//! into the host page: every browser call that can fail is checked, and a failure means "do
+//! the popup); what to send is decided here and in `tag`. Nothing here may throw or panic into
+//! the host page: every browser call that can fail is checked, and a failure means "do
 //! nothing".
 
 mod host;
@@ -13,274 +13,67 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use self::host as dom;
-use crate::delivery::{Outcome, backoff_ms, classify};
-use crate::event::{Event, MAX_BATCH, MAX_TOKEN, Page, PopupAction, Prop, payload};
+use crate::event::{Event, MAX_TOKEN, PopupAction, Prop};
 use crate::fields::{self, Control, FieldSet, FormValue};
-use crate::queue::Queue;
-use crate::url::{PREVIEW_PARAM, TOKEN_PARAM, form_id, is_download, take_param, valid_vid};
-
-/// Delay before non-urgent events (engagement, custom events, popup impressions) go out, so
-/// that several travel in one request.
-const BATCH_DELAY_MS: i32 = 1_000;
+use crate::tag::{Host, PageEvent, Tag};
+use crate::url::{TOKEN_PARAM, form_id, is_download, take_param};
 
 thread_local! {
-    static TAG: RefCell<Option<Tag>> = const { RefCell::new(None) };
+    static TAG: RefCell<Option<Tag<Browser>>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` on the tag's state; `None` before `start` or if the state is already in use (a
 /// re-entrant call from a synchronous browser callback, which is then skipped, never a panic).
-fn with<R>(f: impl FnOnce(&mut Tag) -> R) -> Option<R> {
+fn with<R>(f: impl FnOnce(&mut Tag<Browser>) -> R) -> Option<R> {
     TAG.with(|t| t.try_borrow_mut().ok().and_then(|mut t| t.as_mut().map(f)))
 }
 
-/// The tag's state for the page.
-struct Tag {
-    /// The site key from `data-site`.
-    site: String,
-    /// Absolute URL of the edge's collect endpoint.
-    collect: String,
-    /// The visitor id the edge returned, if it returned one.
-    vid: Option<String>,
-    /// The visitor's choice, once the site has called `mikomi('consent', ...)`.
-    consent: Option<bool>,
-    /// The preview token of the landing URL, sent with every request of this page.
-    preview: Option<String>,
-    /// Events not yet acknowledged.
-    queue: Queue,
-    /// Failed attempts in a row, for the backoff.
-    attempt: u32,
-    /// A backoff timer is pending: nothing is sent before it fires.
-    waiting: bool,
-    /// When the pending retry is due.
-    retry_at: f64,
-    /// A batching timer is pending.
-    batching: bool,
-    /// The batch was already sent again without the visitor id once.
-    reset_once: bool,
-    /// The page as last reported (without `mk_t`).
-    url: String,
-    /// When the page last became visible, while it is visible.
-    visible_since: Option<f64>,
-}
+/// The page's browser, through the hand-written browser side.
+struct Browser;
 
-impl Tag {
-    /// Whether identifiers and waiting events may be kept in the browser's storage: only once
-    /// the edge has returned a visitor id, or the visitor has consented.
-    fn may_store(&self) -> bool {
-        self.consent != Some(false) && (self.vid.is_some() || self.consent == Some(true))
+impl Host for Browser {
+    fn now(&self) -> f64 {
+        dom::now()
     }
-
-    fn save(&self, leaving: bool) {
-        if self.may_store() {
-            let q = if leaving {
-                // What is in flight will arrive (keepalive); storing it would send it twice.
-                let mut idle = self.queue.clone();
-                idle.ack();
-                idle
-            } else {
-                self.queue.clone()
-            };
-            if q.is_empty() {
-                dom::forget(dom::QUEUE_KEY);
-            } else {
-                dom::store(dom::QUEUE_KEY, &q.encode());
-            }
-        } else {
-            dom::forget(dom::QUEUE_KEY);
+    fn random(&self) -> f64 {
+        js_sys::Math::random()
+    }
+    fn href(&self) -> Option<String> {
+        dom::href()
+    }
+    fn title(&self) -> Option<String> {
+        dom::title()
+    }
+    fn lang(&self) -> Option<String> {
+        dom::lang()
+    }
+    fn load(&self, key: &str) -> Option<String> {
+        dom::load(key)
+    }
+    fn store(&self, key: &str, value: Option<&str>) {
+        match value {
+            Some(v) => dom::store(key, v),
+            None => dom::forget(key),
         }
     }
-
-    fn set_vid(&mut self, vid: Option<String>) {
-        if self.vid == vid {
-            return;
-        }
-        self.vid = vid;
-        dom::keep_vid(self.vid.as_deref());
+    fn keep_vid(&self, vid: Option<&str>) {
+        dom::keep_vid(vid);
     }
-
-    /// The page details a request carries.
-    fn page<'a>(&'a self, lang: &'a Option<String>) -> Page<'a> {
-        Page {
-            consent: self.consent,
-            lang: lang.as_deref(),
-            preview: self.preview.as_deref(),
-        }
+    fn post(&self, url: &str, body: &str) -> bool {
+        dom::mk_post(url, body)
     }
-
-    /// Queues an event without sending it.
-    fn enqueue(&mut self, e: &Event) {
-        self.queue.push(e.to_json());
+    fn beacon(&self, url: &str, body: &str) -> bool {
+        dom::mk_beacon(url, body)
     }
-
-    /// Queues an event and sends it now or after the batching delay.
-    fn push(&mut self, e: &Event) {
-        self.enqueue(e);
-        self.save(false);
-        if e.is_urgent() {
-            self.flush();
-        } else if !self.batching {
-            self.batching = true;
-            dom::mk_later(BATCH_DELAY_MS);
-        }
-    }
-
-    /// Sends the next batch unless one is in flight or a retry is pending.
-    fn flush(&mut self) {
-        if self.waiting || self.queue.busy() {
-            return;
-        }
-        let batch = self.queue.take_batch(MAX_BATCH);
-        if batch.is_empty() {
-            return;
-        }
-        let lang = dom::lang();
-        let body = payload(&self.site, self.vid.as_deref(), self.page(&lang), &batch);
-        if !dom::mk_post(&self.collect, &body) {
-            self.queue.nack();
-        }
-    }
-
-    /// Sends every waiting event with `sendBeacon`: the page is going away.
-    fn beacon_all(&mut self) {
-        let lang = dom::lang();
-        let mut batches = self.queue.drain_idle(MAX_BATCH).into_iter();
-        while let Some(batch) = batches.next() {
-            let body = payload(&self.site, self.vid.as_deref(), self.page(&lang), &batch);
-            if !dom::mk_beacon(&self.collect, &body) {
-                // The browser's beacon quota is spent: keep the rest for the next page.
-                let mut rest = batch;
-                rest.extend(batches.flatten());
-                self.queue.restore(rest);
-                break;
-            }
-        }
-        self.save(true);
-    }
-
-    /// The edge's answer: `code` is the error code of an error body, `vid` the visitor id of an
-    /// accepted one, `body` whether the answer was JSON at all. Returns whether it was accepted
-    /// (and so may carry a popup).
-    fn answer(
-        &mut self,
-        status: u16,
-        code: Option<String>,
-        vid: Option<String>,
-        body: bool,
-    ) -> bool {
-        let outcome = classify(status, code.as_deref());
-        match outcome {
-            Outcome::Accepted => {
-                self.queue.ack();
-                self.attempt = 0;
-                self.reset_once = false;
-                if body {
-                    // A null id (opt-in without consent, or a privacy signal honoured): keep
-                    // nothing. Otherwise keep the id the edge minted.
-                    self.set_vid(vid.filter(|v| valid_vid(v)));
-                }
-            }
-            Outcome::Ignored | Outcome::Drop => {
-                self.queue.ack();
-                self.attempt = 0;
-            }
-            Outcome::Split => {
-                if !self.queue.split() {
-                    // One event the edge cannot take: only it is lost.
-                    self.queue.ack();
-                }
-                self.attempt = 0;
-            }
-            Outcome::ResetVisitor => {
-                self.set_vid(None);
-                if self.reset_once {
-                    self.queue.ack();
-                } else {
-                    self.reset_once = true;
-                    self.queue.nack();
-                }
-            }
-            Outcome::Retry => {
-                self.queue.nack();
-                self.attempt = self.attempt.saturating_add(1);
-                self.waiting = true;
-                let delay = backoff_ms(self.attempt, js_sys::Math::random());
-                self.retry_at = dom::now() + f64::from(delay);
-                dom::mk_later(delay as i32);
-            }
-        }
-        self.save(false);
-        self.flush();
-        outcome == Outcome::Accepted
-    }
-
-    /// Milliseconds the page was visible since the last report.
-    fn take_visible(&mut self) -> u64 {
-        let now = dom::now();
-        let since = self.visible_since.replace(now).unwrap_or(now);
-        (now - since).max(0.0) as u64
-    }
-
-    fn report_engagement(&mut self) {
-        let ms = self.take_visible();
-        if ms > 0 {
-            let e = Event::Engagement {
-                url: self.url.clone(),
-                ms,
-                ts: dom::now() as u64,
-            };
-            self.enqueue(&e);
-        }
-    }
-
-    /// A page view of the current URL; `force` reports it even when the URL did not change.
-    fn pageview(&mut self, force: bool) {
-        let Some(href) = dom::href() else { return };
-        let (_, url) = take_param(&href, TOKEN_PARAM);
-        if url == self.url && !force {
-            return;
-        }
-        if self.visible_since.is_some() {
-            self.report_engagement();
-        }
-        let referrer = std::mem::replace(&mut self.url, url.clone());
-        let title = dom::title();
-        self.push(&Event::Pageview {
-            url,
-            referrer: Some(referrer),
-            title,
-            ts: dom::now() as u64,
-        });
-    }
-
-    fn hidden(&mut self) {
-        if self.visible_since.is_some() {
-            self.report_engagement();
-            self.visible_since = None;
-        }
-        self.beacon_all();
-    }
-
-    fn set_consent(&mut self, consent: bool) {
-        self.consent = Some(consent);
-        dom::store(dom::CONSENT_KEY, if consent { "1" } else { "0" });
-        if !consent {
-            self.set_vid(None);
-            self.queue.clear();
-        }
-        self.save(false);
+    fn later(&self, ms: i32) {
+        dom::mk_later(ms);
     }
 }
 
 /// A timer fired: the batching delay has passed, and perhaps a retry is due.
 #[wasm_bindgen]
 pub fn tick() {
-    with(|t| {
-        t.batching = false;
-        if t.waiting && dom::now() >= t.retry_at - 1.0 {
-            t.waiting = false;
-        }
-        t.flush();
-    });
+    with(Tag::tick);
 }
 
 /// The edge answered (or the request failed, with status 0); see `Tag::answer`.
@@ -293,17 +86,9 @@ pub fn answer(status: u16, code: Option<String>, vid: Option<String>, body: bool
 /// have changed (popstate, hashchange), 3 the browser is back online.
 #[wasm_bindgen]
 pub fn page_event(kind: u32) {
-    with(|t| match kind {
-        0 => t.visible_since = Some(dom::now()),
-        1 => t.hidden(),
-        2 => t.pageview(false),
-        3 => {
-            t.waiting = false;
-            t.attempt = 0;
-            t.flush();
-        }
-        _ => {}
-    });
+    if let Some(event) = PageEvent::from_code(kind) {
+        with(|t| t.page_event(event));
+    }
 }
 
 /// A click on a link to `href`, outside any `data-mikomi-ignore` element.
@@ -452,39 +237,15 @@ pub fn popup_submit(rule: String, variant: String, values: Array) {
 pub fn start(site: String, collect: String) {
     #[cfg(feature = "debug")]
     console_error_panic_hook::set_once();
-    let Some(href) = dom::href() else { return };
-    let consent = dom::load(dom::CONSENT_KEY).map(|c| c == "1");
-    let vid = dom::stored_vid().filter(|_| consent != Some(false));
-    let queue = if vid.is_some() || consent == Some(true) {
-        dom::load(dom::QUEUE_KEY)
-            .map(|q| Queue::decode(&q))
-            .unwrap_or_default()
-    } else {
-        Queue::default()
+    let Some((mut tag, token)) = Tag::new(Browser, site, collect, dom::stored_vid()) else {
+        return;
     };
-
     // An email-click token: report it, and take it out of the address bar.
-    let (token, url) = take_param(&href, TOKEN_PARAM);
+    let url = tag.url.clone();
     if token.is_some() {
         dom::mk_replace(&url);
     }
-
-    let visible = dom::mk_visible();
-    let tag = Tag {
-        site,
-        collect,
-        vid,
-        consent,
-        preview: take_param(&href, PREVIEW_PARAM).0,
-        queue,
-        attempt: 0,
-        waiting: false,
-        retry_at: 0.0,
-        batching: false,
-        reset_once: false,
-        url: url.clone(),
-        visible_since: visible.then(dom::now),
-    };
+    tag.visible_since = dom::mk_visible().then(dom::now);
     if TAG
         .with(|t| t.try_borrow_mut().map(|mut t| t.replace(tag)))
         .is_err()
