@@ -59,8 +59,8 @@ pub fn build(root: &Path, budget: Budget) -> anyhow::Result<()> {
         (Err(e), false, Budget::WarnUnoptimised) => {
             eprintln!(
                 "    warning: {e:#}: the module is not optimised (wasm-opt, Debian package \
-                 binaryen, is not installed); the optimised build is about a third smaller and \
-                 within budget, which `cargo xtask test` enforces"
+                 binaryen, is not installed); optimised, it is about 5 KiB smaller raw and \
+                 0.1 KiB gzipped, and within budget, which `cargo xtask test` enforces"
             );
             Ok(())
         }
