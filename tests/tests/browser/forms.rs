@@ -50,15 +50,7 @@ async fn submit(page: &str, values: &[(&str, &str)], before_submit: &str) -> (Va
             "return window.formSent === true",
         )
         .await;
-    let events = s
-        .events_until(&vid, "the conversion", |e| {
-            e.iter().any(|e| e["type"] == "conversion")
-        })
-        .await;
-    let conversion = events
-        .iter()
-        .find(|e| e["type"] == "conversion")
-        .expect("a conversion");
+    let conversion = s.conversion(&vid).await;
     // The conversion is urgent and sent at once; wait until the page's recorder holds it.
     s.browser
         .wait_for(

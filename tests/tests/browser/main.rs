@@ -222,6 +222,45 @@ fn pageviews(events: &[Value]) -> Vec<&Value> {
     events.iter().filter(|e| e["type"] == "pageview").collect()
 }
 
+/// Clicks the element with this id.
+async fn click(browser: &Browser, id: &str) {
+    browser
+        .client
+        .find(fantoccini::Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("no element #{id}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click #{id}: {e}"));
+}
+
+/// Asserts that the tag keeps `vid` in its first-party cookie on the page's own origin.
+async fn assert_cookie_holds(browser: &Browser, vid: &str) {
+    let cookie = browser.eval("return document.cookie").await;
+    assert!(
+        cookie
+            .as_str()
+            .unwrap_or("")
+            .contains(&format!("_mkvid={vid}")),
+        "{cookie}"
+    );
+}
+
+impl Setup {
+    /// The visitor's first stored conversion, once there is one.
+    async fn conversion(&self, vid: &str) -> Value {
+        let events = self
+            .events_until(vid, "the conversion", |e| {
+                e.iter().any(|e| e["type"] == "conversion")
+            })
+            .await;
+        events
+            .into_iter()
+            .find(|e| e["type"] == "conversion")
+            .expect("a conversion")
+    }
+}
+
 /// (a) A page view is stored with the right URL (UTM parameters included) and title.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_view_is_stored_with_url_and_title() {
@@ -237,14 +276,7 @@ async fn a_page_view_is_stored_with_url_and_title() {
     assert_eq!(pv["url"], url.as_str(), "{pv}");
     assert_eq!(pv["title"], "料金 | 見込みクラウド", "{pv}");
     // The id is kept in both first-party places.
-    let cookie = s.browser.eval("return document.cookie").await;
-    assert!(
-        cookie
-            .as_str()
-            .unwrap_or("")
-            .contains(&format!("_mkvid={vid}")),
-        "{cookie}"
-    );
+    assert_cookie_holds(&s.browser, &vid).await;
 }
 
 /// (b) An SPA navigation (history.pushState) makes a second page view; going back (popstate)
@@ -258,14 +290,7 @@ async fn spa_navigation_makes_more_page_views() {
     let vid = s.vid().await;
     s.events_until(&vid, "the first page view", |e| pageviews(e).len() == 1)
         .await;
-    s.browser
-        .client
-        .find(fantoccini::Locator::Id("tab-specs"))
-        .await
-        .expect("the specifications tab")
-        .click()
-        .await
-        .expect("click");
+    click(&s.browser, "tab-specs").await;
     let events = s
         .events_until(&vid, "the SPA page view", |e| pageviews(e).len() >= 2)
         .await;
@@ -311,14 +336,7 @@ async fn contact_form_is_a_conversion_without_the_password() {
             .await
             .expect("type");
     }
-    s.browser
-        .client
-        .find(fantoccini::Locator::Id("send"))
-        .await
-        .expect("the send button")
-        .click()
-        .await
-        .expect("click");
+    click(&s.browser, "send").await;
     s.browser
         .wait_for(
             "the site's own submit handler",
@@ -326,15 +344,7 @@ async fn contact_form_is_a_conversion_without_the_password() {
             "return window.contactSubmitted === true",
         )
         .await;
-    let events = s
-        .events_until(&vid, "the conversion", |e| {
-            e.iter().any(|e| e["type"] == "conversion")
-        })
-        .await;
-    let conversion = events
-        .iter()
-        .find(|e| e["type"] == "conversion")
-        .expect("a conversion");
+    let conversion = s.conversion(&vid).await;
     assert_eq!(conversion["form"], "contact-form");
     let fields = &field_map(&conversion["fields"]);
     assert_eq!(fields["company"], "株式会社テスト商事", "{conversion}");
@@ -708,14 +718,7 @@ async fn opt_in_stores_no_id_before_consent() {
     assert!(cookies.is_empty(), "cookies before consent: {cookies:?}");
 
     s.browser.eval("mikomi('consent', true)").await;
-    s.browser
-        .client
-        .find(fantoccini::Locator::Id("tab-specs"))
-        .await
-        .expect("the specifications tab")
-        .click()
-        .await
-        .expect("click");
+    click(&s.browser, "tab-specs").await;
     let vid = s.vid().await;
     let events = s
         .events_until(&vid, "the page view after consent", |e| {

@@ -45,14 +45,7 @@ async fn a_site_on_another_origin_is_tracked_end_to_end() {
     .await;
 
     // An SPA navigation on the same page.
-    s.browser
-        .client
-        .find(fantoccini::Locator::Id("tab-specs"))
-        .await
-        .expect("the specifications tab")
-        .click()
-        .await
-        .expect("click");
+    click(&s.browser, "tab-specs").await;
     let product = s.page("product.html");
     s.events_until(&vid, "the SPA page view", |e| {
         pageviews(e)
@@ -77,15 +70,7 @@ async fn a_site_on_another_origin_is_tracked_end_to_end() {
              f.requestSubmit(); return true;",
         )
         .await;
-    let events = s
-        .events_until(&vid, "the conversion", |e| {
-            e.iter().any(|e| e["type"] == "conversion")
-        })
-        .await;
-    let conversion = events
-        .iter()
-        .find(|e| e["type"] == "conversion")
-        .expect("a conversion");
+    let conversion = s.conversion(&vid).await;
     let fields = field_map(&conversion["fields"]);
     assert_eq!(fields["company"], "株式会社クロスオリジン", "{conversion}");
     assert_eq!(
@@ -110,14 +95,7 @@ async fn a_site_on_another_origin_is_tracked_end_to_end() {
     );
     // The id lives in the customer site's own storage; the edge's cookie is not what carries
     // it (the browser keeps it for 127.0.0.1, a site this page is not on).
-    let cookie = s.browser.eval("return document.cookie").await;
-    assert!(
-        cookie
-            .as_str()
-            .unwrap_or("")
-            .contains(&format!("_mkvid={vid}")),
-        "{cookie}"
-    );
+    assert_cookie_holds(&s.browser, &vid).await;
 }
 
 /// Every file of the tag a page of another site loads answers with the headers such a load
