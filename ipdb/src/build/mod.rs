@@ -19,6 +19,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 pub use asn_csv::build_asn_csv;
+pub(crate) use asn_csv::open as open_source;
 pub use company_csv::build_company_csv;
 pub use encode::Value;
 pub use ranges::Range;

@@ -11,7 +11,9 @@
 //! recall are in the README; `mikomi-ipdb classify-eval` recomputes them.
 
 pub mod eval;
+pub mod profile;
 mod rules;
+pub mod sample;
 
 use crate::NetworkKind;
 

@@ -100,10 +100,7 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn every_bad_data_file_is_refused_or_harmless() {
     let mut files = Vec::new();
-    files_under(
-        &test_data().join("maxmind-test-data/bad-data"),
-        &mut files,
-    );
+    files_under(&test_data().join("maxmind-test-data/bad-data"), &mut files);
     // The test-data directory's own broken files belong here too.
     for broken in [
         "MaxMind-DB-test-broken-pointers-24.mmdb",
@@ -111,11 +108,7 @@ fn every_bad_data_file_is_refused_or_harmless() {
         "GeoIP2-City-Test-Broken-Double-Format.mmdb",
         "GeoIP2-City-Test-Invalid-Node-Count.mmdb",
     ] {
-        files.push(
-            test_data()
-                .join("maxmind-test-data/test-data")
-                .join(broken),
-        );
+        files.push(test_data().join("maxmind-test-data/test-data").join(broken));
     }
     assert!(files.len() >= 20, "found only {} files", files.len());
     let mut refused = 0;

@@ -5,6 +5,7 @@
 mod classify_cmd;
 mod file_cmd;
 mod lookup_cmd;
+mod sample_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +79,28 @@ enum Command {
         /// Organisation name.
         org: String,
     },
+    /// Draw AS organisations for labelling (CSV on stdout): a uniform half and an
+    /// address-space-weighted half, reproducible from the seed.
+    Sample {
+        /// Seed of the generator; the same seed and data give the same rows.
+        #[arg(long)]
+        seed: u64,
+        /// Organisations drawn uniformly.
+        #[arg(long, default_value_t = 500)]
+        uniform: usize,
+        /// Organisations drawn weighted by announced address space.
+        #[arg(long, default_value_t = 500)]
+        weighted: usize,
+        /// Never draw an AS listed in these CSV files (first column).
+        #[arg(long)]
+        exclude: Vec<PathBuf>,
+        /// ASN CSV files; the repository's `ipdb/testdata/asn` by default.
+        #[arg(long)]
+        data: Vec<PathBuf>,
+        /// Instead of drawing, add the profile columns to this labelled file.
+        #[arg(long)]
+        annotate: Option<PathBuf>,
+    },
     /// Precision and recall of the network-kind classifier on a labelled sample.
     ClassifyEval {
         /// Sample CSV (`asn,label,organisation`); the bundled sample by default.
@@ -104,6 +127,21 @@ fn main() -> ExitCode {
             println!("{}", ipdb::classify::classify(asn, &org).as_str());
             Ok(())
         }
+        Command::Sample {
+            seed,
+            uniform,
+            weighted,
+            exclude,
+            data,
+            annotate,
+        } => sample_cmd::run(&sample_cmd::Args {
+            seed,
+            uniform,
+            weighted,
+            exclude,
+            data,
+            annotate,
+        }),
         Command::ClassifyEval { sample, mistakes } => {
             classify_cmd::eval(sample.as_deref(), mistakes)
         }
