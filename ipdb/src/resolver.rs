@@ -8,6 +8,7 @@ use maxminddb::Reader;
 use serde::{Deserialize, Serialize};
 
 use crate::schema::{AsnRecord, CompanyRecord, DomainRecord, EnterpriseRecord, IspRecord, Partial};
+use crate::classify::Confidence;
 use crate::{Company, Error, NetworkKind, Schema, SizeBand};
 
 /// One database in the resolver's order, as configured.
@@ -165,6 +166,14 @@ impl Resolver {
     /// Who is behind `ip`, or `None` when no layer knows (or a damaged record could not be
     /// read: a lookup on the request path must answer, so such a layer is skipped).
     pub fn lookup(&self, ip: IpAddr) -> Option<Company> {
+        self.merge(ip, |_, _| {}).map(|(c, _)| c)
+    }
+
+    /// As [`Resolver::lookup`], with how far the answer's `network_kind` can be trusted: high
+    /// for an operator's override, the reviewed list of known networks, a word naming the kind,
+    /// our company rows and MaxMind's own judgement; low for weak evidence, no evidence, and
+    /// ASN databases built before the confidence was recorded.
+    pub fn lookup_with_confidence(&self, ip: IpAddr) -> Option<(Company, Confidence)> {
         self.merge(ip, |_, _| {})
     }
 
@@ -179,7 +188,7 @@ impl Resolver {
         });
         match failure {
             Some(e) => Err(e),
-            None => Ok(answer),
+            None => Ok(answer.map(|(c, _)| c)),
         }
     }
 
@@ -190,7 +199,7 @@ impl Resolver {
         &self,
         ip: IpAddr,
         mut on_error: impl FnMut(&Layer, maxminddb::MaxMindDbError),
-    ) -> Option<Company> {
+    ) -> Option<(Company, Confidence)> {
         // IPv4-mapped IPv6 (::ffff:a.b.c.d) is how dual-stack sockets report IPv4 clients;
         // the files keep IPv4 under ::/96, so look the plain IPv4 address up.
         let ip = match ip {
@@ -198,6 +207,7 @@ impl Resolver {
             v4 => v4,
         };
         let mut answer: Option<Company> = None;
+        let mut confidence = Confidence::Low;
         for layer in &self.layers {
             let (p, net) = match layer.lookup(ip) {
                 Ok(Some(found)) => found,
@@ -208,8 +218,18 @@ impl Resolver {
                 }
             };
             match answer.as_mut() {
-                None => answer = Some(start(layer, &p, net)),
-                Some(c) => fill(c, &p),
+                None => {
+                    answer = Some(start(layer, &p, net));
+                    if p.kind.is_some() {
+                        confidence = p.confidence;
+                    }
+                }
+                Some(c) => {
+                    if c.network_kind == NetworkKind::Unknown && p.kind.is_some() {
+                        confidence = p.confidence;
+                    }
+                    fill(c, &p);
+                }
             }
             if answer.as_ref().is_some_and(complete) {
                 break;
@@ -217,7 +237,7 @@ impl Resolver {
         }
         answer.map(|mut c| {
             c.size_band = SizeBand::from_employees(c.employees);
-            c
+            (c, confidence)
         })
     }
 }

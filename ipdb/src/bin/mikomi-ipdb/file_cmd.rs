@@ -4,11 +4,23 @@ use std::path::{Path, PathBuf};
 
 use crate::Format;
 
-pub fn build(format: Format, output: &Path, inputs: &[PathBuf]) -> anyhow::Result<()> {
+pub fn build(
+    format: Format,
+    output: &Path,
+    inputs: &[PathBuf],
+    overrides: Option<&Path>,
+) -> anyhow::Result<()> {
     let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
-    let summary = match format {
-        Format::Company => ipdb::build::build_company_csv(&inputs, output)?,
-        Format::Asn => ipdb::build::build_asn_csv(&inputs, output)?,
+    let summary = match (format, overrides) {
+        (Format::Company, None) => ipdb::build::build_company_csv(&inputs, output)?,
+        (Format::Company, Some(_)) => {
+            anyhow::bail!("--overrides applies to --format asn; company rows say their own kind")
+        }
+        (Format::Asn, None) => ipdb::build::build_asn_csv(&inputs, output)?,
+        (Format::Asn, Some(path)) => {
+            let classifier = ipdb::classify::Classifier::new(ipdb::classify::Overrides::read(path)?);
+            ipdb::build::build_asn_csv_with(&inputs, output, &classifier)?
+        }
     };
     if summary.clipped > 0 {
         println!(

@@ -39,8 +39,10 @@ pub fn run(layers: &[String], ips: &[String]) -> anyhow::Result<()> {
         let addr: IpAddr = ip
             .parse()
             .with_context(|| format!("{ip:?} is not an IP address"))?;
+        // try_lookup reports a damaged record; the second walk only adds the confidence.
         let company = resolver.try_lookup(addr)?;
-        let line = serde_json::json!({ "ip": addr, "company": company });
+        let confidence = resolver.lookup_with_confidence(addr).map(|(_, c)| c);
+        let line = serde_json::json!({ "ip": addr, "company": company, "confidence": confidence });
         println!("{line}");
     }
     Ok(())

@@ -45,6 +45,10 @@ enum Command {
         /// Source CSV files.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
+        /// Overrides file for `--format asn` (`network,kind[,name[,domain]]`, network an AS
+        /// number or a CIDR): the first layer of the classification.
+        #[arg(long)]
+        overrides: Option<PathBuf>,
     },
     /// Look addresses up through one or more layers; prints one JSON object per address.
     Lookup {
@@ -71,11 +75,17 @@ enum Command {
         #[arg(long)]
         schema: Option<ipdb::Schema>,
     },
-    /// Classify an AS organisation name (as the ASN layer does).
+    /// Classify an AS organisation name as the ASN build does, and say why.
     Classify {
-        /// Autonomous system number, if known.
+        /// Autonomous system number, if known (the reviewed list and the overrides go by it).
         #[arg(long)]
         asn: Option<u32>,
+        /// Overrides file (`network,kind[,name[,domain]]`), tried first.
+        #[arg(long)]
+        overrides: Option<PathBuf>,
+        /// ASN CSV files to read the AS's announcements from; the repository's by default.
+        #[arg(long)]
+        data: Vec<PathBuf>,
         /// Organisation name.
         org: String,
     },
@@ -101,11 +111,19 @@ enum Command {
         #[arg(long)]
         annotate: Option<PathBuf>,
     },
-    /// Precision and recall of the network-kind classifier on a labelled sample.
+    /// Precision and recall of "business" on labelled samples, per half, with the confusion
+    /// matrix.
     ClassifyEval {
-        /// Sample CSV (`asn,label,organisation`); the bundled sample by default.
+        /// Sample CSV (`asn,label,organisation[,half,ipv4,ipv6_40s,ranges]`) instead of the
+        /// bundled samples.
         #[arg(long)]
         sample: Option<PathBuf>,
+        /// Which bundled samples: the development samples, the evaluation set, or both.
+        #[arg(long, value_enum, default_value = "eval")]
+        set: classify_cmd::Set,
+        /// Overrides file, applied as in a build.
+        #[arg(long)]
+        overrides: Option<PathBuf>,
         /// List every misclassified row.
         #[arg(long)]
         mistakes: bool,
@@ -119,14 +137,17 @@ fn main() -> ExitCode {
             format,
             output,
             inputs,
-        } => file_cmd::build(format, &output, &inputs),
+            overrides,
+        } => file_cmd::build(format, &output, &inputs, overrides.as_deref()),
         Command::Lookup { layers, ips } => lookup_cmd::run(&layers, &ips),
         Command::Inspect { file, schema } => file_cmd::inspect(&file, schema),
         Command::Verify { file, schema } => file_cmd::verify(&file, schema),
-        Command::Classify { asn, org } => {
-            println!("{}", ipdb::classify::classify(asn, &org).as_str());
-            Ok(())
-        }
+        Command::Classify {
+            asn,
+            overrides,
+            data,
+            org,
+        } => classify_cmd::explain(&org, asn, overrides.as_deref(), &data),
         Command::Sample {
             seed,
             uniform,
@@ -142,9 +163,12 @@ fn main() -> ExitCode {
             data,
             annotate,
         }),
-        Command::ClassifyEval { sample, mistakes } => {
-            classify_cmd::eval(sample.as_deref(), mistakes)
-        }
+        Command::ClassifyEval {
+            sample,
+            set,
+            overrides,
+            mistakes,
+        } => classify_cmd::eval(sample.as_deref(), set, overrides.as_deref(), mistakes),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,11 @@ pub const DEFAULT_DATA: &[&str] = &[
     "ipdb/testdata/asn/asn-ipv6.csv.gz",
 ];
 
+/// True when run from the repository, where the default data lives.
+pub fn default_data_present() -> bool {
+    DEFAULT_DATA.iter().all(|p| Path::new(p).exists())
+}
+
 pub fn read_table(data: &[PathBuf]) -> anyhow::Result<AsTable> {
     let paths: Vec<&Path> = if data.is_empty() {
         DEFAULT_DATA.iter().map(Path::new).collect()
