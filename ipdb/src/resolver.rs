@@ -7,8 +7,8 @@ use ipnet::IpNet;
 use maxminddb::Reader;
 use serde::{Deserialize, Serialize};
 
-use crate::schema::{AsnRecord, CompanyRecord, DomainRecord, EnterpriseRecord, IspRecord, Partial};
 use crate::classify::Confidence;
+use crate::schema::{AsnRecord, CompanyRecord, DomainRecord, EnterpriseRecord, IspRecord, Partial};
 use crate::{Company, Error, NetworkKind, Schema, SizeBand};
 
 /// One database in the resolver's order, as configured.

@@ -52,7 +52,10 @@ pub const KINDS: [NetworkKind; 7] = [
 ];
 
 fn index(kind: NetworkKind) -> usize {
-    KINDS.iter().position(|k| *k == kind).unwrap_or(KINDS.len() - 1)
+    KINDS
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(KINDS.len() - 1)
 }
 
 /// One misclassified row.
@@ -217,7 +220,11 @@ fn for_each_row(
             match record.get(i).map(str::trim).filter(|s| !s.is_empty()) {
                 None => Ok(None),
                 Some(s) => s.parse().map(Some).map_err(|_| {
-                    Error::row(origin, line, format!("bad number {s:?} in column {}", i + 1))
+                    Error::row(
+                        origin,
+                        line,
+                        format!("bad number {s:?} in column {}", i + 1),
+                    )
                 }),
             }
         };
@@ -241,10 +248,10 @@ mod tests {
     #[test]
     fn counts_follow_the_definitions() {
         let sample = "asn,label,organisation\n\
-                      1,business,Example Manufacturing\n\
-                      2,isp,Example Trading Bank\n\
-                      3,business,Example Telecom\n\
-                      4,isp,Example Telecom Two\n";
+                      64501,business,Example Manufacturing\n\
+                      64502,isp,Example Trading Bank\n\
+                      64503,business,Example Telecom\n\
+                      64504,isp,Example Telecom Two\n";
         let eval = evaluate(sample, Path::new("t.csv")).unwrap_or_default();
         assert_eq!(eval.rows, 4);
         assert_eq!(eval.true_business, 1);
@@ -268,16 +275,19 @@ mod tests {
         let err = evaluate(sample, Path::new("t.csv"))
             .err()
             .map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some("t.csv:2: bad number \"x\" in column 5"));
+        assert_eq!(
+            err.as_deref(),
+            Some("t.csv:2: bad number \"x\" in column 5")
+        );
     }
 
     #[test]
     fn halves_are_measured_apart() {
         let sample = "asn,label,organisation,half,ipv4,ipv6_40s,ranges\n\
-                      1,business,Example Bank,uniform,256,0,1\n\
-                      2,isp,Example Telecom,weighted,65536,2048,40\n";
-        let halves = evaluate_halves(&Classifier::default(), sample, Path::new("t.csv"))
-            .unwrap_or_default();
+                      64501,business,Example Bank,uniform,256,0,1\n\
+                      64502,isp,Example Telecom,weighted,65536,2048,40\n";
+        let halves =
+            evaluate_halves(&Classifier::default(), sample, Path::new("t.csv")).unwrap_or_default();
         let names: Vec<&str> = halves.iter().map(|(h, _)| h.as_str()).collect();
         assert_eq!(names, ["uniform", "weighted"]);
         assert_eq!(halves[0].1.true_business, 1);

@@ -38,7 +38,9 @@ pub use profile::AsProfile;
 use crate::NetworkKind;
 
 /// How far a network kind can be trusted.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// A guess from weak evidence, or no evidence (also: a database built before confidence
@@ -231,7 +233,11 @@ impl Classifier {
         let large = profile.is_some_and(|p| p.weight() >= known::LISTED_WEIGHT);
         if let Some(p) = rules::INDUSTRY.iter().find(|p| norm.contains(*p)) {
             return if large {
-                Verdict::new(NetworkKind::Unknown, Low, Evidence::CarrierSized { signal: p })
+                Verdict::new(
+                    NetworkKind::Unknown,
+                    Low,
+                    Evidence::CarrierSized { signal: p },
+                )
             } else {
                 Verdict::new(NetworkKind::Business, High, Evidence::Industry(p))
             };
@@ -240,16 +246,21 @@ impl Classifier {
             return if sized {
                 Verdict::new(NetworkKind::Business, Low, Evidence::LegalForm(p))
             } else {
-                Verdict::new(NetworkKind::Unknown, Low, Evidence::CarrierSized { signal: p })
+                Verdict::new(
+                    NetworkKind::Unknown,
+                    Low,
+                    Evidence::CarrierSized { signal: p },
+                )
             };
         }
         let carrier_form = rules::CARRIER_FORMS.iter().any(|p| norm.contains(*p))
             || rules::CARRIER_PREFIXES.iter().any(|p| norm.starts_with(*p));
         let end_site = profile.is_some_and(end_site) && !carrier_form;
-        if let Some(p) = rules::GENERIC_FORMS.iter().find(|p| norm.contains(*p)) {
-            if end_site {
-                return Verdict::new(NetworkKind::Business, Low, Evidence::EndSite(p));
-            }
+        if let Some(p) = rules::GENERIC_FORMS
+            .iter()
+            .find(|p| end_site && norm.contains(*p))
+        {
+            return Verdict::new(NetworkKind::Business, Low, Evidence::EndSite(p));
         }
         Verdict::new(NetworkKind::Unknown, Low, Evidence::NoEvidence)
     }

@@ -103,7 +103,10 @@ impl Overrides {
                 .unwrap_or(target);
             if let Ok(asn) = digits.parse::<u32>() {
                 if let Some(first) = out.by_asn.get(&asn) {
-                    return Err(bad(format!("AS{asn} already overridden on line {}", first.line)));
+                    return Err(bad(format!(
+                        "AS{asn} already overridden on line {}",
+                        first.line
+                    )));
                 }
                 out.by_asn.insert(asn, entry);
             } else if let Ok(net) = target.parse::<IpNet>() {
@@ -124,7 +127,11 @@ impl Overrides {
         for pair in out.networks.windows(2) {
             let ((a, ea), (b, eb)) = (&pair[0], &pair[1]);
             if a.contains(&b.network()) || b.contains(&a.network()) {
-                let (first, later) = if ea.line < eb.line { (ea, eb) } else { (eb, ea) };
+                let (first, later) = if ea.line < eb.line {
+                    (ea, eb)
+                } else {
+                    (eb, ea)
+                };
                 let (fnet, lnet) = if ea.line < eb.line { (a, b) } else { (b, a) };
                 return Err(Error::row(
                     origin,
@@ -174,19 +181,43 @@ mod tests {
         assert_eq!(a.map(|a| a.line), Some(3));
         assert_eq!(o.for_asn(64501).map(|a| a.kind), Some(NetworkKind::Isp));
         assert_eq!(o.networks().len(), 2);
-        assert_eq!(o.networks()[0].1.name.as_deref(), Some("Example Trading, K.K."));
+        assert_eq!(
+            o.networks()[0].1.name.as_deref(),
+            Some("Example Trading, K.K.")
+        );
     }
 
     #[test]
     fn bad_lines_name_their_line() {
         let cases = [
-            ("AS1,carrier\n", "o.csv:1: unknown kind \"carrier\": expected business, isp, mobile, hosting, education, government or unknown"),
-            ("network,kind\n\nAS1\n", "o.csv:3: expected network,kind[,name[,domain]]"),
-            ("ASx,isp\n", "o.csv:1: \"ASx\" is neither an AS number (AS64500) nor a CIDR network"),
-            ("10.0.0.1/8,isp\n", "o.csv:1: 10.0.0.1/8 has host bits set; the network is 10.0.0.0/8"),
-            ("1,isp\n#\n1,hosting\n", "o.csv:3: AS1 already overridden on line 1"),
-            ("10.1.0.0/16,isp\n10.0.0.0/8,isp\n", "o.csv:2: 10.0.0.0/8 overlaps 10.1.0.0/16 on line 1"),
-            ("1,isp,a,b,c\n", "o.csv:1: expected network,kind[,name[,domain]]; got 5 fields"),
+            (
+                "AS1,carrier\n",
+                "o.csv:1: unknown kind \"carrier\": expected business, isp, mobile, hosting, education, government or unknown",
+            ),
+            (
+                "network,kind\n\nAS1\n",
+                "o.csv:3: expected network,kind[,name[,domain]]",
+            ),
+            (
+                "ASx,isp\n",
+                "o.csv:1: \"ASx\" is neither an AS number (AS64500) nor a CIDR network",
+            ),
+            (
+                "10.0.0.1/8,isp\n",
+                "o.csv:1: 10.0.0.1/8 has host bits set; the network is 10.0.0.0/8",
+            ),
+            (
+                "1,isp\n#\n1,hosting\n",
+                "o.csv:3: AS1 already overridden on line 1",
+            ),
+            (
+                "10.1.0.0/16,isp\n10.0.0.0/8,isp\n",
+                "o.csv:2: 10.0.0.0/8 overlaps 10.1.0.0/16 on line 1",
+            ),
+            (
+                "1,isp,a,b,c\n",
+                "o.csv:1: expected network,kind[,name[,domain]]; got 5 fields",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(parse(text).err().as_deref(), Some(want), "{text}");

@@ -51,7 +51,11 @@ fn japanese_networks_are_known() {
         (7506, "GMO Internet Group, Inc.", Hosting),
         (23816, "Yahoo Japan Corporation", Hosting),
         (38631, "LINE Corporation", Hosting),
-        (2907, "Research Organization of Information and Systems, National Institute of Informatics", Education),
+        (
+            2907,
+            "Research Organization of Information and Systems, National Institute of Informatics",
+            Education,
+        ),
         (2500, "WIDE Project", Education),
         (2501, "The University of Tokyo", Education),
         (4685, "Asahi Net", Isp),
@@ -62,7 +66,11 @@ fn japanese_networks_are_known() {
     ];
     for (asn, org, want) in cases {
         let v = verdict(Some(asn), org, None);
-        assert_eq!((v.kind, v.confidence), (want, Confidence::High), "AS{asn} {org}");
+        assert_eq!(
+            (v.kind, v.confidence),
+            (want, Confidence::High),
+            "AS{asn} {org}"
+        );
     }
 }
 
@@ -153,7 +161,10 @@ fn universities_and_research_networks_are_education() {
         (64533, "Example Institute of Technology"),
         (64534, "Example Research and Education Network"),
         (786, "Jisc Services Limited"),
-        (680, "Verein zur Foerderung eines Deutschen Forschungsnetzes e.V."),
+        (
+            680,
+            "Verein zur Foerderung eines Deutschen Forschungsnetzes e.V.",
+        ),
         (2200, "Renater"),
         (1103, "SURF B.V."),
         (3, "Massachusetts Institute of Technology"),
@@ -166,25 +177,44 @@ fn universities_and_research_networks_are_education() {
 #[test]
 fn business_needs_evidence() {
     // An industry carriers are not in.
-    let v = verdict(Some(64540), "Example Manufacturing Co., Ltd.", Some(&END_SITE));
+    let v = verdict(
+        Some(64540),
+        "Example Manufacturing Co., Ltd.",
+        Some(&END_SITE),
+    );
     assert_eq!((v.kind, v.confidence), (Business, Confidence::High));
     assert_eq!(v.evidence, Evidence::Industry(" manufacturing"));
     // A legal form alone, on an end site's announcements: a business, trusted low.
     let v = verdict(Some(64541), "Example Holdings Inc.", Some(&END_SITE));
     assert_eq!((v.kind, v.confidence), (Business, Confidence::Low));
     // The same name on a carrier's announcements, or with no announcements known: unknown.
-    assert_eq!(kind_with(64541, "Example Holdings Inc.", Some(&CARRIER)), Unknown);
+    assert_eq!(
+        kind_with(64541, "Example Holdings Inc.", Some(&CARRIER)),
+        Unknown
+    );
     assert_eq!(kind_with(64541, "Example Holdings Inc.", None), Unknown);
     // A German partnership is evidence on company-sized announcements, not on a carrier's.
-    assert_eq!(kind_with(64542, "Example GmbH & Co. KG", Some(&END_SITE)), Business);
-    assert_eq!(kind_with(64542, "Example GmbH & Co. KG", Some(&CARRIER)), Unknown);
+    assert_eq!(
+        kind_with(64542, "Example GmbH & Co. KG", Some(&END_SITE)),
+        Business
+    );
+    assert_eq!(
+        kind_with(64542, "Example GmbH & Co. KG", Some(&CARRIER)),
+        Unknown
+    );
     // Nothing at all: unknown, never business.
     let v = verdict(Some(64543), "Example", Some(&END_SITE));
     assert_eq!((v.kind, v.evidence), (Unknown, Evidence::NoEvidence));
     assert_eq!(kind_with(64544, "  ", None), Unknown);
     // Names carriers use in registries where almost every AS is a carrier say nothing.
-    assert_eq!(kind_with(64545, "PT Example Nusantara", Some(&END_SITE)), Unknown);
-    assert_eq!(kind_with(64546, "Example Solutions Pvt Ltd", Some(&END_SITE)), Unknown);
+    assert_eq!(
+        kind_with(64545, "PT Example Nusantara", Some(&END_SITE)),
+        Unknown
+    );
+    assert_eq!(
+        kind_with(64546, "Example Solutions Pvt Ltd", Some(&END_SITE)),
+        Unknown
+    );
 }
 
 fn kind_with(asn: u32, org: &str, profile: Option<&AsProfile>) -> NetworkKind {
@@ -210,7 +240,10 @@ fn kinds_come_before_business_words() {
 
 #[test]
 fn overrides_come_first() {
-    let o = Overrides::parse("AS3215,business,Example Co.\n64560,isp\n", std::path::Path::new("o"));
+    let o = Overrides::parse(
+        "AS3215,business,Example Co.\n64560,isp\n",
+        std::path::Path::new("o"),
+    );
     let Ok(o) = o else { panic!("{o:?}") };
     let c = Classifier::new(o);
     let v = c.verdict(Some(3215), "Orange S.A.", None);

@@ -38,7 +38,9 @@ pub fn explain(
             "announcements: {} IPv4 addresses, {} IPv6 /40s, {} ranges",
             p.ipv4, p.ipv6_40s, p.ranges
         ),
-        None => println!("announcements: not known (give --asn, and --data if not run from the repository)"),
+        None => println!(
+            "announcements: not known (give --asn, and --data if not run from the repository)"
+        ),
     }
     Ok(())
 }
@@ -109,7 +111,10 @@ fn print(origin: &str, half: &str, e: &Evaluation, mistakes: bool) {
         e.correct,
         e.rows
     );
-    print!("  confusion (rows: label, columns: predicted)\n  {:>10}", "");
+    print!(
+        "  confusion (rows: label, columns: predicted)\n  {:>10}",
+        ""
+    );
     for k in KINDS {
         print!(" {:>10}", k.as_str());
     }

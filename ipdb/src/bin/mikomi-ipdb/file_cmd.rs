@@ -18,7 +18,8 @@ pub fn build(
         }
         (Format::Asn, None) => ipdb::build::build_asn_csv(&inputs, output)?,
         (Format::Asn, Some(path)) => {
-            let classifier = ipdb::classify::Classifier::new(ipdb::classify::Overrides::read(path)?);
+            let classifier =
+                ipdb::classify::Classifier::new(ipdb::classify::Overrides::read(path)?);
             ipdb::build::build_asn_csv_with(&inputs, output, &classifier)?
         }
     };
