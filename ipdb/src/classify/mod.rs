@@ -128,7 +128,7 @@ impl fmt::Display for Evidence {
             ),
             Evidence::CarrierSized { signal } => write!(
                 f,
-                "business signal {:?} overruled: the AS announces more (IPv6 /32 or more, \
+                "business signal {:?} overruled: the AS announces more (IPv6 beyond a /29, \
                  {COMPANY_RANGES} ranges or more, or {COMPANY_WEIGHT} addresses or more) than \
                  companies do",
                 signal.trim()
@@ -136,7 +136,7 @@ impl fmt::Display for Evidence {
             Evidence::EndSite(p) => write!(
                 f,
                 "legal form {:?} on an end site's announcements (IPv6 at most a /40, IPv4 at \
-                 most a /16, at most {END_SITE_RANGES} ranges)",
+                 most a /14, at most {END_SITE_RANGES} ranges)",
                 p.trim()
             ),
             Evidence::NoEvidence => write!(f, "nothing in the name or the list says what it is"),
@@ -165,9 +165,10 @@ impl Verdict {
     }
 }
 
-/// IPv6 space from which an AS holds a registry's allocation (a /32, in /40 units): carriers
-/// and hosts are registries' members; a company usually announces a /48.
-pub const LIR_IPV6_40S: u64 = 256;
+/// IPv6 space (in /40 units) above which an AS holds more than the smallest registry
+/// allocation: a /29 is what every European registry member gets, companies included; more is
+/// a carrier's or host's.
+pub const LIR_IPV6_40S: u64 = 2048;
 /// Ranges from which an AS looks like a carrier or host rather than one company's network.
 pub const COMPANY_RANGES: u32 = 10;
 /// Address space (IPv4 addresses plus IPv6 /40s) from which the same holds: a /14.
@@ -175,7 +176,7 @@ pub const COMPANY_WEIGHT: u64 = 1 << 18;
 
 /// True when nothing in the announcements argues against a single company's network.
 fn company_sized(p: &AsProfile) -> bool {
-    p.ipv6_40s < LIR_IPV6_40S && p.ranges < COMPANY_RANGES && p.weight() < COMPANY_WEIGHT
+    p.ipv6_40s <= LIR_IPV6_40S && p.ranges < COMPANY_RANGES && p.weight() < COMPANY_WEIGHT
 }
 
 /// Classifies by number and name without overrides or announcements: the kind only.
@@ -229,7 +230,8 @@ impl Classifier {
         if let Some(v) = affix_verdict(&norm) {
             return v;
         }
-        let sized = profile.is_none_or(company_sized);
+        let technical = rules::TECHNICAL.iter().any(|p| norm.contains(*p));
+        let sized = profile.is_none_or(company_sized) && !technical;
         let large = profile.is_some_and(|p| p.weight() >= known::LISTED_WEIGHT);
         if let Some(p) = rules::INDUSTRY.iter().find(|p| norm.contains(*p)) {
             return if large {
@@ -255,7 +257,7 @@ impl Classifier {
         }
         let carrier_form = rules::CARRIER_FORMS.iter().any(|p| norm.contains(*p))
             || rules::CARRIER_PREFIXES.iter().any(|p| norm.starts_with(*p));
-        let end_site = profile.is_some_and(end_site) && !carrier_form;
+        let end_site = profile.is_some_and(end_site) && !carrier_form && !technical;
         if let Some(p) = rules::GENERIC_FORMS
             .iter()
             .find(|p| end_site && norm.contains(*p))
@@ -267,17 +269,17 @@ impl Classifier {
 }
 
 /// Announcements the size of one company's own network: no registry-member IPv6 allocation
-/// (at most a /44), at most a /16 of IPv4, a handful of ranges.
+/// (at most a /40), at most a /14 of IPv4, a handful of ranges.
 fn end_site(p: &AsProfile) -> bool {
     p.ipv6_40s <= END_SITE_IPV6_40S && p.ipv4 <= END_SITE_IPV4 && p.ranges <= END_SITE_RANGES
 }
 
 /// IPv6 space of an end site, in /40 units (1 = anything up to a /40).
 pub const END_SITE_IPV6_40S: u64 = 1;
-/// IPv4 addresses of an end site (a /16).
-pub const END_SITE_IPV4: u64 = 1 << 16;
+/// IPv4 addresses of an end site (a /14: companies that took class B networks before 1994).
+pub const END_SITE_IPV4: u64 = 1 << 18;
 /// Ranges of an end site.
-pub const END_SITE_RANGES: u32 = 4;
+pub const END_SITE_RANGES: u32 = 8;
 
 fn affix_verdict(norm: &str) -> Option<Verdict> {
     for (kind, suffixes, prefixes) in rules::AFFIXES {
