@@ -106,6 +106,19 @@ fn print(origin: &str, half: &str, e: &Evaluation, mistakes: bool) {
         e.business_high.0, e.business_high.1, e.business_low.0, e.business_low.1
     );
     println!(
+        "  business, high confidence only: precision {:.3} ({}/{}), recall {:.3} ({}/{})",
+        e.precision_high(),
+        e.business_high.0,
+        e.business_high.0 + e.business_high.1,
+        e.recall_high(),
+        e.business_high.0,
+        e.true_business + e.missed_business
+    );
+    println!(
+        "  decided by the reviewed list of known networks: {} rows, {} of them right",
+        e.listed.1, e.listed.0
+    );
+    println!(
         "  all kinds: accuracy {:.3} ({}/{})",
         e.accuracy(),
         e.correct,
