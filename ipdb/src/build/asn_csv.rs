@@ -3,7 +3,8 @@
 //! Rows are `start,end,asn,organisation` with inclusive ranges and no header; files may be
 //! gzip-compressed (`.gz`). Records use the GeoLite2-ASN layout
 //! (`autonomous_system_number`, `autonomous_system_organization`) plus `network_kind` and
-//! `network_kind_confidence`, the classifier's verdict computed once here, from the name and
+//! `network_kind_confidence` (written only when `high`; absent reads as low), the classifier's
+//! verdict computed once here, from the name and
 //! the AS's announcements across every input file, so lookups do not pay for it. An overrides
 //! file comes first: its AS lines replace the verdict (and may name the company: `name`,
 //! `domain`), its network lines are cut out of the ASN ranges and written as their own records.
@@ -99,7 +100,8 @@ pub(crate) fn records(rows: Vec<AsnRow>, classifier: &Classifier) -> Vec<Row> {
     for r in &rows {
         table.add(r.asn, r.org.as_deref().unwrap_or(""), &r.range);
     }
-    let mut verdicts: HashMap<(u32, Option<String>), Value> = HashMap::new();
+    // Each AS's record, per name it appears under (almost always one).
+    let mut verdicts: HashMap<u32, Vec<(Option<String>, Value)>> = HashMap::new();
     let networks: Vec<(Range, &Override)> = classifier
         .overrides()
         .networks()
@@ -110,14 +112,15 @@ pub(crate) fn records(rows: Vec<AsnRow>, classifier: &Classifier) -> Vec<Row> {
     let mut placed = vec![None; networks.len()];
     for r in rows {
         let key = (r.asn, r.org);
-        let record = match verdicts.get(&key) {
-            Some(v) => v.clone(),
+        let known = verdicts.entry(key.0).or_default();
+        let record = match known.iter().find(|(org, _)| *org == key.1) {
+            Some((_, v)) => v.clone(),
             None => {
                 let org = key.1.as_deref().unwrap_or("");
                 let verdict = classifier.verdict(Some(key.0), org, table.profile(key.0).as_ref());
                 let over = classifier.overrides().for_asn(key.0);
                 let v = record(key.0, key.1.as_deref(), &verdict, over);
-                verdicts.insert(key.clone(), v.clone());
+                known.push((key.1.clone(), v.clone()));
                 v
             }
         };
@@ -176,10 +179,14 @@ fn record_for(asn: Option<u32>, org: Option<&str>, v: &Verdict, over: Option<&Ov
         ));
     }
     pairs.push(("network_kind".into(), Value::String(v.kind.as_str().into())));
-    pairs.push((
-        "network_kind_confidence".into(),
-        Value::String(v.confidence.as_str().into()),
-    ));
+    // Absent reads as low (as in files built before the field existed), so only high is
+    // written: most records are low, and every byte is read on each lookup's decode.
+    if v.confidence == Confidence::High {
+        pairs.push((
+            "network_kind_confidence".into(),
+            Value::String(v.confidence.as_str().into()),
+        ));
+    }
     if let Some(o) = over {
         if let Some(name) = &o.name {
             pairs.push(("name".into(), Value::String(name.clone())));

@@ -53,7 +53,9 @@ impl AsProfile {
 /// most of its ranges when the files disagree).
 #[derive(Debug, Default)]
 pub struct AsTable {
-    entries: HashMap<u32, (AsProfile, HashMap<String, u32>)>,
+    /// Per AS: its profile and each name with the number of ranges under it (almost always
+    /// one name, so a list beats a map).
+    entries: HashMap<u32, (AsProfile, Vec<(String, u32)>)>,
 }
 
 impl AsTable {
@@ -90,10 +92,9 @@ impl AsTable {
     pub fn add(&mut self, asn: u32, org: &str, range: &Range) {
         let (profile, names) = self.entries.entry(asn).or_default();
         profile.add(range);
-        if let Some(n) = names.get_mut(org) {
-            *n += 1;
-        } else {
-            names.insert(org.to_owned(), 1);
+        match names.iter_mut().find(|(n, _)| n == org) {
+            Some((_, count)) => *count += 1,
+            None => names.push((org.to_owned(), 1)),
         }
     }
 
@@ -107,7 +108,7 @@ impl AsTable {
         let (_, names) = self.entries.get(&asn)?;
         names
             .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
             .map(|(n, _)| n.as_str())
     }
 
