@@ -9,7 +9,9 @@ use std::path::Path;
 use super::{AsProfile, Classifier, Confidence};
 use crate::{Error, NetworkKind};
 
-/// The development samples, used while writing the rules (their figures flatter them).
+/// The development samples, used while writing the rules (their figures flatter them). The
+/// last was the first evaluation set: measured once with the first rules (the README keeps
+/// those figures), then used for the second round of rules.
 pub const DEVELOPMENT_SAMPLES: &[(&str, &str)] = &[
     (
         "ipdb/testdata/network-kinds.csv",
@@ -23,13 +25,17 @@ pub const DEVELOPMENT_SAMPLES: &[(&str, &str)] = &[
         "ipdb/testdata/network-kinds-dev.csv",
         include_str!("../../testdata/network-kinds-dev.csv"),
     ),
+    (
+        "ipdb/testdata/network-kinds-eval.csv",
+        include_str!("../../testdata/network-kinds-eval.csv"),
+    ),
 ];
 
-/// The evaluation set, labelled before the rules were written and never used to write them:
-/// the figures the README reports.
+/// The evaluation set, labelled before the rules it measures were written and never used to
+/// write them: the figures the README reports.
 pub const EVALUATION_SAMPLE: (&str, &str) = (
-    "ipdb/testdata/network-kinds-eval.csv",
-    include_str!("../../testdata/network-kinds-eval.csv"),
+    "ipdb/testdata/network-kinds-eval2.csv",
+    include_str!("../../testdata/network-kinds-eval2.csv"),
 );
 
 /// Every bundled sample, development first.
@@ -37,6 +43,7 @@ pub const BUNDLED_SAMPLES: &[(&str, &str)] = &[
     DEVELOPMENT_SAMPLES[0],
     DEVELOPMENT_SAMPLES[1],
     DEVELOPMENT_SAMPLES[2],
+    DEVELOPMENT_SAMPLES[3],
     EVALUATION_SAMPLE,
 ];
 
@@ -329,24 +336,30 @@ mod tests {
             assert!(eval.is_ok(), "{name}: {eval:?}");
             rows += eval.map(|e| e.rows).unwrap_or(0);
         }
-        assert!(rows >= 1_600, "samples have {rows} rows");
+        assert!(rows >= 2_600, "samples have {rows} rows");
     }
 
     #[test]
     fn evaluation_set_floors() {
-        // Floors well under the measured figures (the README states those): a rule change that
+        // Floors under the measured figures (the README states those): a rule change that
         // calls carriers businesses again, or stops naming companies, fails here.
         let (name, text) = EVALUATION_SAMPLE;
-        let halves = evaluate_halves(&Classifier::default(), text, Path::new(name));
-        let Ok(halves) = halves else {
-            panic!("{halves:?}")
-        };
-        assert_eq!(halves.len(), 2);
-        for (half, e) in &halves {
-            assert_eq!(e.rows, 500, "{half}");
-            assert!(e.precision() >= 0.6, "{half}: precision {}", e.precision());
-            assert!(e.precision_high() >= 0.85, "{half}: {}", e.precision_high());
-            assert!(e.recall() >= 0.6, "{half}: recall {}", e.recall());
+        for (weak, precision, recall) in [(false, 0.8, 0.2), (true, 0.6, 0.45)] {
+            let classifier = Classifier::default().with_weak_business(weak);
+            let halves = evaluate_halves(&classifier, text, Path::new(name));
+            let Ok(halves) = halves else {
+                panic!("{halves:?}")
+            };
+            assert_eq!(halves.len(), 2);
+            for (half, e) in &halves {
+                assert_eq!(e.rows, 500, "{half}");
+                assert!(
+                    e.precision() >= precision,
+                    "{half} {weak}: {}",
+                    e.precision()
+                );
+                assert!(e.recall() >= recall, "{half} {weak}: recall {}", e.recall());
+            }
         }
     }
 }

@@ -13,9 +13,10 @@
 //!    the big clouds and CDNs;
 //! 3. words that name a non-business kind (hosting, mobile, education, government, ISP), then
 //!    word affixes ("Magicnet", "Sprinthost");
-//! 4. business evidence: an industry carriers are not in ("bank", "hospital", "software"), or,
-//!    weaker, a legal form carriers rarely use ("GmbH & Co. KG", "LLP") on an AS whose
-//!    announcements are company-sized ([`profile`]);
+//! 4. business evidence: an industry carriers are not in ("bank", "hospital", "software");
+//!    weak evidence — a legal form on an AS whose announcements are company-sized
+//!    ([`profile`]) — is reported but leaves the kind `unknown` unless
+//!    [`Classifier::with_weak_business`] asks otherwise;
 //! 5. otherwise `unknown`.
 //!
 //! Every answer carries a [`Confidence`] and the [`Evidence`] that decided it;
@@ -123,7 +124,7 @@ impl fmt::Display for Evidence {
             }
             Evidence::LegalForm(p) => write!(
                 f,
-                "legal form {:?} on company-sized announcements",
+                "weak evidence: legal form {:?} on company-sized announcements",
                 p.trim()
             ),
             Evidence::CarrierSized { signal } => write!(
@@ -135,7 +136,7 @@ impl fmt::Display for Evidence {
             ),
             Evidence::EndSite(p) => write!(
                 f,
-                "legal form {:?} on an end site's announcements (IPv6 at most a /40, IPv4 at \
+                "weak evidence: legal form {:?} on an end site's announcements (IPv6 at most a /40, IPv4 at \
                  most a /14, at most {END_SITE_RANGES} ranges)",
                 p.trim()
             ),
@@ -193,12 +194,26 @@ pub fn verdict(asn: Option<u32>, org: &str, profile: Option<&AsProfile>) -> Verd
 #[derive(Debug, Default)]
 pub struct Classifier {
     overrides: Overrides,
+    /// Whether weak evidence (a legal form on company-sized announcements) makes a business
+    /// (trusted low) instead of leaving the kind unknown.
+    weak_business: bool,
 }
 
 impl Classifier {
     /// A classifier whose first layer is `overrides`.
     pub fn new(overrides: Overrides) -> Classifier {
-        Classifier { overrides }
+        Classifier {
+            overrides,
+            weak_business: false,
+        }
+    }
+
+    /// Also calls organisations with only weak evidence businesses, with low confidence:
+    /// about twice the companies named, about half of the extra ones wrong (see the README).
+    /// Off by default: an unknown costs sales less than a carrier shown as a prospect.
+    pub fn with_weak_business(mut self, yes: bool) -> Classifier {
+        self.weak_business = yes;
+        self
     }
 
     /// The overrides in use.
@@ -219,17 +234,26 @@ impl Classifier {
         if norm.trim().is_empty() {
             return Verdict::new(NetworkKind::Unknown, Low, Evidence::NoName);
         }
-        if let Some(p) = rules::BUSINESS_FIRST.iter().find(|p| norm.contains(*p)) {
-            return Verdict::new(NetworkKind::Business, High, Evidence::Industry(p));
+        for (kind, p) in rules::FIRST {
+            if norm.contains(p) {
+                let evidence = if *kind == NetworkKind::Business {
+                    Evidence::Industry(p)
+                } else {
+                    Evidence::Keyword(p)
+                };
+                return Verdict::new(*kind, High, evidence);
+            }
         }
         for (kind, patterns) in rules::KEYWORDS {
             if let Some(p) = patterns.iter().find(|p| norm.contains(*p)) {
                 return Verdict::new(*kind, High, Evidence::Keyword(p));
             }
         }
-        if let Some(v) = affix_verdict(&norm) {
-            return v;
-        }
+        let weak = if self.weak_business {
+            NetworkKind::Business
+        } else {
+            NetworkKind::Unknown
+        };
         let technical = rules::TECHNICAL.iter().any(|p| norm.contains(*p));
         let sized = profile.is_none_or(company_sized) && !technical;
         let large = profile.is_some_and(|p| p.weight() >= known::LISTED_WEIGHT);
@@ -244,9 +268,13 @@ impl Classifier {
                 Verdict::new(NetworkKind::Business, High, Evidence::Industry(p))
             };
         }
+        // Coined operator names ("Magicnet") after industries ("Hotel" ends in "tel").
+        if let Some(v) = affix_verdict(&norm) {
+            return v;
+        }
         if let Some(p) = rules::LEGAL_FORMS.iter().find(|p| norm.contains(*p)) {
             return if sized {
-                Verdict::new(NetworkKind::Business, Low, Evidence::LegalForm(p))
+                Verdict::new(weak, Low, Evidence::LegalForm(p))
             } else {
                 Verdict::new(
                     NetworkKind::Unknown,
@@ -262,7 +290,7 @@ impl Classifier {
             .iter()
             .find(|p| end_site && norm.contains(*p))
         {
-            return Verdict::new(NetworkKind::Business, Low, Evidence::EndSite(p));
+            return Verdict::new(weak, Low, Evidence::EndSite(p));
         }
         Verdict::new(NetworkKind::Unknown, Low, Evidence::NoEvidence)
     }

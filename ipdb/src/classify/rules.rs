@@ -383,7 +383,8 @@ pub(super) const KEYWORDS: &[(NetworkKind, &[&str])] = &[
 ];
 
 /// Word endings and beginnings that name a kind: operators coin names like "Magicnet",
-/// "Netvision" or "Sprinthost". Checked after [`KEYWORDS`], word by word; weak evidence.
+/// "Netvision" or "Sprinthost". Checked after [`KEYWORDS`] and [`INDUSTRY`], word by word;
+/// low confidence.
 pub(super) const AFFIXES: &[(NetworkKind, &[&str], &[&str])] = &[
     // (kind, suffixes, prefixes)
     (
@@ -577,9 +578,17 @@ pub(super) const LEGAL_FORMS: &[&str] = &[
     " oyj ",
 ];
 
-/// Phrases that name a business even where a kind word appears ("Federal Credit Union" is no
-/// government). Checked before [`KEYWORDS`].
-pub(super) const BUSINESS_FIRST: &[&str] = &[" credit union", " building society"];
+/// Phrases that decide before [`KEYWORDS`], because a kind word inside them misleads
+/// ("Federal Credit Union" is no government, a "University Hospital" is a hospital, a
+/// "National Laboratory" is a public body, not a school).
+pub(super) const FIRST: &[(NetworkKind, &str)] = &[
+    (NetworkKind::Business, " credit union"),
+    (NetworkKind::Business, " building society"),
+    (NetworkKind::Business, " hospital"),
+    (NetworkKind::Business, " medical center"),
+    (NetworkKind::Business, " medical centre"),
+    (NetworkKind::Government, "national laborator"),
+];
 
 /// Legal forms every kind of organisation uses: evidence of a business only together with
 /// announcements the size of one company's network (see `END_SITE`), and only when no word of

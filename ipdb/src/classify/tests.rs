@@ -184,37 +184,38 @@ fn business_needs_evidence() {
     );
     assert_eq!((v.kind, v.confidence), (Business, Confidence::High));
     assert_eq!(v.evidence, Evidence::Industry(" manufacturing"));
-    // A legal form alone, on an end site's announcements: a business, trusted low.
+    // A legal form alone, on an end site's announcements, is weak evidence: reported, but the
+    // kind stays unknown unless weak evidence is asked to count (then business, trusted low).
     let v = verdict(Some(64541), "Example Holdings Inc.", Some(&END_SITE));
+    assert_eq!(
+        (v.kind, v.confidence, v.evidence),
+        (Unknown, Confidence::Low, Evidence::EndSite(" inc "))
+    );
+    let weak = Classifier::default().with_weak_business(true);
+    let v = weak.verdict(Some(64541), "Example Holdings Inc.", Some(&END_SITE));
     assert_eq!((v.kind, v.confidence), (Business, Confidence::Low));
-    // The same name on a carrier's announcements, or with no announcements known: unknown.
+    // The same name on a carrier's announcements, or with no announcements known: no evidence.
+    let v = weak.verdict(Some(64541), "Example Holdings Inc.", Some(&CARRIER));
+    assert_eq!(v.kind, Unknown);
+    let v = weak.verdict(Some(64541), "Example Holdings Inc.", None);
+    assert_eq!(v.kind, Unknown);
+    // A German partnership is weak evidence on company-sized announcements, not on a carrier's.
+    let v = weak.verdict(Some(64542), "Example GmbH & Co. KG", Some(&END_SITE));
     assert_eq!(
-        kind_with(64541, "Example Holdings Inc.", Some(&CARRIER)),
-        Unknown
+        (v.kind, v.evidence),
+        (Business, Evidence::LegalForm(" & co "))
     );
-    assert_eq!(kind_with(64541, "Example Holdings Inc.", None), Unknown);
-    // A German partnership is evidence on company-sized announcements, not on a carrier's.
-    assert_eq!(
-        kind_with(64542, "Example GmbH & Co. KG", Some(&END_SITE)),
-        Business
-    );
-    assert_eq!(
-        kind_with(64542, "Example GmbH & Co. KG", Some(&CARRIER)),
-        Unknown
-    );
+    let v = weak.verdict(Some(64542), "Example GmbH & Co. KG", Some(&CARRIER));
+    assert_eq!(v.kind, Unknown);
     // Nothing at all: unknown, never business.
-    let v = verdict(Some(64543), "Example", Some(&END_SITE));
+    let v = weak.verdict(Some(64543), "Example", Some(&END_SITE));
     assert_eq!((v.kind, v.evidence), (Unknown, Evidence::NoEvidence));
     assert_eq!(kind_with(64544, "  ", None), Unknown);
     // Names carriers use in registries where almost every AS is a carrier say nothing.
-    assert_eq!(
-        kind_with(64545, "PT Example Nusantara", Some(&END_SITE)),
-        Unknown
-    );
-    assert_eq!(
-        kind_with(64546, "Example Solutions Pvt Ltd", Some(&END_SITE)),
-        Unknown
-    );
+    let v = weak.verdict(Some(64545), "PT Example Nusantara", Some(&END_SITE));
+    assert_eq!(v.evidence, Evidence::NoEvidence);
+    let v = weak.verdict(Some(64546), "Example Nusantara Pvt Ltd", Some(&END_SITE));
+    assert_eq!(v.evidence, Evidence::NoEvidence);
 }
 
 fn kind_with(asn: u32, org: &str, profile: Option<&AsProfile>) -> NetworkKind {
@@ -232,6 +233,9 @@ fn kinds_come_before_business_words() {
         ("Example Mobile Communications", Mobile),
         ("Magicnet LLC", Isp),
         ("Sprinthost LLC", Hosting),
+        ("Example University Hospital", Business),
+        ("Example National Laboratory", Government),
+        ("Example Hotel Co., Ltd.", Business),
     ];
     for (org, want) in cases {
         assert_eq!(kind_with(64550, org, Some(&END_SITE)), want, "{org}");

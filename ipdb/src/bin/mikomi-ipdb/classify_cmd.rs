@@ -7,11 +7,12 @@ use ipdb::classify::eval::{
 };
 use ipdb::classify::{Classifier, Overrides};
 
-fn classifier(overrides: Option<&Path>) -> anyhow::Result<Classifier> {
-    Ok(match overrides {
-        Some(p) => Classifier::new(Overrides::read(p)?),
-        None => Classifier::default(),
-    })
+pub fn classifier(overrides: Option<&Path>, weak_business: bool) -> anyhow::Result<Classifier> {
+    let overrides = match overrides {
+        Some(p) => Overrides::read(p)?,
+        None => Overrides::default(),
+    };
+    Ok(Classifier::new(overrides).with_weak_business(weak_business))
 }
 
 /// Explains one name's kind.
@@ -20,8 +21,9 @@ pub fn explain(
     asn: Option<u32>,
     overrides: Option<&Path>,
     data: &[PathBuf],
+    weak_business: bool,
 ) -> anyhow::Result<()> {
-    let classifier = classifier(overrides)?;
+    let classifier = classifier(overrides, weak_business)?;
     // The announcements are evidence too; read them when the AS is given and data is at hand.
     let profile = match asn {
         Some(asn) if !data.is_empty() || crate::sample_cmd::default_data_present() => {
@@ -48,7 +50,7 @@ pub fn explain(
 /// Which bundled samples `classify-eval` measures.
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Set {
-    /// The development samples.
+    /// The development samples (the first evaluation set included).
     Dev,
     /// The evaluation set (the reported figures).
     Eval,
@@ -60,9 +62,10 @@ pub fn eval(
     sample: Option<&Path>,
     set: Set,
     overrides: Option<&Path>,
+    weak_business: bool,
     mistakes: bool,
 ) -> anyhow::Result<()> {
-    let classifier = classifier(overrides)?;
+    let classifier = classifier(overrides, weak_business)?;
     let samples: Vec<(String, String)> = match sample {
         Some(p) => {
             let text =

@@ -9,17 +9,16 @@ pub fn build(
     output: &Path,
     inputs: &[PathBuf],
     overrides: Option<&Path>,
+    weak_business: bool,
 ) -> anyhow::Result<()> {
     let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
-    let summary = match (format, overrides) {
-        (Format::Company, None) => ipdb::build::build_company_csv(&inputs, output)?,
-        (Format::Company, Some(_)) => {
-            anyhow::bail!("--overrides applies to --format asn; company rows say their own kind")
-        }
-        (Format::Asn, None) => ipdb::build::build_asn_csv(&inputs, output)?,
-        (Format::Asn, Some(path)) => {
-            let classifier =
-                ipdb::classify::Classifier::new(ipdb::classify::Overrides::read(path)?);
+    let summary = match format {
+        Format::Company if overrides.is_some() || weak_business => anyhow::bail!(
+            "--overrides and --weak-business apply to --format asn; company rows say their own kind"
+        ),
+        Format::Company => ipdb::build::build_company_csv(&inputs, output)?,
+        Format::Asn => {
+            let classifier = crate::classify_cmd::classifier(overrides, weak_business)?;
             ipdb::build::build_asn_csv_with(&inputs, output, &classifier)?
         }
     };

@@ -49,6 +49,10 @@ enum Command {
         /// number or a CIDR): the first layer of the classification.
         #[arg(long)]
         overrides: Option<PathBuf>,
+        /// For `--format asn`: call organisations with only weak evidence (a legal form on
+        /// company-sized announcements) businesses, with low confidence.
+        #[arg(long)]
+        weak_business: bool,
     },
     /// Look addresses up through one or more layers; prints one JSON object per address.
     Lookup {
@@ -86,6 +90,9 @@ enum Command {
         /// ASN CSV files to read the AS's announcements from; the repository's by default.
         #[arg(long)]
         data: Vec<PathBuf>,
+        /// Weak evidence makes a business (as `build --weak-business`).
+        #[arg(long)]
+        weak_business: bool,
         /// Organisation name.
         org: String,
     },
@@ -124,6 +131,9 @@ enum Command {
         /// Overrides file, applied as in a build.
         #[arg(long)]
         overrides: Option<PathBuf>,
+        /// Weak evidence makes a business (as `build --weak-business`).
+        #[arg(long)]
+        weak_business: bool,
         /// List every misclassified row.
         #[arg(long)]
         mistakes: bool,
@@ -138,7 +148,14 @@ fn main() -> ExitCode {
             output,
             inputs,
             overrides,
-        } => file_cmd::build(format, &output, &inputs, overrides.as_deref()),
+            weak_business,
+        } => file_cmd::build(
+            format,
+            &output,
+            &inputs,
+            overrides.as_deref(),
+            weak_business,
+        ),
         Command::Lookup { layers, ips } => lookup_cmd::run(&layers, &ips),
         Command::Inspect { file, schema } => file_cmd::inspect(&file, schema),
         Command::Verify { file, schema } => file_cmd::verify(&file, schema),
@@ -146,8 +163,9 @@ fn main() -> ExitCode {
             asn,
             overrides,
             data,
+            weak_business,
             org,
-        } => classify_cmd::explain(&org, asn, overrides.as_deref(), &data),
+        } => classify_cmd::explain(&org, asn, overrides.as_deref(), &data, weak_business),
         Command::Sample {
             seed,
             uniform,
@@ -167,8 +185,15 @@ fn main() -> ExitCode {
             sample,
             set,
             overrides,
+            weak_business,
             mistakes,
-        } => classify_cmd::eval(sample.as_deref(), set, overrides.as_deref(), mistakes),
+        } => classify_cmd::eval(
+            sample.as_deref(),
+            set,
+            overrides.as_deref(),
+            weak_business,
+            mistakes,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
