@@ -179,6 +179,15 @@ impl Resolver {
 
     /// As [`Resolver::lookup`], but a damaged record is an error naming the file.
     pub fn try_lookup(&self, ip: IpAddr) -> Result<Option<Company>, Error> {
+        Ok(self.try_lookup_with_confidence(ip)?.map(|(c, _)| c))
+    }
+
+    /// As [`Resolver::lookup_with_confidence`], but a damaged record is an error naming the
+    /// file.
+    pub fn try_lookup_with_confidence(
+        &self,
+        ip: IpAddr,
+    ) -> Result<Option<(Company, Confidence)>, Error> {
         let mut failure = None;
         let answer = self.merge(ip, |layer, e| {
             failure.get_or_insert_with(|| Error::Verify {
@@ -188,7 +197,7 @@ impl Resolver {
         });
         match failure {
             Some(e) => Err(e),
-            None => Ok(answer.map(|(c, _)| c)),
+            None => Ok(answer),
         }
     }
 

@@ -254,6 +254,15 @@ fn overrides_come_first_by_asn_and_by_network() {
         (NetworkKind::Isp, Confidence::High)
     );
 
+    // The serving resolver's cache keeps the confidence with the answer.
+    let specs = vec![LayerSpec::new("asn", &out)];
+    let shared = ipdb::SharedResolver::new(Resolver::open(&specs).expect("open"), specs);
+    for _ in 0..2 {
+        let got = shared.lookup_with_confidence("1.0.0.70".parse().expect("ip"));
+        let got = got.map(|(c, k)| (c.network_kind, k));
+        assert_eq!(got, Some((NetworkKind::Business, Confidence::High)));
+    }
+
     std::fs::write(&overrides, "AS1,isp\n1.0.0.0/24,carrier\n").expect("write");
     let err = ipdb::classify::Overrides::read(&overrides).expect_err("bad kind");
     assert!(

@@ -39,9 +39,11 @@ pub fn run(layers: &[String], ips: &[String]) -> anyhow::Result<()> {
         let addr: IpAddr = ip
             .parse()
             .with_context(|| format!("{ip:?} is not an IP address"))?;
-        // try_lookup reports a damaged record; the second walk only adds the confidence.
-        let company = resolver.try_lookup(addr)?;
-        let confidence = resolver.lookup_with_confidence(addr).map(|(_, c)| c);
+        let found = resolver.try_lookup_with_confidence(addr)?;
+        let (company, confidence) = match found {
+            Some((c, k)) => (Some(c), Some(k)),
+            None => (None, None),
+        };
         let line = serde_json::json!({ "ip": addr, "company": company, "confidence": confidence });
         println!("{line}");
     }

@@ -71,7 +71,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ])?;
         for r in reader.records() {
             let r = r.with_context(|| file.display().to_string())?;
-            let asn: u32 = r.get(0).unwrap_or("").trim().parse().unwrap_or(0);
+            let line = r.position().map_or(0, |p| p.line());
+            let field = r.get(0).unwrap_or("").trim();
+            let asn: u32 = field
+                .parse()
+                .with_context(|| format!("{}:{line}: bad asn {field:?}", file.display()))?;
             let p = table.profile(asn).unwrap_or_default();
             w.write_record([
                 r.get(0).unwrap_or(""),
