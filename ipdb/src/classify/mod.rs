@@ -11,13 +11,14 @@
 //!    by the builder to the addresses themselves);
 //! 2. the reviewed list of known networks ([`known`]): every AS above a size, Japan's networks,
 //!    the big clouds and CDNs;
-//! 3. words that name a non-business kind (hosting, mobile, education, government, ISP), then
-//!    word affixes ("Magicnet", "Sprinthost");
-//! 4. business evidence: an industry carriers are not in ("bank", "hospital", "software");
-//!    weak evidence — a legal form on an AS whose announcements are company-sized
+//! 3. words that name a non-business kind (hosting, mobile, education, government, ISP; a few
+//!    phrases such as "credit union" or "national laboratory" decide first);
+//! 4. an industry carriers are not in ("bank", "hospital", "software"): a business;
+//! 5. word affixes of coined operator names ("Magicnet", "Sprinthost"), low confidence;
+//! 6. weak evidence — a legal form on an AS whose announcements are company-sized
 //!    ([`profile`]) — is reported but leaves the kind `unknown` unless
 //!    [`Classifier::with_weak_business`] asks otherwise;
-//! 5. otherwise `unknown`.
+//! 7. otherwise `unknown`.
 //!
 //! Every answer carries a [`Confidence`] and the [`Evidence`] that decided it;
 //! `mikomi-ipdb classify` prints both and `mikomi-ipdb classify-eval` measures the result.
