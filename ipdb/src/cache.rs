@@ -16,13 +16,17 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 use crate::Company;
+use crate::classify::Confidence;
 
 const SHARDS: usize = 16;
 
+/// One cached answer: the company (or "not found") and the confidence of its kind.
+pub(crate) type Answer = Option<(Company, Confidence)>;
+
 struct Shard {
     generation: u64,
-    hot: HashMap<IpAddr, Option<Company>>,
-    cold: HashMap<IpAddr, Option<Company>>,
+    hot: HashMap<IpAddr, Answer>,
+    cold: HashMap<IpAddr, Answer>,
 }
 
 /// Recent answers, keyed by address.
@@ -60,7 +64,7 @@ impl LookupCache {
     }
 
     /// The cached answer for `ip` under `generation`, if any.
-    pub(crate) fn get(&self, ip: &IpAddr, generation: u64) -> Option<Option<Company>> {
+    pub(crate) fn get(&self, ip: &IpAddr, generation: u64) -> Option<Answer> {
         let mut shard = self.shard(ip).lock().unwrap_or_else(|p| p.into_inner());
         if shard.generation != generation {
             return None;
@@ -75,7 +79,7 @@ impl LookupCache {
     }
 
     /// Remembers `answer` for `ip`, computed under `generation`.
-    pub(crate) fn put(&self, ip: IpAddr, generation: u64, answer: Option<Company>) {
+    pub(crate) fn put(&self, ip: IpAddr, generation: u64, answer: Answer) {
         let mut shard = self.shard(&ip).lock().unwrap_or_else(|p| p.into_inner());
         if shard.generation != generation {
             if generation < shard.generation {
@@ -88,7 +92,7 @@ impl LookupCache {
         self.insert_locked(&mut shard, ip, answer);
     }
 
-    fn insert_locked(&self, shard: &mut Shard, ip: IpAddr, answer: Option<Company>) {
+    fn insert_locked(&self, shard: &mut Shard, ip: IpAddr, answer: Answer) {
         if shard.hot.len() >= self.per_shard {
             let full = std::mem::replace(&mut shard.hot, HashMap::with_capacity(self.per_shard));
             shard.cold = full;

@@ -101,18 +101,20 @@ impl NetworkKind {
         }
     }
 
-    /// Parses the lowercase name; `None` for anything else.
+    /// Parses the name, ignoring ASCII case and surrounding space; `None` for anything else.
+    /// Runs on every lookup of our databases, so it allocates nothing.
     pub fn parse(s: &str) -> Option<NetworkKind> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "business" => NetworkKind::Business,
-            "isp" => NetworkKind::Isp,
-            "mobile" => NetworkKind::Mobile,
-            "hosting" => NetworkKind::Hosting,
-            "education" => NetworkKind::Education,
-            "government" => NetworkKind::Government,
-            "unknown" => NetworkKind::Unknown,
-            _ => return None,
-        })
+        const ALL: [NetworkKind; 7] = [
+            NetworkKind::Business,
+            NetworkKind::Isp,
+            NetworkKind::Mobile,
+            NetworkKind::Hosting,
+            NetworkKind::Education,
+            NetworkKind::Government,
+            NetworkKind::Unknown,
+        ];
+        let s = s.trim();
+        ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(s))
     }
 
     /// Whether an organisation on this kind of network is named as the visitor's company.
@@ -160,5 +162,6 @@ mod tests {
             assert_eq!(kind.is_business(), kind == NetworkKind::Business);
         }
         assert_eq!(NetworkKind::parse("corporate"), None);
+        assert_eq!(NetworkKind::parse(" Hosting "), Some(NetworkKind::Hosting));
     }
 }

@@ -45,6 +45,7 @@ mod resolver;
 mod schema;
 mod shared;
 
+pub use classify::Confidence;
 pub use company::{Company, NetworkKind, SizeBand};
 pub use error::Error;
 pub use inspect::{Inspection, inspect};

@@ -7,6 +7,7 @@ use ipnet::IpNet;
 use maxminddb::Reader;
 use serde::{Deserialize, Serialize};
 
+use crate::classify::Confidence;
 use crate::schema::{AsnRecord, CompanyRecord, DomainRecord, EnterpriseRecord, IspRecord, Partial};
 use crate::{Company, Error, NetworkKind, Schema, SizeBand};
 
@@ -165,11 +166,28 @@ impl Resolver {
     /// Who is behind `ip`, or `None` when no layer knows (or a damaged record could not be
     /// read: a lookup on the request path must answer, so such a layer is skipped).
     pub fn lookup(&self, ip: IpAddr) -> Option<Company> {
+        self.merge(ip, |_, _| {}).map(|(c, _)| c)
+    }
+
+    /// As [`Resolver::lookup`], with how far the answer's `network_kind` can be trusted: high
+    /// for an operator's override, the reviewed list of known networks, a word naming the kind,
+    /// our company rows and MaxMind's own judgement; low for weak evidence, no evidence, and
+    /// ASN databases built before the confidence was recorded.
+    pub fn lookup_with_confidence(&self, ip: IpAddr) -> Option<(Company, Confidence)> {
         self.merge(ip, |_, _| {})
     }
 
     /// As [`Resolver::lookup`], but a damaged record is an error naming the file.
     pub fn try_lookup(&self, ip: IpAddr) -> Result<Option<Company>, Error> {
+        Ok(self.try_lookup_with_confidence(ip)?.map(|(c, _)| c))
+    }
+
+    /// As [`Resolver::lookup_with_confidence`], but a damaged record is an error naming the
+    /// file.
+    pub fn try_lookup_with_confidence(
+        &self,
+        ip: IpAddr,
+    ) -> Result<Option<(Company, Confidence)>, Error> {
         let mut failure = None;
         let answer = self.merge(ip, |layer, e| {
             failure.get_or_insert_with(|| Error::Verify {
@@ -190,7 +208,7 @@ impl Resolver {
         &self,
         ip: IpAddr,
         mut on_error: impl FnMut(&Layer, maxminddb::MaxMindDbError),
-    ) -> Option<Company> {
+    ) -> Option<(Company, Confidence)> {
         // IPv4-mapped IPv6 (::ffff:a.b.c.d) is how dual-stack sockets report IPv4 clients;
         // the files keep IPv4 under ::/96, so look the plain IPv4 address up.
         let ip = match ip {
@@ -198,6 +216,7 @@ impl Resolver {
             v4 => v4,
         };
         let mut answer: Option<Company> = None;
+        let mut confidence = Confidence::Low;
         for layer in &self.layers {
             let (p, net) = match layer.lookup(ip) {
                 Ok(Some(found)) => found,
@@ -208,8 +227,18 @@ impl Resolver {
                 }
             };
             match answer.as_mut() {
-                None => answer = Some(start(layer, &p, net)),
-                Some(c) => fill(c, &p),
+                None => {
+                    answer = Some(start(layer, &p, net));
+                    if p.kind.is_some() {
+                        confidence = p.confidence;
+                    }
+                }
+                Some(c) => {
+                    if c.network_kind == NetworkKind::Unknown && p.kind.is_some() {
+                        confidence = p.confidence;
+                    }
+                    fill(c, &p);
+                }
             }
             if answer.as_ref().is_some_and(complete) {
                 break;
@@ -217,7 +246,7 @@ impl Resolver {
         }
         answer.map(|mut c| {
             c.size_band = SizeBand::from_employees(c.employees);
-            c
+            (c, confidence)
         })
     }
 }

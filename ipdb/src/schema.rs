@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::NetworkKind;
-use crate::classify::classify;
+use crate::classify::{Confidence, verdict};
 
 /// The layout of a layer's records.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -87,6 +87,8 @@ pub(crate) struct Partial<'a> {
     pub as_org: Option<&'a str>,
     /// `None` when this layer cannot tell (a domain-only layer).
     pub kind: Option<NetworkKind>,
+    /// How far `kind` can be trusted.
+    pub confidence: Confidence,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +116,15 @@ pub(crate) struct AsnRecord<'a> {
     autonomous_system_organization: Option<&'a str>,
     #[serde(borrow)]
     network_kind: Option<&'a str>,
+    /// Absent in files built before it was recorded: read as low.
+    #[serde(borrow)]
+    network_kind_confidence: Option<&'a str>,
+    /// An override's company name.
+    #[serde(borrow)]
+    name: Option<&'a str>,
+    /// An override's company domain.
+    #[serde(borrow)]
+    domain: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -171,6 +182,7 @@ fn named(kind: NetworkKind, org: Option<&str>) -> Option<&str> {
 
 impl<'a> From<CompanyRecord<'a>> for Partial<'a> {
     fn from(r: CompanyRecord<'a>) -> Self {
+        // Our own company rows: someone wrote the row (and its kind) on purpose.
         let kind = r
             .network_kind
             .and_then(NetworkKind::parse)
@@ -186,6 +198,7 @@ impl<'a> From<CompanyRecord<'a>> for Partial<'a> {
             asn: r.autonomous_system_number,
             as_org: r.autonomous_system_organization.or(operator),
             kind: Some(kind),
+            confidence: Confidence::High,
         }
     }
 }
@@ -193,15 +206,27 @@ impl<'a> From<CompanyRecord<'a>> for Partial<'a> {
 impl<'a> From<AsnRecord<'a>> for Partial<'a> {
     fn from(r: AsnRecord<'a>) -> Self {
         let org = r.autonomous_system_organization;
-        let kind = r
-            .network_kind
-            .and_then(NetworkKind::parse)
-            .unwrap_or_else(|| classify(r.autonomous_system_number, org.unwrap_or("")));
+        // Our builds store the verdict; a GeoLite2-ASN file has none, so classify here.
+        let (kind, confidence) = match r.network_kind.and_then(NetworkKind::parse) {
+            Some(kind) => (
+                kind,
+                r.network_kind_confidence
+                    .and_then(Confidence::parse)
+                    .unwrap_or(Confidence::Low),
+            ),
+            None => {
+                let v = verdict(r.autonomous_system_number, org.unwrap_or(""), None);
+                (v.kind, v.confidence)
+            }
+        };
         Partial {
-            name: named(kind, org),
+            // An override may name the company behind the network; else the AS's own name.
+            name: named(kind, r.name.or(org)),
+            domain: r.domain.filter(|_| kind.names_the_visitor()),
             asn: r.autonomous_system_number,
             as_org: org,
             kind: Some(kind),
+            confidence,
             ..Partial::default()
         }
     }
@@ -211,12 +236,13 @@ impl<'a> From<IspRecord<'a>> for Partial<'a> {
     fn from(r: IspRecord<'a>) -> Self {
         // The organisation using the addresses, else the provider's own name.
         let org = r.organization.or(r.isp);
-        let kind = classify(r.autonomous_system_number, org.unwrap_or(""));
+        let v = verdict(r.autonomous_system_number, org.unwrap_or(""), None);
         Partial {
-            name: named(kind, org),
+            name: named(v.kind, org),
             asn: r.autonomous_system_number,
             as_org: r.autonomous_system_organization.or(r.isp),
-            kind: Some(kind),
+            kind: Some(v.kind),
+            confidence: v.confidence,
             ..Partial::default()
         }
     }
@@ -242,15 +268,21 @@ impl<'a> From<EnterpriseRecord<'a>> for Partial<'a> {
         };
         let org = t.organization.or(t.isp);
         // MaxMind's own judgement of the network beats guessing from the name.
-        let kind = t
+        let judged = t
             .user_type
             .and_then(kind_of_user_type)
             .or(match t.connection_type {
                 Some("Cellular") => Some(NetworkKind::Mobile),
                 Some("Corporate") => Some(NetworkKind::Business),
                 _ => None,
-            })
-            .unwrap_or_else(|| classify(t.autonomous_system_number, org.unwrap_or("")));
+            });
+        let (kind, confidence) = match judged {
+            Some(kind) => (kind, Confidence::High),
+            None => {
+                let v = verdict(t.autonomous_system_number, org.unwrap_or(""), None);
+                (v.kind, v.confidence)
+            }
+        };
         Partial {
             name: named(kind, org),
             domain: t.domain,
@@ -258,6 +290,7 @@ impl<'a> From<EnterpriseRecord<'a>> for Partial<'a> {
             asn: t.autonomous_system_number,
             as_org: t.autonomous_system_organization.or(t.isp),
             kind: Some(kind),
+            confidence,
             ..Partial::default()
         }
     }
@@ -315,6 +348,9 @@ mod tests {
             autonomous_system_number: Some(64500),
             autonomous_system_organization: Some("Example Broadband Telecom"),
             network_kind: None,
+            network_kind_confidence: None,
+            name: None,
+            domain: None,
         });
         assert_eq!(isp.kind, Some(NetworkKind::Isp));
         assert_eq!(isp.name, None);
@@ -324,6 +360,9 @@ mod tests {
             autonomous_system_number: Some(64501),
             autonomous_system_organization: Some("Example Manufacturing Co."),
             network_kind: None,
+            network_kind_confidence: None,
+            name: None,
+            domain: None,
         });
         assert_eq!(firm.name, Some("Example Manufacturing Co."));
 
@@ -331,8 +370,13 @@ mod tests {
             autonomous_system_number: Some(64502),
             autonomous_system_organization: Some("Example Manufacturing Co."),
             network_kind: Some("hosting"),
+            network_kind_confidence: None,
+            name: None,
+            domain: None,
         });
         assert_eq!(stored.kind, Some(NetworkKind::Hosting));
+        // Built before confidence was recorded: the kind stands, trusted low.
+        assert_eq!(stored.confidence, Confidence::Low);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use arc_swap::ArcSwap;
 
 use crate::cache::LookupCache;
+use crate::classify::Confidence;
 use crate::resolver::paths;
 use crate::{Company, Error, LayerSpec, Resolver};
 
@@ -80,8 +81,14 @@ impl SharedResolver {
 
     /// Looks `ip` up in the resolver serving now (through the cache, if any).
     pub fn lookup(&self, ip: IpAddr) -> Option<Company> {
+        self.lookup_with_confidence(ip).map(|(c, _)| c)
+    }
+
+    /// As [`SharedResolver::lookup`], with the confidence of the answer's network kind (see
+    /// [`Resolver::lookup_with_confidence`]).
+    pub fn lookup_with_confidence(&self, ip: IpAddr) -> Option<(Company, Confidence)> {
         let Some(cache) = &self.inner.cache else {
-            return self.inner.current.load().lookup(ip);
+            return self.inner.current.load().lookup_with_confidence(ip);
         };
         // Generation first, resolver second: a reload stores the resolver before bumping the
         // generation, so an answer is never filed under a generation newer than its resolver.
@@ -89,7 +96,7 @@ impl SharedResolver {
         if let Some(hit) = cache.get(&ip, generation) {
             return hit;
         }
-        let answer = self.inner.current.load().lookup(ip);
+        let answer = self.inner.current.load().lookup_with_confidence(ip);
         cache.put(ip, generation, answer.clone());
         answer
     }

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ipnet::IpNet;
 use serde::Serialize;
 
-pub use asn_csv::build_asn_csv;
+pub(crate) use asn_csv::open as open_source;
+pub use asn_csv::{build_asn_csv, build_asn_csv_with};
 pub use company_csv::build_company_csv;
 pub use encode::Value;
 pub use ranges::Range;

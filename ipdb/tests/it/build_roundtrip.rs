@@ -4,7 +4,7 @@
 use std::io::BufRead;
 use std::net::IpAddr;
 
-use ipdb::{LayerSpec, NetworkKind, Resolver, SizeBand};
+use ipdb::{Confidence, LayerSpec, NetworkKind, Resolver, SizeBand};
 use ipnet::IpNet;
 
 use crate::common::{Rng, company_db, test_data};
@@ -71,7 +71,10 @@ fn real_asn_rows_resolve_at_both_ends_and_inside() {
                     "{ip}"
                 );
                 assert!(got.network.contains(&ip), "{ip} not in {}", got.network);
-                assert!(got.network_kind != NetworkKind::Unknown);
+                // Unknown networks (no evidence either way) never name a company.
+                if got.network_kind == NetworkKind::Unknown {
+                    assert_eq!(got.name, None, "{ip}");
+                }
                 checked += 1;
             }
             // The address just past the range belongs to the next row or to nobody.
@@ -192,4 +195,113 @@ fn company_file_has_our_schema_and_reads_in_the_plain_reader() {
     let inspection = ipdb::inspect(&db, None).expect("inspect");
     assert_eq!((inspection.networks, inspection.records), (5, 2));
     assert_eq!(inspection.kinds.get("hosting"), Some(&1));
+}
+
+#[test]
+fn overrides_come_first_by_asn_and_by_network() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let asn_csv = dir.path().join("asn.csv");
+    std::fs::write(
+        &asn_csv,
+        "1.0.0.0,1.0.0.255,3215,Orange S.A.\n1.0.1.0,1.0.1.255,64500,Example Holdings\n",
+    )
+    .expect("write");
+    let overrides = dir.path().join("overrides.csv");
+    std::fs::write(
+        &overrides,
+        "network,kind,name,domain\n# a company on a carrier's addresses\n\
+         1.0.0.64/26,business,Example Trading K.K.,example.co.jp\nAS64500,isp\n",
+    )
+    .expect("write");
+    let classifier = ipdb::classify::Classifier::new(
+        ipdb::classify::Overrides::read(&overrides).expect("overrides"),
+    );
+    let out = dir.path().join("asn.mmdb");
+    ipdb::build::build_asn_csv_with(&[asn_csv.as_path()], &out, &classifier).expect("build");
+    let resolver = Resolver::open(&[LayerSpec::new("asn", &out)]).expect("open");
+    let look = |ip: &str| {
+        resolver
+            .lookup_with_confidence(ip.parse().expect("ip"))
+            .expect("found")
+    };
+    let (firm, confidence) = look("1.0.0.70");
+    assert_eq!(
+        (
+            firm.name.as_deref(),
+            firm.domain.as_deref(),
+            firm.network_kind
+        ),
+        (
+            Some("Example Trading K.K."),
+            Some("example.co.jp"),
+            NetworkKind::Business
+        )
+    );
+    assert_eq!((firm.asn, confidence), (Some(3215), Confidence::High));
+    assert_eq!(firm.network.to_string(), "1.0.0.64/26");
+    for ip in ["1.0.0.63", "1.0.0.128"] {
+        let (carrier, confidence) = look(ip);
+        assert_eq!(
+            (carrier.name, carrier.network_kind),
+            (None, NetworkKind::Isp),
+            "{ip}"
+        );
+        assert_eq!(confidence, Confidence::High);
+    }
+    let (overridden, confidence) = look("1.0.1.1");
+    assert_eq!(
+        (overridden.network_kind, confidence),
+        (NetworkKind::Isp, Confidence::High)
+    );
+
+    // The serving resolver's cache keeps the confidence with the answer.
+    let specs = vec![LayerSpec::new("asn", &out)];
+    let shared = ipdb::SharedResolver::new(Resolver::open(&specs).expect("open"), specs);
+    for _ in 0..2 {
+        let got = shared.lookup_with_confidence("1.0.0.70".parse().expect("ip"));
+        let got = got.map(|(c, k)| (c.network_kind, k));
+        assert_eq!(got, Some((NetworkKind::Business, Confidence::High)));
+    }
+
+    std::fs::write(&overrides, "AS1,isp\n1.0.0.0/24,carrier\n").expect("write");
+    let err = ipdb::classify::Overrides::read(&overrides).expect_err("bad kind");
+    assert!(
+        err.to_string().ends_with(
+            ":2: unknown kind \"carrier\": expected business, isp, \
+         mobile, hosting, education, government or unknown"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn databases_built_before_confidence_still_read() {
+    // Yesterday's ASN build: a stored kind and no confidence field.
+    let mut b = ipdb::build::Builder::new(ipdb::build::BuildOptions::new("Mikomi-ASN", "old"));
+    let record = ipdb::build::Value::Map(vec![
+        (
+            "autonomous_system_number".into(),
+            ipdb::build::Value::U32(64500),
+        ),
+        (
+            "autonomous_system_organization".into(),
+            ipdb::build::Value::String("Example Manufacturing".into()),
+        ),
+        (
+            "network_kind".into(),
+            ipdb::build::Value::String("business".into()),
+        ),
+    ]);
+    b.insert("192.0.2.0/24".parse().expect("net"), &record)
+        .expect("insert");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.mmdb");
+    b.write(&path).expect("write");
+    let resolver = Resolver::open(&[LayerSpec::new("asn", &path)]).expect("open");
+    let (c, confidence) = resolver
+        .lookup_with_confidence("192.0.2.1".parse().expect("ip"))
+        .expect("found");
+    assert_eq!(c.network_kind, NetworkKind::Business);
+    assert_eq!(c.name.as_deref(), Some("Example Manufacturing"));
+    assert_eq!(confidence, Confidence::Low);
 }

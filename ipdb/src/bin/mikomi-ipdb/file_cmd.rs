@@ -4,11 +4,23 @@ use std::path::{Path, PathBuf};
 
 use crate::Format;
 
-pub fn build(format: Format, output: &Path, inputs: &[PathBuf]) -> anyhow::Result<()> {
+pub fn build(
+    format: Format,
+    output: &Path,
+    inputs: &[PathBuf],
+    overrides: Option<&Path>,
+    weak_business: bool,
+) -> anyhow::Result<()> {
     let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
     let summary = match format {
+        Format::Company if overrides.is_some() || weak_business => anyhow::bail!(
+            "--overrides and --weak-business apply to --format asn; company rows say their own kind"
+        ),
         Format::Company => ipdb::build::build_company_csv(&inputs, output)?,
-        Format::Asn => ipdb::build::build_asn_csv(&inputs, output)?,
+        Format::Asn => {
+            let classifier = crate::classify_cmd::classifier(overrides, weak_business)?;
+            ipdb::build::build_asn_csv_with(&inputs, output, &classifier)?
+        }
     };
     if summary.clipped > 0 {
         println!(

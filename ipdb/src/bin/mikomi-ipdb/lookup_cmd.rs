@@ -39,8 +39,12 @@ pub fn run(layers: &[String], ips: &[String]) -> anyhow::Result<()> {
         let addr: IpAddr = ip
             .parse()
             .with_context(|| format!("{ip:?} is not an IP address"))?;
-        let company = resolver.try_lookup(addr)?;
-        let line = serde_json::json!({ "ip": addr, "company": company });
+        let found = resolver.try_lookup_with_confidence(addr)?;
+        let (company, confidence) = match found {
+            Some((c, k)) => (Some(c), Some(k)),
+            None => (None, None),
+        };
+        let line = serde_json::json!({ "ip": addr, "company": company, "confidence": confidence });
         println!("{line}");
     }
     Ok(())

@@ -5,6 +5,7 @@
 mod classify_cmd;
 mod file_cmd;
 mod lookup_cmd;
+mod sample_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,14 @@ enum Command {
         /// Source CSV files.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
+        /// Overrides file for `--format asn` (`network,kind[,name[,domain]]`, network an AS
+        /// number or a CIDR): the first layer of the classification.
+        #[arg(long)]
+        overrides: Option<PathBuf>,
+        /// For `--format asn`: call organisations with only weak evidence (a legal form on
+        /// company-sized announcements) businesses, with low confidence.
+        #[arg(long)]
+        weak_business: bool,
     },
     /// Look addresses up through one or more layers; prints one JSON object per address.
     Lookup {
@@ -70,19 +79,61 @@ enum Command {
         #[arg(long)]
         schema: Option<ipdb::Schema>,
     },
-    /// Classify an AS organisation name (as the ASN layer does).
+    /// Classify an AS organisation name as the ASN build does, and say why.
     Classify {
-        /// Autonomous system number, if known.
+        /// Autonomous system number, if known (the reviewed list and the overrides go by it).
         #[arg(long)]
         asn: Option<u32>,
+        /// Overrides file (`network,kind[,name[,domain]]`), tried first.
+        #[arg(long)]
+        overrides: Option<PathBuf>,
+        /// ASN CSV files to read the AS's announcements from; the repository's by default.
+        #[arg(long)]
+        data: Vec<PathBuf>,
+        /// Weak evidence makes a business (as `build --weak-business`).
+        #[arg(long)]
+        weak_business: bool,
         /// Organisation name.
         org: String,
     },
-    /// Precision and recall of the network-kind classifier on a labelled sample.
+    /// Draw AS organisations for labelling (CSV on stdout): a uniform half and an
+    /// address-space-weighted half, reproducible from the seed.
+    Sample {
+        /// Seed of the generator; the same seed and data give the same rows.
+        #[arg(long)]
+        seed: u64,
+        /// Organisations drawn uniformly.
+        #[arg(long, default_value_t = 500)]
+        uniform: usize,
+        /// Organisations drawn weighted by announced address space.
+        #[arg(long, default_value_t = 500)]
+        weighted: usize,
+        /// Never draw an AS listed in these CSV files (first column).
+        #[arg(long)]
+        exclude: Vec<PathBuf>,
+        /// ASN CSV files; the repository's `ipdb/testdata/asn` by default.
+        #[arg(long)]
+        data: Vec<PathBuf>,
+        /// Instead of drawing, add the profile columns to this labelled file.
+        #[arg(long)]
+        annotate: Option<PathBuf>,
+    },
+    /// Precision and recall of "business" on labelled samples, per half, with the confusion
+    /// matrix.
     ClassifyEval {
-        /// Sample CSV (`asn,label,organisation`); the bundled sample by default.
+        /// Sample CSV (`asn,label,organisation[,half,ipv4,ipv6_40s,ranges]`) instead of the
+        /// bundled samples.
         #[arg(long)]
         sample: Option<PathBuf>,
+        /// Which bundled samples: the development samples, the evaluation set, or both.
+        #[arg(long, value_enum, default_value = "eval")]
+        set: classify_cmd::Set,
+        /// Overrides file, applied as in a build.
+        #[arg(long)]
+        overrides: Option<PathBuf>,
+        /// Weak evidence makes a business (as `build --weak-business`).
+        #[arg(long)]
+        weak_business: bool,
         /// List every misclassified row.
         #[arg(long)]
         mistakes: bool,
@@ -96,17 +147,53 @@ fn main() -> ExitCode {
             format,
             output,
             inputs,
-        } => file_cmd::build(format, &output, &inputs),
+            overrides,
+            weak_business,
+        } => file_cmd::build(
+            format,
+            &output,
+            &inputs,
+            overrides.as_deref(),
+            weak_business,
+        ),
         Command::Lookup { layers, ips } => lookup_cmd::run(&layers, &ips),
         Command::Inspect { file, schema } => file_cmd::inspect(&file, schema),
         Command::Verify { file, schema } => file_cmd::verify(&file, schema),
-        Command::Classify { asn, org } => {
-            println!("{}", ipdb::classify::classify(asn, &org).as_str());
-            Ok(())
-        }
-        Command::ClassifyEval { sample, mistakes } => {
-            classify_cmd::eval(sample.as_deref(), mistakes)
-        }
+        Command::Classify {
+            asn,
+            overrides,
+            data,
+            weak_business,
+            org,
+        } => classify_cmd::explain(&org, asn, overrides.as_deref(), &data, weak_business),
+        Command::Sample {
+            seed,
+            uniform,
+            weighted,
+            exclude,
+            data,
+            annotate,
+        } => sample_cmd::run(&sample_cmd::Args {
+            seed,
+            uniform,
+            weighted,
+            exclude,
+            data,
+            annotate,
+        }),
+        Command::ClassifyEval {
+            sample,
+            set,
+            overrides,
+            weak_business,
+            mistakes,
+        } => classify_cmd::eval(
+            sample.as_deref(),
+            set,
+            overrides.as_deref(),
+            weak_business,
+            mistakes,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,90 @@
+//! The reviewed list of networks whose kind is known (`known.csv`, compiled in).
+//!
+//! The networks that carry most traffic are a finite, well-known set: every AS announcing at
+//! least [`LISTED_WEIGHT`] of address space in the repository's ASN data is listed, with Japan's
+//! networks and the big clouds and CDNs. A name cannot tell "Sky UK Limited" or "TE-AS" from a
+//! company; the list can.
+
+use std::sync::OnceLock;
+
+use crate::NetworkKind;
+
+/// The list's source, one `asn,kind,name` line per network.
+pub const KNOWN_CSV: &str = include_str!("known.csv");
+
+/// Address space (IPv4 addresses plus IPv6 /40s) from which every AS is listed.
+pub const LISTED_WEIGHT: u64 = 1_000_000;
+
+/// Parses list text: `#` comments, one header line, then `asn,kind,name`. Sorted by AS number.
+pub fn parse(text: &str) -> Result<Vec<(u32, NetworkKind)>, String> {
+    let mut out = Vec::new();
+    let mut header = true;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if std::mem::take(&mut header) {
+            continue;
+        }
+        let mut fields = line.splitn(3, ',');
+        let (Some(asn), Some(kind)) = (fields.next(), fields.next()) else {
+            return Err(format!("line {}: expected asn,kind,name", i + 1));
+        };
+        let asn: u32 = asn
+            .trim()
+            .parse()
+            .map_err(|_| format!("line {}: bad asn {asn:?}", i + 1))?;
+        let kind = NetworkKind::parse(kind)
+            .filter(|k| *k != NetworkKind::Unknown)
+            .ok_or_else(|| format!("line {}: bad kind {kind:?}", i + 1))?;
+        out.push((asn, kind));
+    }
+    out.sort_unstable_by_key(|(a, _)| *a);
+    if let Some(w) = out.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(format!("AS{} is listed twice", w[0].0));
+    }
+    Ok(out)
+}
+
+fn list() -> &'static [(u32, NetworkKind)] {
+    static LIST: OnceLock<Vec<(u32, NetworkKind)>> = OnceLock::new();
+    // The compiled-in list is checked by a test; a broken edit yields an empty list, not a panic.
+    LIST.get_or_init(|| parse(KNOWN_CSV).unwrap_or_default())
+}
+
+/// The listed kind of `asn`.
+pub fn kind_of(asn: u32) -> Option<NetworkKind> {
+    let list = list();
+    list.binary_search_by_key(&asn, |(a, _)| *a)
+        .ok()
+        .map(|i| list[i].1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_compiled_list_parses() {
+        let list = parse(KNOWN_CSV);
+        assert!(list.is_ok(), "{list:?}");
+        assert!(list.map(|l| l.len()).unwrap_or(0) > 400);
+    }
+
+    #[test]
+    fn bad_lines_are_refused() {
+        assert_eq!(
+            parse("asn,kind,name\n1,isp,A\nx,isp,B\n"),
+            Err("line 3: bad asn \"x\"".into())
+        );
+        assert_eq!(
+            parse("asn,kind,name\n1,carrier,A\n"),
+            Err("line 2: bad kind \"carrier\"".into())
+        );
+        assert_eq!(
+            parse("asn,kind,name\n1,isp,A\n1,isp,A\n"),
+            Err("AS1 is listed twice".into())
+        );
+    }
+}
