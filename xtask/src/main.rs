@@ -183,6 +183,8 @@ fn bench(root: &Path, which: &str, extra: &[String]) -> anyhow::Result<()> {
 /// The tag latency benchmark (the ignored `tag_latency` browser test) with the built tag and a
 /// release edge.
 fn bench_tag(root: &Path) -> anyhow::Result<()> {
+    step("checking for Chromium and its driver");
+    setup::system_tools(&setup::TEST_TOOLS[2..]).context("step: installing system packages")?;
     step("building the tag");
     tracker::build(root, Budget::Enforce)?;
     step("building the release edge");
