@@ -17,6 +17,19 @@ fn open(dir: &Path, snapshot_after_bytes: u64) -> EmbeddedStore {
     .expect("open")
 }
 
+/// Opens a store that must refuse to open, and says why it did.
+fn open_refused(dir: &Path) -> StoreError {
+    match EmbeddedStore::open(EmbeddedOptions {
+        dir: dir.to_path_buf(),
+        model: model(),
+        snapshot_after_bytes: u64::MAX,
+        metrics: StoreMetrics::default(),
+    }) {
+        Ok(_) => panic!("{} opened", dir.display()),
+        Err(e) => e,
+    }
+}
+
 async fn all_visitors(store: &EmbeddedStore, ids: impl Iterator<Item = u8>) -> Vec<Visitor> {
     let mut out = Vec::new();
     for id in ids {
@@ -120,14 +133,7 @@ async fn damage_before_the_last_segment_is_refused() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(&first, &bytes).expect("write");
-    let err = EmbeddedStore::open(EmbeddedOptions {
-        dir: dir.path().to_path_buf(),
-        model: model(),
-        snapshot_after_bytes: u64::MAX,
-        metrics: StoreMetrics::default(),
-    })
-    .err()
-    .expect("corrupt log refused");
+    let err = open_refused(dir.path());
     assert!(err.to_string().contains("not the last"), "{err}");
 }
 
@@ -152,14 +158,7 @@ async fn files_of_another_format_version_are_refused_and_kept() {
         let mut bytes = std::fs::read(&path).expect("read");
         bytes[..8].copy_from_slice(older);
         std::fs::write(&path, &bytes).expect("write");
-        let err = EmbeddedStore::open(EmbeddedOptions {
-            dir: dir.path().to_path_buf(),
-            model: model(),
-            snapshot_after_bytes: u64::MAX,
-            metrics: StoreMetrics::default(),
-        })
-        .err()
-        .expect("another version refused");
+        let err = open_refused(dir.path());
         let said = err.to_string();
         assert!(
             said.contains(&format!("{kind} format 0")) && said.contains("this build reads"),
