@@ -1,5 +1,6 @@
 //! The attack list: hot accounts as CSV for the call team. UTF-8 with a byte-order mark, so a
-//! spreadsheet opens Japanese company names correctly.
+//! spreadsheet opens Japanese company names correctly. Every text cell comes from outside
+//! (a company name typed into a form, an email's domain), so none may start like a formula.
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -24,6 +25,17 @@ pub const HEADER: [&str; 16] = [
     "last_seen",
 ];
 
+/// A text cell a spreadsheet shows as text: one that starts with a formula's first character
+/// (`=`, `+`, `-`, `@`, tab, carriage return) gets a leading `'`, which the spreadsheet
+/// hides and which stops it from evaluating the rest.
+fn text_cell(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    }
+}
+
 pub fn attack_list(rows: &[HotAccount]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     // Writing into memory cannot fail.
@@ -45,12 +57,12 @@ pub fn attack_list(rows: &[HotAccount]) -> String {
         let last_seen = UNIX_EPOCH + Duration::from_millis(row.last_seen_ms.max(0) as u64);
         let _ = writer.write_record([
             (i + 1).to_string(),
-            f.name.clone().unwrap_or_default(),
-            row.domain.clone(),
-            f.industry.clone().unwrap_or_default(),
+            text_cell(f.name.as_deref().unwrap_or_default()),
+            text_cell(&row.domain),
+            text_cell(f.industry.as_deref().unwrap_or_default()),
             f.employees.map(|e| e.to_string()).unwrap_or_default(),
-            f.size_band.clone().unwrap_or_default(),
-            f.country.clone().unwrap_or_default(),
+            text_cell(f.size_band.as_deref().unwrap_or_default()),
+            text_cell(f.country.as_deref().unwrap_or_default()),
             format!("{:.1}", row.heat),
             row.visits.to_string(),
             row.pageviews.to_string(),
@@ -58,7 +70,7 @@ pub fn attack_list(rows: &[HotAccount]) -> String {
             row.known_visitors.to_string(),
             row.anonymous_visitors.to_string(),
             people,
-            key_pages,
+            text_cell(&key_pages),
             humantime::format_rfc3339_seconds(last_seen).to_string(),
         ]);
     }
@@ -66,4 +78,26 @@ pub fn attack_list(rows: &[HotAccount]) -> String {
     let mut out = String::from("\u{feff}");
     out.push_str(&String::from_utf8_lossy(&body));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_cell;
+
+    #[test]
+    fn cells_that_start_like_a_formula_stay_text() {
+        for hostile in [
+            "=HYPERLINK(\"http://x\",\"株式会社\")",
+            "+81-3",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+        ] {
+            assert_eq!(text_cell(hostile), format!("'{hostile}"));
+        }
+        for plain in ["株式会社テスト商事", "example.co.jp", "", "a=b"] {
+            assert_eq!(text_cell(plain), plain);
+        }
+    }
 }
