@@ -147,7 +147,7 @@ pub fn wasm_bindgen(root: &Path) -> anyhow::Result<PathBuf> {
     step(&format!(
         "installing wasm-bindgen-cli {wanted} ({why}): it writes the JavaScript glue of the \
          tag and must match the wasm-bindgen crate in Cargo.lock; `{install}` compiles it \
-         once, about 3 minutes on 2 cores"
+         once, 3 to 10 minutes on 2 cores"
     ));
     // Not `--locked`: one of the CLI's own pinned dependencies can be newer than a registry
     // mirror holds, and its unlocked resolution builds the same tool.
