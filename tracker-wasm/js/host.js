@@ -201,12 +201,12 @@ function mkLabel(el) {
   return l.join(" ");
 }
 
-/* Whether a person can see a control. 2: a decoy no person can see or reach (invisible or
-   transparent, pushed off the page (not merely scrolled out of view: page coordinates), a
-   pixel wide, hidden from assistive technology, or out of
-   the tab order with autofill turned off), never read. 1: not rendered at all
-   (display: none), as honeypots are but also the earlier steps of a multi-step form, read
-   only for a detail no visible control gave. 0: visible. */
+/* Whether a person can see a control. 2: a decoy no person can see or reach, never read:
+   invisible or transparent, off the page (in page coordinates: a control merely scrolled out
+   of view is visible), a pixel wide, hidden from assistive technology, or out of the tab
+   order with autofill turned off. 1: not rendered at all (display: none), as honeypots are
+   but also the earlier steps of a multi-step form: read only for a detail no visible control
+   gave. 0: visible. */
 function mkHidden(el) {
   var r = el.getBoundingClientRect(), ac = el.getAttribute("autocomplete") || "", c = el.checkVisibility;
   if (c && !el.checkVisibility()) return 1;
