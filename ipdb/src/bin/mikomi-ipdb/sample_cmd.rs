@@ -52,6 +52,17 @@ pub struct Args {
     pub annotate: Option<PathBuf>,
 }
 
+/// The columns of a sample, drawn or annotated.
+const HEADER: [&str; 7] = [
+    "asn",
+    "label",
+    "organisation",
+    "half",
+    "ipv4",
+    "ipv6_40s",
+    "ranges",
+];
+
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let table = read_table(&args.data)?;
     let out = std::io::stdout();
@@ -60,15 +71,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         // Adds the profile columns to a labelled file; its rows and labels stay as they are.
         let mut reader =
             csv::Reader::from_path(file).with_context(|| file.display().to_string())?;
-        w.write_record([
-            "asn",
-            "label",
-            "organisation",
-            "half",
-            "ipv4",
-            "ipv6_40s",
-            "ranges",
-        ])?;
+        w.write_record(HEADER)?;
         for r in reader.records() {
             let r = r.with_context(|| file.display().to_string())?;
             let line = r.position().map_or(0, |p| p.line());
@@ -90,15 +93,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     } else {
         let exclude = asns_in(&args.exclude)?;
         let rows = draw(&table, args.seed, args.uniform, args.weighted, &exclude);
-        w.write_record([
-            "asn",
-            "label",
-            "organisation",
-            "half",
-            "ipv4",
-            "ipv6_40s",
-            "ranges",
-        ])?;
+        w.write_record(HEADER)?;
         for s in rows {
             w.write_record([
                 s.asn.to_string(),
