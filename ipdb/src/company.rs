@@ -83,6 +83,17 @@ pub enum NetworkKind {
 }
 
 impl NetworkKind {
+    /// Every kind, in the order reports list them.
+    pub const ALL: [NetworkKind; 7] = [
+        NetworkKind::Business,
+        NetworkKind::Isp,
+        NetworkKind::Mobile,
+        NetworkKind::Hosting,
+        NetworkKind::Education,
+        NetworkKind::Government,
+        NetworkKind::Unknown,
+    ];
+
     /// True when the network is a company's own, i.e. the answer names the visitor's employer.
     pub fn is_business(&self) -> bool {
         matches!(self, NetworkKind::Business)
@@ -104,17 +115,10 @@ impl NetworkKind {
     /// Parses the name, ignoring ASCII case and surrounding space; `None` for anything else.
     /// Runs on every lookup of our databases, so it allocates nothing.
     pub fn parse(s: &str) -> Option<NetworkKind> {
-        const ALL: [NetworkKind; 7] = [
-            NetworkKind::Business,
-            NetworkKind::Isp,
-            NetworkKind::Mobile,
-            NetworkKind::Hosting,
-            NetworkKind::Education,
-            NetworkKind::Government,
-            NetworkKind::Unknown,
-        ];
         let s = s.trim();
-        ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(s))
+        NetworkKind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s))
     }
 
     /// Whether an organisation on this kind of network is named as the visitor's company.
@@ -147,15 +151,7 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_through_their_names_and_serde() {
-        for kind in [
-            NetworkKind::Business,
-            NetworkKind::Isp,
-            NetworkKind::Mobile,
-            NetworkKind::Hosting,
-            NetworkKind::Education,
-            NetworkKind::Government,
-            NetworkKind::Unknown,
-        ] {
+        for kind in NetworkKind::ALL {
             assert_eq!(NetworkKind::parse(kind.as_str()), Some(kind));
             let json = serde_json::to_string(&kind).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));

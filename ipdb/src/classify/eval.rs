@@ -48,15 +48,7 @@ pub const BUNDLED_SAMPLES: &[(&str, &str)] = &[
 ];
 
 /// The kinds in the order the confusion matrix lists them.
-pub const KINDS: [NetworkKind; 7] = [
-    NetworkKind::Business,
-    NetworkKind::Isp,
-    NetworkKind::Mobile,
-    NetworkKind::Hosting,
-    NetworkKind::Education,
-    NetworkKind::Government,
-    NetworkKind::Unknown,
-];
+pub const KINDS: [NetworkKind; 7] = NetworkKind::ALL;
 
 fn index(kind: NetworkKind) -> usize {
     KINDS

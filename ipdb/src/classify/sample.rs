@@ -52,7 +52,7 @@ pub struct Sampled {
     pub profile: AsProfile,
 }
 
-/// SplitMix64 (Steele, Lea and Flood 2014).
+/// SplitMix64, a small well-known seeded generator: the same seed draws the same sample.
 struct SplitMix64(u64);
 
 impl SplitMix64 {
