@@ -11,10 +11,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use mikomi_edge::collect::event::{Event, TimedEvent};
-use mikomi_edge::config::Config;
+use mikomi_edge::event::{Event, TimedEvent};
+use mikomi_edge::model::{Batch, SessionRules, Visitor};
 use mikomi_edge::rules::{DecideRequest, Decision, Incoming, Lang, RuleSet};
-use mikomi_edge::store::{Batch, SessionRules, Visitor};
 use mikomi_edge::visitor_id::VisitorId;
 
 const NOW: i64 = 1_700_000_000_000;
@@ -56,8 +55,8 @@ fn rules(last_wins: bool, distinct_globs: bool) -> Arc<RuleSet> {
     if last_wins {
         text.push_str("[[rules]]\nid = \"catch-all\"\ntemplate = \"brochure\"\npriority = 0\nwhen = [{ anonymous = true }, { visits = { at_least = 2 } }]\n");
     }
-    match Config::parse(Path::new("bench.toml"), &text) {
-        Ok(config) => config.rule_set,
+    match mikomi_edge::rules::parse(Path::new("bench.toml"), &text) {
+        Ok((_, set)) => set,
         Err(e) => panic!("{e}"),
     }
 }

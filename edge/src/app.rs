@@ -1,65 +1,38 @@
-//! The state every request handler shares: a cheap `Clone` over one `Arc`.
+//! The composition root: opens storage, the company databases and the rules from the
+//! configuration, and wires them into the `App` the handlers share.
 
+pub use crate::http::App;
+use crate::http::Shared;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
-use ipnet::IpNet;
 
 use crate::bots::BotFilter;
 use crate::clock::Clock;
 use crate::collect::{Collector, Sites};
 use crate::config::{Config, IpdbConfig, StorageBackend};
+use crate::engine::Model;
 use crate::http::api::ApiKeys;
 use crate::http::assets::{DemoSite, TagAssets};
 use crate::identity::TokenCodec;
 use crate::metrics::Metrics;
+use crate::model::SessionRules;
 use crate::ratelimit::RateLimits;
-use crate::rules::Rules;
+use crate::rules::{RuleSet, Rules};
+use crate::store::Store;
 use crate::store::embedded::{EmbeddedOptions, EmbeddedStore};
 use crate::store::redis::{Endpoint, RedisOptions, RedisStore};
-use crate::store::state::Model;
-use crate::store::{SessionRules, Store};
 use crate::visitor_id::VisitorIdCodec;
-
-#[derive(Clone)]
-pub struct App(Arc<Shared>);
-
-pub struct Shared {
-    /// The collect path, HTTP-free.
-    pub collector: Collector,
-    /// Also held by the collector; here for the API, health and shutdown.
-    pub store: Arc<dyn Store>,
-    pub metrics: Metrics,
-    pub tag: TagAssets,
-    /// Served under `/demo/` when configured.
-    pub demo: Option<DemoSite>,
-    pub api_keys: ApiKeys,
-    /// Peers whose forwarding headers are believed.
-    pub trusted_proxies: Vec<IpNet>,
-    /// Mount point of the public routes.
-    pub public_prefix: String,
-    pub max_body_bytes: usize,
-    /// Scores shown by the API decay with this half-life.
-    pub half_life_ms: i64,
-    /// Default lifetime of minted email-click tokens.
-    pub token_ttl: std::time::Duration,
-    /// Correlates a request's log lines.
-    next_request_id: AtomicU64,
-}
-
-impl std::ops::Deref for App {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
 
 impl App {
     /// Opens storage and loads assets. Slow, blocking work: run it before serving, or in
     /// `spawn_blocking`.
-    pub fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    pub fn build(
+        config: &Config,
+        rule_set: Arc<RuleSet>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<App> {
         let metrics = Metrics::new();
         let data_dir = &config.storage.data_dir;
         std::fs::create_dir_all(data_dir)
@@ -80,7 +53,7 @@ impl App {
             };
         let resolver = open_resolver(&config.ipdb)?;
         let rules = Arc::new(Rules::new(
-            Arc::clone(&config.rule_set),
+            rule_set,
             &secret,
             config.sessions.timeout.0.as_millis() as i64,
             clock.now_ms(),
@@ -97,7 +70,7 @@ impl App {
             max_events: config.limits.max_events_per_request,
             rules,
         };
-        Ok(App(Arc::new(Shared {
+        Ok(App::new(Shared {
             collector,
             store,
             metrics,
@@ -109,12 +82,7 @@ impl App {
             max_body_bytes: config.limits.max_body_bytes,
             half_life_ms: config.scoring.half_life.0.as_millis() as i64,
             token_ttl: config.identity.token_ttl.0,
-            next_request_id: AtomicU64::new(1),
-        })))
-    }
-
-    pub fn next_request_id(&self) -> u64 {
-        self.next_request_id.fetch_add(1, Ordering::Relaxed)
+        }))
     }
 }
 
@@ -175,7 +143,7 @@ fn model(config: &Config) -> Model {
             max_sessions: config.sessions.max_sessions_per_visitor,
             max_events_per_session: config.sessions.max_events_per_session,
         },
-        scoring: config.scoring.rules(),
+        scoring: crate::scoring::ScoringRules::from_config(&config.scoring),
         key_pages: config.accounts.key_pages.clone(),
         webhooks: !config.webhooks.is_empty(),
     }

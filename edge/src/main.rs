@@ -65,14 +65,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     match cli.command {
-        Command::CheckConfig { file } => match Config::load(&file) {
-            Ok(config) => {
+        Command::CheckConfig { file } => match mikomi_edge::rules::load(&file) {
+            Ok((config, rule_set)) => {
                 println!(
                     "{}: ok ({} sites, {} API keys, {} popup rules)",
                     file.display(),
                     config.sites.len(),
                     config.api_keys.len(),
-                    config.rule_set.rules.len()
+                    rule_set.rules.len()
                 );
                 ExitCode::SUCCESS
             }
@@ -106,7 +106,8 @@ fn main() -> ExitCode {
 }
 
 fn serve(path: PathBuf) -> anyhow::Result<()> {
-    let config = Config::load(&path)?;
+    let (config, rule_set) = mikomi_edge::rules::load(&path)?;
+    let reload_check = rule_set.reload_check;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("mikomi-edge")
@@ -115,7 +116,7 @@ fn serve(path: PathBuf) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let app = {
             let config = &config;
-            tokio::task::block_in_place(|| App::build(config, Arc::new(SystemClock)))?
+            tokio::task::block_in_place(|| App::build(config, rule_set, Arc::new(SystemClock)))?
         };
         let listener = TcpListener::bind(config.server.listen)
             .await
@@ -136,7 +137,7 @@ fn serve(path: PathBuf) -> anyhow::Result<()> {
             app.metrics.rules.clone(),
             Arc::clone(&app.collector.clock),
             path.clone(),
-            config.rule_set.reload_check,
+            reload_check,
         );
         let options = ServerOptions {
             max_connections: config.server.max_connections,

@@ -12,8 +12,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::app::App;
 use crate::http;
+use crate::http::App;
 
 pub struct ServerOptions {
     pub max_connections: usize,

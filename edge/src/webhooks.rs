@@ -19,9 +19,9 @@ use hyper_util::rt::TokioExecutor;
 use standardwebhooks::Webhook;
 
 use crate::config::WebhookConfig;
+use crate::engine::outbox::OutboxEntry;
+use crate::model::record::AdminOp;
 use crate::store::Store;
-use crate::store::record::AdminOp;
-use crate::store::state::outbox::OutboxEntry;
 
 /// First retry after this; doubles per attempt.
 const BASE_BACKOFF: Duration = Duration::from_millis(500);

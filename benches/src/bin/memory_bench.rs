@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use mikomi_edge::collect::event::{Event, TimedEvent};
+use mikomi_edge::engine::Model;
+use mikomi_edge::event::{Event, TimedEvent};
 use mikomi_edge::metrics::StoreMetrics;
+use mikomi_edge::model::{Batch, SessionRules, truncate_ip};
 use mikomi_edge::scoring::ScoringRules;
+use mikomi_edge::store::Store;
 use mikomi_edge::store::embedded::{EmbeddedOptions, EmbeddedStore};
-use mikomi_edge::store::state::Model;
-use mikomi_edge::store::{Batch, SessionRules, Store, truncate_ip};
 use mikomi_edge::visitor_id::VisitorIdCodec;
 
 const WRITERS: usize = 256;
@@ -54,9 +55,9 @@ fn main() -> anyhow::Result<()> {
         let per_visitor = (rss.saturating_sub(baseline)) as f64 / visitors as f64;
         println!(
             "inline sizes: Visitor {} B, Session {} B, StoredEvent {} B\n",
-            std::mem::size_of::<mikomi_edge::store::Visitor>(),
-            std::mem::size_of::<mikomi_edge::store::Session>(),
-            std::mem::size_of::<mikomi_edge::store::StoredEvent>(),
+            std::mem::size_of::<mikomi_edge::model::Visitor>(),
+            std::mem::size_of::<mikomi_edge::model::Session>(),
+            std::mem::size_of::<mikomi_edge::model::StoredEvent>(),
         );
         println!("| visitors | insert time | RSS growth | RSS per visitor |");
         println!("|---:|---:|---:|---:|");

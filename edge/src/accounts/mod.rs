@@ -11,8 +11,8 @@ use serde::Serialize;
 
 pub use attack::attack_list;
 
-use crate::rules::glob::Glob;
-use crate::store::person::PersonId;
+use crate::glob::Glob;
+use crate::model::person::PersonId;
 use crate::visitor_id::VisitorId;
 
 const DAY_MS: i64 = 86_400_000;

@@ -2,7 +2,6 @@
 //! events and an answer. Every check runs before anything is stored; any failure stores
 //! nothing.
 
-pub mod event;
 mod sites;
 pub mod validate;
 pub mod wire;
@@ -16,12 +15,13 @@ pub use sites::{Site, Sites};
 use crate::bots::BotFilter;
 use crate::clock::Clock;
 use crate::config::ConsentMode;
+use crate::event::{Event, TimedEvent};
 use crate::identity::{TokenCodec, email};
+use crate::model::{Batch, VisitorKey, truncate_ip};
 use crate::ratelimit::RateLimits;
 use crate::rules::{DecideRequest, Decision, Incoming, Outcome, PopupContent, Rules, page_lang};
-use crate::store::{Batch, Recorded, Store, StoreError, VisitorKey, truncate_ip};
+use crate::store::{Recorded, Store, StoreError};
 use crate::visitor_id::{InvalidVisitorId, VisitorIdCodec};
-use event::{Event, TimedEvent};
 use validate::InvalidEvent;
 
 /// What the HTTP layer learned about the request.

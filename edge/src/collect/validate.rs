@@ -1,8 +1,8 @@
 //! Turns wire events into stored events, enforcing every bound, or says exactly which event is
 //! wrong and why. Nothing is partially accepted: one bad event refuses the whole request.
 
-use super::event::{Event, Prop, TimedEvent};
 use super::wire::{PropValue, WireEvent};
+use crate::event::{Event, Prop, TimedEvent};
 
 // The wire contract's limits, the same constants the tag cuts its events to.
 use mikomi_wire::{

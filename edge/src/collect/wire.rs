@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+pub use crate::event::PopupAction;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollectRequest {
@@ -83,14 +85,6 @@ pub enum WireEvent {
         #[serde(default)]
         ts: Option<i64>,
     },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PopupAction {
-    Shown,
-    Dismissed,
-    Submitted,
 }
 
 /// A custom event property: flat values only.

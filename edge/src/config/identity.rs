@@ -5,8 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::values::HumanDuration;
-use crate::rules::glob::Glob;
-use crate::scoring::ScoringRules;
+use crate::glob::Glob;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -54,44 +53,19 @@ pub struct FormPoints {
 }
 
 impl Default for ScoringConfig {
+    /// Two weeks' half-life; a conversion is worth twenty page views.
     fn default() -> Self {
-        let d = ScoringRules::default();
         ScoringConfig {
-            half_life: HumanDuration(Duration::from_millis(d.half_life_ms as u64)),
-            mql_threshold: d.mql_threshold,
-            pageview: d.pageview,
-            engaged_minute: d.engaged_minute,
-            conversion: d.conversion,
-            email_click: d.email_click,
-            download: d.download,
-            popup_submit: d.popup_submit,
+            half_life: HumanDuration(Duration::from_secs(14 * 86_400)),
+            mql_threshold: 50.0,
+            pageview: 1.0,
+            engaged_minute: 1.0,
+            conversion: 20.0,
+            email_click: 5.0,
+            download: 5.0,
+            popup_submit: 5.0,
             pages: Vec::new(),
             forms: Vec::new(),
-        }
-    }
-}
-
-impl ScoringConfig {
-    pub fn rules(&self) -> ScoringRules {
-        ScoringRules {
-            half_life_ms: self.half_life.0.as_millis() as i64,
-            mql_threshold: self.mql_threshold,
-            pageview: self.pageview,
-            engaged_minute: self.engaged_minute,
-            conversion: self.conversion,
-            email_click: self.email_click,
-            download: self.download,
-            popup_submit: self.popup_submit,
-            pages: self
-                .pages
-                .iter()
-                .map(|p| (p.glob.clone(), p.points))
-                .collect(),
-            forms: self
-                .forms
-                .iter()
-                .map(|f| (f.form.clone(), f.points))
-                .collect(),
         }
     }
 }

@@ -3,12 +3,13 @@
 
 mod error;
 mod identity;
+pub mod rules;
 mod values;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -19,8 +20,7 @@ pub use error::{ConfigError, Located, line_of};
 pub use identity::{AccountsConfig, IdentityConfig, ScoringConfig, WebhookConfig};
 pub use values::{AssetName, HumanDuration, Origin, PathPrefix, Secret, SiteKey};
 
-use crate::rules::RuleSet;
-use crate::rules::config::{PopupsConfig, RuleConfig};
+use self::rules::{PopupsConfig, RuleConfig};
 
 /// The whole configuration of one edge process.
 #[derive(Debug, Deserialize)]
@@ -60,9 +60,6 @@ pub struct Config {
     /// Popup rules, as written.
     #[serde(default)]
     pub rules: Vec<Spanned<RuleConfig>>,
-    /// The rules compiled and checked, filled by `parse`.
-    #[serde(skip)]
-    pub rule_set: Arc<RuleSet>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -355,6 +352,11 @@ impl Config {
     /// Reads, parses and validates a configuration file. Relative paths in it are taken
     /// relative to the file's folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Ok(Config::load_with_text(path)?.0)
+    }
+
+    /// `load`, also returning the file's text: rule compilation names lines in it.
+    pub fn load_with_text(path: &Path) -> Result<(Config, String), ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
@@ -362,27 +364,24 @@ impl Config {
         let mut config = Config::parse(path, &text)?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.resolve_paths(base);
+        Ok((config, text))
+    }
+
+    /// Parses and validates configuration text; `path` is only used in messages. The popup
+    /// rules are read as written here and compiled by `rules::parse`/`rules::load`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::parse(path, text, e.span(), e.message().trim_end()))?;
+        config.validate(path, text)?;
         Ok(config)
     }
 
-    /// Parses and validates configuration text; `path` is only used in messages.
-    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let mut config: Config = toml::from_str(text)
-            .map_err(|e| ConfigError::parse(path, text, e.span(), e.message().trim_end()))?;
-        config.validate(path, text)?;
-        let sites = config
-            .sites
+    /// The site keys the configuration serves.
+    pub fn site_keys(&self) -> HashSet<SiteKey> {
+        self.sites
             .iter()
             .map(|s| s.get_ref().key.get_ref().clone())
-            .collect();
-        config.rule_set = Arc::new(crate::rules::compile(
-            &config.popups,
-            &config.rules,
-            &sites,
-            path,
-            text,
-        )?);
-        Ok(config)
+            .collect()
     }
 
     fn validate(&self, path: &Path, text: &str) -> Result<(), ConfigError> {

@@ -14,8 +14,8 @@ use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use super::client_ip::{client_ip, forwarded_https};
 use super::error::ApiError;
 use super::response::{self, Body};
-use crate::app::App;
 use crate::collect::{CollectError, CollectInput, CollectOutcome, Site};
+use crate::http::App;
 use crate::metrics::{Code, Decision, Scope};
 
 pub const VISITOR_COOKIE: &str = "mk_vid";

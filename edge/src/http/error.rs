@@ -6,7 +6,7 @@ use std::time::Duration;
 use hyper::StatusCode;
 
 use crate::collect::CollectError;
-use crate::rules::service::RulesApiError;
+use crate::service::rules::RulesApiError;
 
 #[derive(Debug)]
 pub struct ApiError {

@@ -6,6 +6,7 @@ mod client_ip;
 mod collect;
 pub mod error;
 mod response;
+mod shared;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -19,8 +20,8 @@ use tracing::Instrument;
 pub use collect::VISITOR_COOKIE;
 use error::ApiError;
 pub use response::Body;
+pub use shared::{App, Shared};
 
-use crate::app::App;
 use crate::metrics::{Route as RouteLabel, RouteStatus, RuleArm};
 use crate::store::Health;
 

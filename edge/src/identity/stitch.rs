@@ -5,9 +5,9 @@
 use ipdb::NetworkKind;
 
 use super::email;
-use crate::collect::event::Event;
-use crate::store::person::{JoinSource, PersonId};
-use crate::store::{Batch, Link, PendingClick, Visitor};
+use crate::event::Event;
+use crate::model::person::{JoinSource, PersonId};
+use crate::model::{Batch, Link, PendingClick, Visitor};
 
 /// An email click identifies only after a sign of a person: engagement this long, or another
 /// page view. Mail scanners that open links show neither.

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use super::config::CapsConfig;
 use super::describe::duration;
 use super::ledger::LedgerEntry;
+use crate::config::rules::CapsConfig;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caps {

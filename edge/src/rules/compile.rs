@@ -10,12 +10,12 @@ use toml::Spanned;
 
 use super::caps::Caps;
 use super::condition::Condition;
-use super::config::{PopupsConfig, RuleConfig};
 use super::ledger::RECENT_KEPT;
 use super::model::{Rule, RuleSet, Variant};
 use super::pages::PageGlobs;
 use super::sieve::Sieve;
 use super::template::{self, Copy, Template};
+use crate::config::rules::{PopupsConfig, RuleConfig};
 use crate::config::{ConfigError, SiteKey};
 
 /// Rule and variant ids travel in events and URLs: short and plain.

@@ -4,10 +4,10 @@
 use ipdb::{NetworkKind, SizeBand};
 use serde::Serialize;
 
-use super::config::{ConditionConfig, GlobsConfig};
 use super::facts::Facts;
-use super::glob::Glob;
 use super::pages::{PageGlob, PageGlobs};
+use crate::config::rules::{ConditionConfig, GlobsConfig};
+use crate::glob::Glob;
 
 /// An inclusive range; an open end is the type's bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

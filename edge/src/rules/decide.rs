@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::collect::event::Event;
-use crate::store::Visitor;
+use crate::event::Event;
+use crate::model::Visitor;
 use crate::visitor_id::VisitorId;
 
 use super::assign::{self, Arm};

@@ -3,12 +3,12 @@
 
 use std::cell::{Cell, OnceCell};
 
-use crate::collect::event::{Event, TimedEvent};
-use crate::store::{Session, Visitor};
+use crate::event::{Event, TimedEvent};
+use crate::model::{Session, Visitor};
 
-use super::glob::{Glob, query_params, url_path};
 use super::pages::{GlobIndex, Mask, PageGlob, PagePlan};
 use super::path_masks::PathMasks;
+use crate::glob::{Glob, query_params, url_path};
 
 /// The facts for one page view.
 pub struct Facts<'a> {

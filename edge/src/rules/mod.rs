@@ -9,18 +9,15 @@ mod assign;
 mod caps;
 mod compile;
 mod condition;
-pub mod config;
 mod decide;
 mod describe;
 mod facts;
-pub mod glob;
-pub mod ledger;
+pub use crate::model::ledger;
 mod model;
 mod pages;
 mod path_masks;
 mod preview;
 pub mod reload;
-pub mod service;
 mod sieve;
 pub mod stats;
 mod template;
@@ -37,6 +34,36 @@ pub use preview::{InvalidPreview, PreviewCodec, PreviewGrant};
 pub use template::{Lang, PopupContent};
 
 use crate::config::{Config, ConfigError};
+
+/// Reads a configuration file and compiles its popup rules: what start-up, reloads and
+/// `check-config` do. Configuration parsing knows nothing of rules; they are compiled here.
+pub fn load(path: &std::path::Path) -> Result<(Config, Arc<RuleSet>), ConfigError> {
+    let (config, text) = Config::load_with_text(path)?;
+    let set = compile_config(&config, path, &text)?;
+    Ok((config, set))
+}
+
+/// `load` over text already read; `path` is only used in messages.
+pub fn parse(path: &std::path::Path, text: &str) -> Result<(Config, Arc<RuleSet>), ConfigError> {
+    let config = Config::parse(path, text)?;
+    let set = compile_config(&config, path, text)?;
+    Ok((config, set))
+}
+
+fn compile_config(
+    config: &Config,
+    path: &std::path::Path,
+    text: &str,
+) -> Result<Arc<RuleSet>, ConfigError> {
+    let set = compile(
+        &config.popups,
+        &config.rules,
+        &config.site_keys(),
+        path,
+        text,
+    )?;
+    Ok(Arc::new(set))
+}
 
 /// Empties this thread's cache of page-path masks (see `path_masks`), so that the next
 /// decisions match every page as if for the first time: the benchmark's first-sight case.
@@ -85,13 +112,13 @@ impl Rules {
     /// the new file was refused.
     pub fn reload(
         &self,
-        loaded: Result<Config, ConfigError>,
+        loaded: Result<Arc<RuleSet>, ConfigError>,
         now_ms: i64,
     ) -> Result<usize, String> {
         let result = match loaded {
-            Ok(config) => {
-                let count = config.rule_set.rules.len();
-                self.current.store(Arc::clone(&config.rule_set));
+            Ok(set) => {
+                let count = set.rules.len();
+                self.current.store(set);
                 Ok(count)
             }
             Err(e) => Err(e.to_string()),
@@ -121,7 +148,7 @@ impl Rules {
 pub fn page_lang(declared: Option<&str>, page_url: &str, default: Lang) -> Lang {
     declared
         .and_then(Lang::from_tag)
-        .or_else(|| Lang::from_path(glob::url_path(page_url)))
+        .or_else(|| Lang::from_path(crate::glob::url_path(page_url)))
         .unwrap_or(default)
 }
 

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::glob::Glob;
+use crate::glob::Glob;
 
 /// Which of a rule set's page globs a path matches: bit `id` for glob `id`.
 pub type Mask = u128;

@@ -13,8 +13,8 @@ use std::hash::BuildHasher;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
-use super::glob::{path_before, url_path};
 use super::pages::{GlobIndex, Mask};
+use crate::glob::{path_before, url_path};
 
 /// Pages remembered per thread, and the bytes of their keys. A site's pages fit many times
 /// over; URLs that never repeat (a path carrying a session token, say) fill it up, and it
@@ -150,7 +150,7 @@ impl Remembered<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::glob::Glob;
+    use crate::glob::Glob;
 
     fn index(texts: &[&str]) -> GlobIndex {
         let globs = texts

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::clock::Clock;
-use crate::config::Config;
 use crate::metrics::{ReloadResult, RulesMetrics};
 
 use super::Rules;
@@ -59,7 +58,9 @@ pub fn spawn(
             }
             seen = now_stamp;
             let file = path.clone();
-            let Ok(loaded) = tokio::task::spawn_blocking(move || Config::load(&file)).await else {
+            let Ok(loaded) =
+                tokio::task::spawn_blocking(move || super::load(&file).map(|(_, set)| set)).await
+            else {
                 continue;
             };
             match rules.reload(loaded, clock.now_ms()) {

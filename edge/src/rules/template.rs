@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::config::{EventConfig, FieldConfig, FieldKind, LangConfig, TemplateConfig, TextConfig};
+use crate::config::rules::{
+    EventConfig, FieldConfig, FieldKind, LangConfig, TemplateConfig, TextConfig,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Lang {

@@ -2,8 +2,9 @@
 //! interest outweighs an old one. Attributes (size band, industry, title) are categories and
 //! never become points.
 
-use crate::collect::event::{Event, PopupAction};
-use crate::rules::glob::{Glob, url_path};
+use crate::config::ScoringConfig;
+use crate::event::{Event, PopupAction};
+use crate::glob::{Glob, url_path};
 
 #[derive(Clone, Debug)]
 pub struct ScoringRules {
@@ -26,17 +27,32 @@ pub struct ScoringRules {
 
 impl Default for ScoringRules {
     fn default() -> Self {
+        ScoringRules::from_config(&ScoringConfig::default())
+    }
+}
+
+impl ScoringRules {
+    /// The points the `[scoring]` table gives.
+    pub fn from_config(config: &ScoringConfig) -> ScoringRules {
         ScoringRules {
-            half_life_ms: 14 * 86_400_000,
-            mql_threshold: 50.0,
-            pageview: 1.0,
-            engaged_minute: 1.0,
-            conversion: 20.0,
-            email_click: 5.0,
-            download: 5.0,
-            popup_submit: 5.0,
-            pages: Vec::new(),
-            forms: Vec::new(),
+            half_life_ms: config.half_life.0.as_millis() as i64,
+            mql_threshold: config.mql_threshold,
+            pageview: config.pageview,
+            engaged_minute: config.engaged_minute,
+            conversion: config.conversion,
+            email_click: config.email_click,
+            download: config.download,
+            popup_submit: config.popup_submit,
+            pages: config
+                .pages
+                .iter()
+                .map(|p| (p.glob.clone(), p.points))
+                .collect(),
+            forms: config
+                .forms
+                .iter()
+                .map(|f| (f.form.clone(), f.points))
+                .collect(),
         }
     }
 }

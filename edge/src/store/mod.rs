@@ -3,52 +3,20 @@
 
 pub mod embedded;
 pub mod frame;
-pub mod person;
-pub mod record;
 pub mod redis;
-pub mod state;
 #[cfg(test)]
 mod test_support;
-mod visitor;
 
-use std::net::IpAddr;
-use std::sync::Arc;
-
-use ipnet::IpNet;
-use serde::{Deserialize, Serialize};
-
-use crate::collect::event::TimedEvent;
-use crate::rules::stats::{ArmKey, Counts};
-use crate::visitor_id::VisitorId;
-
-pub use visitor::{Link, PendingClick, Session, SessionRules, StoredEvent, VisitSummary, Visitor};
+use serde::Serialize;
 
 use crate::accounts::HotAccount;
-use person::{Person, PersonId};
-use record::AdminOp;
-use state::feed::FeedKey;
-use state::outbox::OutboxEntry;
-
-/// Everything one accepted collect request adds: the unit of durability.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Batch {
-    pub site: Arc<str>,
-    pub visitor: VisitorId,
-    /// The edge's clock when the request arrived; sessions are cut on it.
-    pub received_ms: i64,
-    /// The client's network, truncated (/24, /48): the full address is never kept.
-    pub network: Option<IpNet>,
-    /// Who the address belongs to, resolved once when the request arrived.
-    pub company: Option<Arc<ipdb::Company>>,
-    pub events: Vec<TimedEvent>,
-}
-
-/// A visitor record's key: visitor ids are per site.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct VisitorKey {
-    pub site: Arc<str>,
-    pub id: VisitorId,
-}
+use crate::engine::FeedPage;
+use crate::engine::feed::FeedKey;
+use crate::engine::outbox::OutboxEntry;
+use crate::model::person::{Person, PersonId};
+use crate::model::record::AdminOp;
+use crate::model::{Batch, VisitSummary, Visitor, VisitorKey};
+use crate::rules::stats::{ArmKey, Counts};
 
 /// What storing a batch did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,46 +140,4 @@ pub trait Store: Send + Sync + 'static {
 
     /// Finishes pending writes and leaves the data ready for a fast restart.
     async fn close(&self) -> Result<(), StoreError>;
-}
-
-/// One identified session of the feed, with what the API shows about it.
-#[derive(Clone, Debug)]
-pub struct FeedItem {
-    pub key: FeedKey,
-    pub visitor: VisitorId,
-    pub session: Session,
-    pub person: Option<Person>,
-    pub company: Option<Arc<ipdb::Company>>,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct FeedPage {
-    pub items: Vec<FeedItem>,
-    /// Where the next page starts: the last key looked at, even if it was filtered out.
-    pub next: Option<FeedKey>,
-}
-
-/// The network an address belongs to, coarse enough not to identify a household.
-pub fn truncate_ip(ip: IpAddr) -> IpNet {
-    let prefix = match ip {
-        IpAddr::V4(_) => 24,
-        IpAddr::V6(_) => 48,
-    };
-    // Both prefixes are in range for their family.
-    IpNet::new(ip, prefix)
-        .map(|net| net.trunc())
-        .unwrap_or_else(|_| IpNet::from(ip))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_are_truncated() {
-        let v4: IpAddr = "203.0.113.77".parse().expect("ip");
-        assert_eq!(truncate_ip(v4).to_string(), "203.0.113.0/24");
-        let v6: IpAddr = "2001:db8:1:2:3::4".parse().expect("ip");
-        assert_eq!(truncate_ip(v6).to_string(), "2001:db8:1::/48");
-    }
 }

@@ -1,8 +1,8 @@
 //! What the store tests of both backends build their cases from.
 
-use crate::collect::event::{Event, TimedEvent};
-use crate::store::state::Model;
-use crate::store::{Batch, SessionRules, Visitor, VisitorKey};
+use crate::engine::Model;
+use crate::event::{Event, TimedEvent};
+use crate::model::{Batch, SessionRules, Visitor, VisitorKey};
 use crate::visitor_id::VisitorId;
 
 pub fn model() -> Model {

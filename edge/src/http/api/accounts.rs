@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::request::{self, bad_request, param, store_error};
 use crate::accounts::{MAX_DAYS, attack_list};
-use crate::app::App;
+use crate::http::App;
 use crate::http::error::ApiError;
 use crate::http::response::{self, Body};
 

@@ -18,9 +18,9 @@ use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
 use super::response::{self, Body};
-use crate::app::App;
 use crate::config::Config;
-use crate::store::VisitorKey;
+use crate::http::App;
+use crate::model::VisitorKey;
 
 struct ApiKey {
     secret: Vec<u8>,

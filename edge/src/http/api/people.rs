@@ -11,11 +11,11 @@ use serde_json::json;
 
 use super::render;
 use super::request::{self, bad_request, store_error};
-use crate::app::App;
+use crate::http::App;
 use crate::http::error::ApiError;
 use crate::http::response::{self, Body};
-use crate::store::person::{PersonId, Stage};
-use crate::store::record::AdminOp;
+use crate::model::person::{PersonId, Stage};
+use crate::model::record::AdminOp;
 
 pub async fn get(app: &App, sites: &[Arc<str>], id: &str) -> Result<Response<Body>, ApiError> {
     let person = request::person(app, sites, id).await?;
@@ -51,8 +51,8 @@ pub async fn audit(app: &App, sites: &[Arc<str>], id: &str) -> Result<Response<B
     Ok(response::json(StatusCode::OK, body.to_string()))
 }
 
-fn audit_json(kind: &crate::store::person::AuditKind) -> serde_json::Value {
-    use crate::store::person::AuditKind as K;
+fn audit_json(kind: &crate::model::person::AuditKind) -> serde_json::Value {
+    use crate::model::person::AuditKind as K;
     match kind {
         K::Joined {
             visitor,

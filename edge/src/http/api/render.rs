@@ -3,10 +3,11 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::collect::event::{Event, Prop};
-use crate::store::person::Person;
-use crate::store::state::feed::cursor;
-use crate::store::{FeedItem, Session, StoredEvent, Visitor};
+use crate::engine::FeedItem;
+use crate::engine::feed::cursor;
+use crate::event::{Event, Prop};
+use crate::model::person::Person;
+use crate::model::{Session, StoredEvent, Visitor};
 use crate::visitor_id::VisitorId;
 
 pub fn time(ms: i64) -> String {
@@ -15,7 +16,7 @@ pub fn time(ms: i64) -> String {
 }
 
 pub fn vid(id: VisitorId) -> String {
-    crate::store::state::vid_hex(id)
+    crate::engine::vid_hex(id)
 }
 
 pub fn event(e: &StoredEvent) -> Value {

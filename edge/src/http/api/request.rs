@@ -7,9 +7,9 @@ use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::app::App;
+use crate::http::App;
 use crate::http::error::ApiError;
-use crate::store::person::{Person, PersonId};
+use crate::model::person::{Person, PersonId};
 use crate::visitor_id::VisitorId;
 
 /// API bodies are small; anything bigger is a mistake.

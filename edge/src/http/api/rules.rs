@@ -7,11 +7,11 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
 use super::request::{self, bad_request, param};
-use crate::app::App;
 use crate::config::HumanDuration;
+use crate::http::App;
 use crate::http::error::ApiError;
 use crate::http::response::{self, Body};
-use crate::rules::service;
+use crate::service::rules as service;
 
 /// `GET /api/v1/rules/stats`: results per rule and arm, and the state of the rules file.
 pub fn stats(app: &App, sites: &[Arc<str>]) -> Response<Body> {

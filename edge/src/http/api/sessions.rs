@@ -10,10 +10,10 @@ use serde_json::json;
 
 use super::render;
 use super::request::{self, bad_request, param, store_error};
-use crate::app::App;
+use crate::engine::feed::{cursor, parse_cursor};
+use crate::http::App;
 use crate::http::error::ApiError;
 use crate::http::response::{self, Body};
-use crate::store::state::feed::{cursor, parse_cursor};
 
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::render;
 use super::request::{self, bad_request};
-use crate::app::App;
+use crate::http::App;
 use crate::http::error::ApiError;
 use crate::http::response::{self, Body};
 use crate::identity::{EmailClaim, email};

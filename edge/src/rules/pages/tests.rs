@@ -1,7 +1,7 @@
 //! The glob index against matching each glob one by one, and the plan of a rule set's globs.
 
 use super::*;
-use crate::rules::glob::url_path;
+use crate::glob::url_path;
 
 fn globs(texts: &[&str]) -> Vec<Glob> {
     texts

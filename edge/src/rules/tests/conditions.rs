@@ -5,10 +5,10 @@
 use serde::Deserialize;
 
 use super::super::condition::Condition;
-use super::super::config::ConditionConfig;
 use super::super::facts::{Facts, PageMatching};
 use super::super::pages::{PageGlobs, PagePlan};
 use super::*;
+use crate::config::rules::ConditionConfig;
 
 #[derive(Deserialize)]
 struct One {

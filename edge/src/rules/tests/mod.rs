@@ -4,6 +4,7 @@
 mod agree;
 mod caps;
 mod conditions;
+mod config;
 mod decide;
 mod sieve;
 
@@ -11,9 +12,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::clock::{Clock, ManualClock};
-use crate::collect::event::{Event, PopupAction, TimedEvent};
-use crate::config::Config;
-use crate::store::{Batch, SessionRules, Visitor};
+use crate::event::{Event, PopupAction, TimedEvent};
+use crate::model::{Batch, SessionRules, Visitor};
 use crate::visitor_id::VisitorId;
 
 use super::{DecideRequest, Decision, Incoming, Lang, PreviewGrant, RuleSet};
@@ -30,8 +30,8 @@ const SESSIONS: SessionRules = SessionRules {
 /// A configuration with one site and the given popup sections.
 pub fn rule_set(rules: &str) -> Arc<RuleSet> {
     let text = format!("[[sites]]\nkey = \"demo\"\norigins = [\"http://a.jp\"]\n{rules}");
-    match Config::parse(Path::new("edge.toml"), &text) {
-        Ok(config) => config.rule_set,
+    match crate::rules::parse(Path::new("edge.toml"), &text) {
+        Ok((_, set)) => set,
         Err(e) => panic!("{e}\n{text}"),
     }
 }

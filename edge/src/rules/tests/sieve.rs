@@ -12,8 +12,8 @@ fn two_sites(rules: &str) -> Arc<RuleSet> {
         "[[sites]]\nkey = \"demo\"\norigins = [\"http://a.jp\"]\n\
          [[sites]]\nkey = \"other\"\norigins = [\"http://b.jp\"]\n{rules}"
     );
-    match Config::parse(Path::new("edge.toml"), &text) {
-        Ok(config) => config.rule_set,
+    match crate::rules::parse(Path::new("edge.toml"), &text) {
+        Ok((_, set)) => set,
         Err(e) => panic!("{e}\n{text}"),
     }
 }

@@ -16,10 +16,10 @@ use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
 
 use self::writer::{Command, Pending, Writer};
-use super::record::{AdminOp, LogRecord};
-use super::state::{Model, State};
 use super::{Batch, Health, Recorded, StoreError, VisitSummary};
+use crate::engine::{Model, State};
 use crate::metrics::StoreMetrics;
+use crate::model::record::{AdminOp, LogRecord};
 
 /// Records waiting for the writer at most; callers wait for room beyond that (backpressure).
 const QUEUE: usize = 8192;

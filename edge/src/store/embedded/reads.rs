@@ -5,15 +5,15 @@ use std::sync::atomic::Ordering;
 
 use super::EmbeddedStore;
 use crate::accounts::HotAccount;
+use crate::engine::FeedPage;
+use crate::engine::feed::FeedKey;
+use crate::engine::lock;
+use crate::engine::outbox::OutboxEntry;
+use crate::model::person::{Person, PersonId};
+use crate::model::record::AdminOp;
+use crate::model::{Batch, Visitor, VisitorKey};
 use crate::rules::stats::{ArmKey, Counts};
-use crate::store::person::{Person, PersonId};
-use crate::store::record::AdminOp;
-use crate::store::state::feed::FeedKey;
-use crate::store::state::lock;
-use crate::store::state::outbox::OutboxEntry;
-use crate::store::{
-    Batch, FeedPage, Health, Recorded, Store, StoreError, StoreStats, Visitor, VisitorKey,
-};
+use crate::store::{Health, Recorded, Store, StoreError, StoreStats};
 
 #[async_trait::async_trait]
 impl Store for EmbeddedStore {

@@ -10,9 +10,9 @@ use std::time::Instant;
 use super::Shared;
 use super::files::{self, Appender, Header, SEGMENT_MAGIC};
 use super::snapshot;
+use crate::model::record::LogRecord;
 use crate::store::StoreError;
 use crate::store::frame::{self, Next};
-use crate::store::record::LogRecord;
 
 pub(super) struct Recovered {
     pub appender: Appender,

@@ -13,8 +13,8 @@ use std::path::Path;
 use super::files::{self, Header, SNAPSHOT_MAGIC};
 use crate::store::frame::{self, Next};
 
+pub use crate::engine::image::{Entry, entries};
 use crate::store::StoreError;
-pub use crate::store::state::image::{Entry, entries};
 
 /// The frame sequence number that marks a complete snapshot; it carries the record count.
 const END_MARK: u64 = u64::MAX;
@@ -120,7 +120,7 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Visitor;
+    use crate::model::Visitor;
     use crate::visitor_id::VisitorId;
 
     fn visitors(n: u8) -> Vec<Entry> {

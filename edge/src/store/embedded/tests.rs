@@ -1,9 +1,9 @@
 use std::path::Path;
 
 use super::*;
-use crate::collect::event::{Event, TimedEvent};
+use crate::event::{Event, TimedEvent};
+use crate::model::Visitor;
 use crate::store::Store;
-use crate::store::Visitor;
 use crate::store::test_support::{batch, key, model, urls};
 use crate::visitor_id::VisitorId;
 

@@ -13,9 +13,10 @@ use tokio::sync::{mpsc, oneshot};
 use super::Shared;
 use super::files::{self, Appender};
 use super::snapshot;
+use crate::model::VisitSummary;
+use crate::model::record::LogRecord;
 use crate::store::frame;
-use crate::store::record::LogRecord;
-use crate::store::{Health, StoreError, VisitSummary};
+use crate::store::{Health, StoreError};
 
 /// Batches committed with one sync at the most; bounds a group's latency under overload.
 const MAX_GROUP: usize = 2048;

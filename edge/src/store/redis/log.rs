@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use redis::{Cmd, Script};
 
 use super::conn::{CallError, Redis};
+use crate::model::record::LogRecord;
 use crate::store::StoreError;
-use crate::store::record::LogRecord;
 
 /// Where everything lives in Redis, under one hash tag.
 #[derive(Clone, Debug)]

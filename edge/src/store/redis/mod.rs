@@ -44,8 +44,8 @@ pub use self::conn::Endpoint;
 use self::conn::Redis;
 use self::log::{Keys, Scripts};
 use self::spool::Spool;
-use super::state::{Model, State, lock};
 use super::{Health, StoreError, VisitSummary};
+use crate::engine::{Model, State, lock};
 use crate::metrics::StoreMetrics;
 
 /// How often a node checks whether Redis is back, and whether a snapshot is due.

@@ -6,15 +6,15 @@ use std::sync::atomic::Ordering;
 
 use super::{Node, RedisStore, log};
 use crate::accounts::HotAccount;
+use crate::engine::FeedPage;
+use crate::engine::feed::FeedKey;
+use crate::engine::lock;
+use crate::engine::outbox::OutboxEntry;
+use crate::model::person::{Person, PersonId};
+use crate::model::record::AdminOp;
+use crate::model::{Batch, Visitor, VisitorKey};
 use crate::rules::stats::{ArmKey, Counts};
-use crate::store::person::{Person, PersonId};
-use crate::store::record::AdminOp;
-use crate::store::state::feed::FeedKey;
-use crate::store::state::lock;
-use crate::store::state::outbox::OutboxEntry;
-use crate::store::{
-    Batch, FeedPage, Health, Recorded, Store, StoreError, StoreStats, Visitor, VisitorKey,
-};
+use crate::store::{Health, Recorded, Store, StoreError, StoreStats};
 
 /// How long the webhook lease lasts without renewal: one node delivers at a time.
 const WEBHOOK_LEASE_MS: u64 = 30_000;

@@ -14,9 +14,9 @@ use redis::Cmd;
 use super::Node;
 use super::conn::BULK_TIMEOUT;
 use super::log;
+use crate::engine::image::{self, Entry};
 use crate::store::StoreError;
 use crate::store::frame::{self, Next};
-use crate::store::state::image::{self, Entry};
 
 /// Bytes per chunk: well under Redis's limit for one value, small enough to move quickly.
 const CHUNK: usize = 1 << 20;

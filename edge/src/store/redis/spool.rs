@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use crate::model::record::LogRecord;
 use crate::store::StoreError;
 use crate::store::frame::{self, Next};
-use crate::store::record::LogRecord;
 
 /// One spooled record.
 pub struct Spooled {
@@ -171,7 +171,7 @@ fn read_frames(path: &Path, offset: u64) -> Result<(Vec<Spooled>, u64), StoreErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::record::AdminOp;
+    use crate::model::record::AdminOp;
 
     fn record(event: u64) -> LogRecord {
         LogRecord::Admin(AdminOp::WebhookDelivered { event })

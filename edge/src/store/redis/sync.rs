@@ -6,9 +6,9 @@ use std::sync::atomic::Ordering;
 
 use super::Node;
 use super::log::{self, Entry};
+use crate::engine::lock;
+use crate::model::record::LogRecord;
 use crate::store::StoreError;
-use crate::store::record::LogRecord;
-use crate::store::state::lock;
 
 /// Records read from the log per call.
 const PAGE: usize = 512;

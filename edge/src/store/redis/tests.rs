@@ -4,8 +4,8 @@
 use mikomi_test_redis::RedisServer;
 
 use super::*;
+use crate::model::record::AdminOp;
 use crate::store::Store;
-use crate::store::record::AdminOp;
 use crate::store::test_support::{batch, key, model, urls};
 
 /// A Redis server and the directory it keeps its data in, for one test.
@@ -157,9 +157,9 @@ async fn one_node_at_a_time_delivers_webhooks() {
     let a = open_with(&redis, &prefix, dir_a.path(), with_webhooks.clone()).await;
     let b = open_with(&redis, &prefix, dir_b.path(), with_webhooks).await;
     let mut converted = batch(1, 1_000, "/contact");
-    converted.events.push(crate::collect::event::TimedEvent {
+    converted.events.push(crate::event::TimedEvent {
         client_ts: None,
-        event: crate::collect::event::Event::Conversion {
+        event: crate::event::Event::Conversion {
             form: "contact".into(),
             url: "https://example.jp/contact".into(),
             fields: vec![("email".into(), "hanako@corp.example".into())],

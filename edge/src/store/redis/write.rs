@@ -8,9 +8,10 @@ use super::Node;
 use super::conn::CallError;
 use super::log;
 use super::spool::Spooled;
-use crate::store::record::{AdminOp, LogRecord};
-use crate::store::state::lock;
-use crate::store::{Batch, Recorded, StoreError, VisitSummary, Visitor, VisitorKey};
+use crate::engine::lock;
+use crate::model::record::{AdminOp, LogRecord};
+use crate::model::{Batch, VisitSummary, Visitor, VisitorKey};
+use crate::store::{Recorded, StoreError};
 
 /// Spooled records appended per Redis call on replay: replay must outrun new arrivals.
 const REPLAY_GROUP: usize = 256;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::store::{Visitor, VisitorKey};
+use crate::model::{Visitor, VisitorKey};
 
 /// (last change, session id): unique, and ordered the way the feed is read.
 pub type FeedKey = (u64, u64);

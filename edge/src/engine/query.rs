@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use super::feed::FeedKey;
 use super::{State, lock};
-use crate::store::person::{Person, PersonId};
-use crate::store::{FeedItem, FeedPage, Visitor, VisitorKey};
+use crate::model::Session;
+use crate::model::person::{Person, PersonId};
+use crate::model::{Visitor, VisitorKey};
+use crate::visitor_id::VisitorId;
 
 /// Entries looked at per feed page at most: a long run of other sites' sessions ends a page early
 /// (with a cursor past them) rather than stalling the request.
@@ -82,4 +84,21 @@ impl State {
         }
         page
     }
+}
+
+/// One identified session of the feed, with what the API shows about it.
+#[derive(Clone, Debug)]
+pub struct FeedItem {
+    pub key: FeedKey,
+    pub visitor: VisitorId,
+    pub session: Session,
+    pub person: Option<Person>,
+    pub company: Option<Arc<ipdb::Company>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FeedPage {
+    pub items: Vec<FeedItem>,
+    /// Where the next page starts: the last key looked at, even if it was filtered out.
+    pub next: Option<FeedKey>,
 }

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::collect::event::{Event, TimedEvent};
-use crate::store::person::{AuditKind, JoinSource, Stage};
-use crate::store::record::AdminOp;
+use crate::event::{Event, TimedEvent};
+use crate::model::person::{AuditKind, JoinSource, Stage};
+use crate::model::record::AdminOp;
 use crate::visitor_id::VisitorId;
 
 const MIN: i64 = 60_000;

@@ -9,9 +9,9 @@ use serde_json::json;
 use super::outbox::{OutboxEntry, payload};
 use super::{State, lock};
 use crate::identity::Decision;
-use crate::store::person::{AuditKind, Person, PersonId, Stage};
-use crate::store::record::AdminOp;
-use crate::store::{Batch, VisitorKey};
+use crate::model::person::{AuditKind, Person, PersonId, Stage};
+use crate::model::record::AdminOp;
+use crate::model::{Batch, VisitorKey};
 use crate::visitor_id::VisitorId;
 
 /// Webhook events one record may make: event ids are made from the log position and this index.
@@ -427,7 +427,7 @@ fn mentions(kind: &AuditKind, visitors: &[VisitorId]) -> bool {
     }
 }
 
-fn attribute_pairs(a: &crate::store::person::Attributes) -> Vec<(String, String)> {
+fn attribute_pairs(a: &crate::model::person::Attributes) -> Vec<(String, String)> {
     [
         ("name", &a.name),
         ("company", &a.company),

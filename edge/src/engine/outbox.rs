@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::person::PersonId;
+use crate::model::person::PersonId;
 use crate::visitor_id::VisitorId;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

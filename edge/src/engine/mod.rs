@@ -15,6 +15,8 @@ pub mod outbox;
 mod people;
 mod query;
 
+pub use query::{FeedItem, FeedPage};
+
 pub use people::vid_hex;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -23,13 +25,13 @@ use dashmap::DashMap;
 
 use self::feed::Feed;
 use self::outbox::Outbox;
-use super::person::{Person, PersonId};
-use super::record::LogRecord;
-use super::{Batch, SessionRules, VisitSummary, Visitor, VisitorKey};
 use crate::accounts::{Accounts, Activity, Firmographics};
+use crate::glob::{Glob, url_path};
 use crate::identity::email;
 use crate::identity::stitch;
-use crate::rules::glob::{Glob, url_path};
+use crate::model::person::{Person, PersonId};
+use crate::model::record::LogRecord;
+use crate::model::{Batch, SessionRules, VisitSummary, Visitor, VisitorKey};
 use crate::rules::ledger;
 use crate::rules::stats::Tally;
 use crate::scoring::ScoringRules;

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::collect::event::{Event, PopupAction};
+use crate::event::{Event, PopupAction};
 
 /// The latest popup times kept for the daily cap; the cap may not be set higher.
 pub const RECENT_KEPT: usize = 16;

@@ -8,9 +8,9 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use super::Batch;
+use super::ledger::{self, PopupHistory};
 use super::person::{PersonId, Score};
-use crate::collect::event::{Event, TimedEvent};
-use crate::rules::ledger::{self, PopupHistory};
+use crate::event::{Event, TimedEvent};
 use crate::visitor_id::VisitorId;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

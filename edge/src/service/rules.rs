@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::collect::event::{Event, TimedEvent};
-use crate::store::{Store, StoreError, VisitorKey};
+use crate::event::{Event, TimedEvent};
+use crate::model::VisitorKey;
+use crate::store::{Store, StoreError};
 use crate::visitor_id::VisitorId;
 
-use super::stats::{self, RuleStats};
-use super::{DecideRequest, Explanation, Incoming, PreviewGrant, Rules, page_lang};
+use crate::rules::stats::{self, RuleStats};
+use crate::rules::{DecideRequest, Explanation, Incoming, PreviewGrant, Rules, page_lang};
 
 /// The longest a preview link may live.
 pub const MAX_PREVIEW_TTL: Duration = Duration::from_secs(7 * 86_400);

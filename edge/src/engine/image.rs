@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::outbox::OutboxEntry;
 use super::{State, lock};
-use crate::store::person::{Person, PersonId};
-use crate::store::{Visitor, VisitorKey};
+use crate::model::person::{Person, PersonId};
+use crate::model::{Visitor, VisitorKey};
 
 /// One record of a snapshot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,8 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::wire::PopupAction;
-
 /// One accepted event with the times it carries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TimedEvent {
@@ -120,4 +118,12 @@ impl Event {
             _ => false,
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PopupAction {
+    Shown,
+    Dismissed,
+    Submitted,
 }

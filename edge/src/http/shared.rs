@@ -1,0 +1,63 @@
+//! The state every request handler shares: a cheap `Clone` over one `Arc`. Built by
+//! `crate::app` from the configuration.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ipnet::IpNet;
+
+use super::api::ApiKeys;
+use super::assets::{DemoSite, TagAssets};
+use crate::collect::Collector;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct App(Arc<Inner>);
+
+struct Inner {
+    shared: Shared,
+    /// Correlates a request's log lines.
+    next_request_id: AtomicU64,
+}
+
+pub struct Shared {
+    /// The collect path, HTTP-free.
+    pub collector: Collector,
+    /// Also held by the collector; here for the API, health and shutdown.
+    pub store: Arc<dyn Store>,
+    pub metrics: Metrics,
+    pub tag: TagAssets,
+    /// Served under `/demo/` when configured.
+    pub demo: Option<DemoSite>,
+    pub api_keys: ApiKeys,
+    /// Peers whose forwarding headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Mount point of the public routes.
+    pub public_prefix: String,
+    pub max_body_bytes: usize,
+    /// Scores shown by the API decay with this half-life.
+    pub half_life_ms: i64,
+    /// Default lifetime of minted email-click tokens.
+    pub token_ttl: std::time::Duration,
+}
+
+impl std::ops::Deref for App {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0.shared
+    }
+}
+
+impl App {
+    pub fn new(shared: Shared) -> App {
+        App(Arc::new(Inner {
+            shared,
+            next_request_id: AtomicU64::new(1),
+        }))
+    }
+
+    pub fn next_request_id(&self) -> u64 {
+        self.0.next_request_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
