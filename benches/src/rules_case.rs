@@ -150,6 +150,7 @@ impl DecideCase {
                 events: &self.events,
                 company: Some(&self.company),
                 page_url: PAGE_URL,
+                lead: None,
             },
             lang: Lang::Ja,
             preview: None,

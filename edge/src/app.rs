@@ -135,7 +135,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// The rules `State::apply` follows, from the configuration: the same on every node.
+/// The rules `Engine::apply` follows, from the configuration: the same on every node.
 fn model(config: &Config) -> Model {
     Model {
         sessions: SessionRules {

@@ -214,7 +214,7 @@ impl Collector {
         if grant.is_none() && !set.has_rules_for(&batch.site) {
             return none;
         }
-        let request = DecideRequest {
+        let mut request = DecideRequest {
             site: &batch.site,
             visitor: batch.visitor,
             incoming: Incoming {
@@ -223,6 +223,7 @@ impl Collector {
                 events: &batch.events,
                 company: batch.company.as_deref(),
                 page_url,
+                lead: None,
             },
             lang: page_lang(lang, page_url, set.default_lang),
             preview: grant.as_ref(),
@@ -234,7 +235,8 @@ impl Collector {
         let mut decision = None;
         let read = self
             .store
-            .read_visitor(&key, &mut |visitor| {
+            .read_visitor(&key, now, &mut |visitor, lead| {
+                request.incoming.lead = lead;
                 decision = Some(set.decide(visitor, &request));
             })
             .await;

@@ -348,6 +348,10 @@ pub struct ApiKeyConfig {
     pub sites: Vec<Spanned<SiteKey>>,
 }
 
+/// The most events one request may carry: the engine makes the ids a record creates from its
+/// log position and a counter (`model::ids`), and this keeps the counter in range.
+pub const MAX_EVENTS_PER_REQUEST: usize = 4094;
+
 impl Config {
     /// Reads, parses and validates a configuration file. Relative paths in it are taken
     /// relative to the file's folder.
@@ -456,6 +460,18 @@ impl Config {
                 format!(
                     "must be at least {}: the tag sends up to that many events in one request",
                     mikomi_wire::MAX_BATCH
+                ),
+            ));
+        }
+        if limits.max_events_per_request > MAX_EVENTS_PER_REQUEST {
+            return Err(ConfigError::at(
+                path,
+                text,
+                span_of("max_events_per_request"),
+                Some("limits.max_events_per_request".into()),
+                format!(
+                    "must be at most {MAX_EVENTS_PER_REQUEST}: ids a request creates are made \
+                     from its log position and a counter of that size"
                 ),
             ));
         }

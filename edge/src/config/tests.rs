@@ -160,3 +160,24 @@ fn limits_below_what_the_tag_sends_are_refused_with_the_line() {
     );
     assert!(parse(&at_the_tag).is_ok());
 }
+
+/// Past the engine's id capacity per record, one request could make two people with one id.
+#[test]
+fn more_events_per_request_than_ids_per_record_are_refused_with_the_line() {
+    let text = format!(
+        "{MINIMAL}\n[limits]\nmax_events_per_request = {}\n",
+        MAX_EVENTS_PER_REQUEST + 1
+    );
+    let error = parse(&text).expect_err("too large").to_string();
+    assert!(
+        error.contains("edge.toml:7:") && error.contains("limits.max_events_per_request"),
+        "{error}"
+    );
+    assert!(
+        error.contains(&MAX_EVENTS_PER_REQUEST.to_string()),
+        "{error}"
+    );
+    let at_the_bound =
+        format!("{MINIMAL}\n[limits]\nmax_events_per_request = {MAX_EVENTS_PER_REQUEST}\n");
+    assert!(parse(&at_the_bound).is_ok());
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::outbox::OutboxEntry;
-use super::{State, lock};
+use super::{Engine, lock};
 use crate::model::person::{Person, PersonId};
 use crate::model::{Visitor, VisitorKey};
 
@@ -26,7 +26,7 @@ pub enum Entry {
 
 /// The state's entities in snapshot order. Each is read under its own short lock, so writers
 /// are never held up for long.
-pub fn entries(state: &State) -> impl Iterator<Item = Entry> + '_ {
+pub fn entries(state: &Engine) -> impl Iterator<Item = Entry> + '_ {
     let visitor_keys: Vec<_> = state.visitors.iter().map(|e| e.key().clone()).collect();
     let visitors = visitor_keys.into_iter().filter_map(|key| {
         state
@@ -63,7 +63,7 @@ pub fn entries(state: &State) -> impl Iterator<Item = Entry> + '_ {
     visitors.chain(people).chain(rest)
 }
 
-impl State {
+impl Engine {
     /// Puts one snapshot entry back; returns the events it brings. Call `rebuild_indexes` once
     /// every entry is in.
     pub fn load(&self, entry: Entry) -> u64 {

@@ -1,5 +1,5 @@
 //! The in-memory model behind the embedded store: visitors, people, and what is derived from
-//! them (email index, sessions feed, accounts, webhook outbox). `State::apply` is the one way it
+//! them (email index, sessions feed, accounts, webhook outbox). `Engine::apply` is the one way it
 //! changes; the store's writer thread calls it in log order, and recovery replays the log
 //! through it.
 //!
@@ -29,6 +29,7 @@ use crate::accounts::{Accounts, Activity, Firmographics};
 use crate::glob::{Glob, url_path};
 use crate::identity::email;
 use crate::identity::stitch;
+use crate::model::ids::RecordIds;
 use crate::model::person::{Person, PersonId};
 use crate::model::record::LogRecord;
 use crate::model::{Batch, SessionRules, VisitSummary, Visitor, VisitorKey};
@@ -46,7 +47,7 @@ pub struct Model {
     pub webhooks: bool,
 }
 
-pub struct State {
+pub struct Engine {
     pub model: Model,
     /// Boxed: the table then holds a key and a pointer per visitor, not the whole record, which
     /// halves resident memory at a million idle visitors (hash tables run half empty after
@@ -76,10 +77,10 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl State {
-    pub fn new(model: Model) -> State {
+impl Engine {
+    pub fn new(model: Model) -> Engine {
         let accounts = Accounts::new(model.key_pages.clone());
-        State {
+        Engine {
             model,
             visitors: DashMap::new(),
             persons: DashMap::new(),
@@ -123,6 +124,7 @@ impl State {
             .sum();
         let half_life = self.model.scoring.half_life_ms;
 
+        let mut ids = RecordIds::new(seq);
         // The visitor side.
         let (summary, decisions, owner, visitor_score) = {
             let mut visitor = self.visitors.entry(key.clone()).or_insert_with(|| {
@@ -140,9 +142,9 @@ impl State {
             let summary = visitor.apply(seq, batch, &self.model.sessions);
             if touches {
                 self.tally
-                    .replace(before.as_deref(), visitor.popups.as_deref());
+                    .replace(&batch.site, before.as_deref(), visitor.popups.as_deref());
             }
-            let decisions = stitch::decide(&mut visitor, seq, batch, &lookup);
+            let decisions = stitch::decide(&mut visitor, seq, batch, &lookup, &mut ids);
             visitor.score.add(points, now, half_life);
             lock(&self.feed).update(&key, &visitor);
             let owner = visitor.owner();
@@ -151,7 +153,7 @@ impl State {
         };
 
         // The people side.
-        self.apply_decisions(seq, batch, &decisions, owner, points, visitor_score);
+        self.apply_decisions(batch, &decisions, owner, points, visitor_score, &mut ids);
         Some(summary)
     }
 
@@ -251,9 +253,10 @@ impl State {
                 .insert((Arc::clone(&person.site), person.email.clone()), person.id);
         }
         // Snapshot-loaded visitors bypassed `apply`: count every popup history afresh.
-        self.tally.reset(std::iter::empty());
+        self.tally.clear();
         for visitor in self.visitors.iter() {
-            self.tally.replace(None, visitor.popups.as_deref());
+            self.tally
+                .replace(&visitor.site, None, visitor.popups.as_deref());
             lock(&self.feed).update(visitor.key(), &visitor);
             // Accounts are rebuilt from the sessions kept in memory, a visit per session.
             for session in &visitor.sessions {

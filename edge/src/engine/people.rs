@@ -7,33 +7,25 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::outbox::{OutboxEntry, payload};
-use super::{State, lock};
+use super::{Engine, lock};
 use crate::identity::Decision;
+use crate::model::ids::RecordIds;
 use crate::model::person::{AuditKind, Person, PersonId, Stage};
 use crate::model::record::AdminOp;
 use crate::model::{Batch, VisitorKey};
 use crate::visitor_id::VisitorId;
 
-/// Webhook events one record may make: event ids are made from the log position and this index.
-const EVENTS_PER_RECORD: u64 = 64;
-
 /// Collects a record's webhook events with ids fixed by the record's position.
-struct Events<'a> {
-    state: &'a State,
-    seq: u64,
-    next: u64,
+struct Events<'a, 'i> {
+    state: &'a Engine,
+    ids: &'i mut RecordIds,
     at_ms: i64,
 }
 
-impl<'a> Events<'a> {
-    /// The events of the record at `seq`, stamped `at_ms`.
-    fn of(state: &'a State, seq: u64, at_ms: i64) -> Self {
-        Events {
-            state,
-            seq,
-            next: 0,
-            at_ms,
-        }
+impl<'a, 'i> Events<'a, 'i> {
+    /// The events of the record whose ids `ids` hands out, stamped `at_ms`.
+    fn of(state: &'a Engine, ids: &'i mut RecordIds, at_ms: i64) -> Self {
+        Events { state, ids, at_ms }
     }
 
     fn emit(
@@ -47,8 +39,7 @@ impl<'a> Events<'a> {
         if !self.state.model.webhooks {
             return; // nobody to deliver to: keep nothing
         }
-        let id = self.seq * EVENTS_PER_RECORD + self.next.min(EVENTS_PER_RECORD - 1);
-        self.next += 1;
+        let id = self.ids.event();
         lock(&self.state.outbox).push(OutboxEntry {
             id,
             site: Arc::clone(site),
@@ -61,7 +52,7 @@ impl<'a> Events<'a> {
     }
 }
 
-impl State {
+impl Engine {
     /// Whether `person` still needs record `seq` (and marks it as taken).
     fn takes(&self, person: &mut Person, seq: u64) -> bool {
         if person.last_seq >= seq {
@@ -73,19 +64,20 @@ impl State {
 
     pub(super) fn apply_decisions(
         &self,
-        seq: u64,
         batch: &Batch,
         decisions: &[Decision],
         owner: Option<PersonId>,
         points: f64,
         visitor_score: f64,
+        ids: &mut RecordIds,
     ) {
+        let seq = ids.seq();
         let now = batch.received_ms;
         let half_life = self.model.scoring.half_life_ms;
-        let mut events = Events::of(self, seq, now);
+        let mut events = Events::of(self, ids, now);
         // People that already hold this record (from a snapshot) are skipped as a whole.
         let mut done: Vec<PersonId> = Vec::new();
-        let fresh = |state: &State, id: PersonId, done: &mut Vec<PersonId>| -> bool {
+        let fresh = |state: &Engine, id: PersonId, done: &mut Vec<PersonId>| -> bool {
             if done.contains(&id) {
                 return true;
             }
@@ -256,7 +248,7 @@ impl State {
                         let data = json!({"person": p.id.to_string(), "email": p.email, "score": p.score.value});
                         let at = p.last_seen_ms;
                         drop(p);
-                        Events::of(self, seq, at).emit(
+                        Events::of(self, &mut RecordIds::new(seq), at).emit(
                             site,
                             "person.mql",
                             vec![*person],
@@ -318,7 +310,13 @@ impl State {
         p.audit(seq, at_ms, AuditKind::Split { visitor });
         let data = json!({"person": person.to_string(), "visitor": vid_hex(visitor)});
         drop(p);
-        Events::of(self, seq, at_ms).emit(site, "person.split", vec![person], vec![visitor], data);
+        Events::of(self, &mut RecordIds::new(seq), at_ms).emit(
+            site,
+            "person.split",
+            vec![person],
+            vec![visitor],
+            data,
+        );
     }
 
     fn merge(&self, seq: u64, site: &Arc<str>, survivor: PersonId, merged: PersonId) {
@@ -380,7 +378,7 @@ impl State {
         s.audit(seq, at, AuditKind::Merged { survivor, merged });
         let data = json!({"survivor": survivor.to_string(), "merged": merged.to_string(), "merged_email": old.email});
         drop(s);
-        Events::of(self, seq, at).emit(
+        Events::of(self, &mut RecordIds::new(seq), at).emit(
             site,
             "person.merged",
             vec![survivor, merged],

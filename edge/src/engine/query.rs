@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use super::feed::FeedKey;
-use super::{State, lock};
+use super::{Engine, lock};
 use crate::model::Session;
-use crate::model::person::{Person, PersonId};
+use crate::model::person::{LeadFacts, Person, PersonId};
 use crate::model::{Visitor, VisitorKey};
 use crate::visitor_id::VisitorId;
 
@@ -14,7 +14,7 @@ use crate::visitor_id::VisitorId;
 /// (with a cursor past them) rather than stalling the request.
 const MAX_SCAN: usize = 10_000;
 
-impl State {
+impl Engine {
     /// A person by id, following merges to the survivor.
     pub fn person(&self, id: PersonId) -> Option<Person> {
         let mut id = id;
@@ -28,10 +28,37 @@ impl State {
         self.persons.get(&id).map(|p| p.clone())
     }
 
-    /// Runs `read` over the visitor in place, under the table's read lock: no copy.
-    pub fn read_visitor(&self, key: &VisitorKey, read: &mut dyn FnMut(Option<&Visitor>)) {
+    /// Runs `read` over the visitor in place, under the table's read lock (no copy), with its
+    /// lead facts at `now_ms`: its owner's score and stage, or its own points while anonymous.
+    pub fn read_visitor(
+        &self,
+        key: &VisitorKey,
+        now_ms: i64,
+        read: &mut dyn FnMut(Option<&Visitor>, Option<LeadFacts>),
+    ) {
         let guard = self.visitors.get(key);
-        read(guard.as_deref().map(|v| &**v));
+        let visitor = guard.as_deref().map(|v| &**v);
+        let half_life = self.model.scoring.half_life_ms;
+        // The writer takes a visitor, then people, as this does; readers never hold a person
+        // while waiting for a visitor, so the order cannot deadlock.
+        let lead = visitor.map(|v| {
+            let owner = v.owner().and_then(|id| {
+                self.persons
+                    .get(&id)
+                    .map(|p| (p.score.at(now_ms, half_life), p.stage))
+            });
+            match owner {
+                Some((score, stage)) => LeadFacts {
+                    score,
+                    stage: Some(stage),
+                },
+                None => LeadFacts {
+                    score: v.score.at(now_ms, half_life),
+                    stage: None,
+                },
+            }
+        });
+        read(visitor, lead);
     }
 
     pub fn visitor(&self, key: &VisitorKey) -> Option<Visitor> {

@@ -1,4 +1,4 @@
-//! Every stitching rule, applied through `State::apply` as the store does.
+//! Every stitching rule, applied through `Engine::apply` as the store does.
 
 use std::sync::Arc;
 
@@ -11,8 +11,8 @@ use crate::visitor_id::VisitorId;
 const MIN: i64 = 60_000;
 const DAY: i64 = 86_400_000;
 
-fn state() -> State {
-    State::new(Model {
+fn state() -> Engine {
+    Engine::new(Model {
         sessions: SessionRules {
             timeout_ms: 30 * MIN,
             max_sessions: 100,
@@ -28,7 +28,7 @@ fn state() -> State {
 }
 
 struct Log {
-    state: State,
+    state: Engine,
     seq: u64,
 }
 
@@ -417,4 +417,29 @@ fn replaying_an_applied_record_is_a_no_op() {
         (log.visitor(1), log.person("a@x.jp"), log.outbox_kinds()),
         before
     );
+}
+
+/// Ids come from one allocator per record: a collect of 50 conversions (the tag's whole batch)
+/// makes 50 people, each with its own id and email, and 50 webhook events with their own ids.
+#[test]
+fn every_new_email_of_one_batch_gets_its_own_person_and_event_ids() {
+    let mut log = Log::new();
+    let emails: Vec<String> = (0..50).map(|i| format!("p{i}@example.co.jp")).collect();
+    log.batch(1, 0, emails.iter().map(|e| form(e, "名前")).collect());
+    let mut ids = Vec::new();
+    for email in &emails {
+        let person = log.person(email);
+        assert_eq!(&person.email, email, "the id answers to its own email");
+        ids.push(person.id);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 50, "50 distinct people");
+    assert_eq!(log.state.persons.len(), 50);
+    let identified = log
+        .outbox_kinds()
+        .iter()
+        .filter(|k| *k == "person.identified")
+        .count();
+    assert_eq!(identified, 50, "one event each, none overwritten");
 }

@@ -184,7 +184,7 @@ fn metrics(app: &App) -> Response<Body> {
         .set(i64::from(app.store.health() == Health::Ok));
     let rules = &app.metrics.rules;
     rules.loaded.set(app.collector.rules.status().rules as i64);
-    for ((rule, arm), counts) in app.store.popup_totals() {
+    for ((rule, arm), counts) in app.store.popup_totals(None) {
         let label = RuleArm {
             rule,
             arm: arm.unwrap_or_else(|| "holdout".into()),

@@ -6,15 +6,13 @@ use ipdb::NetworkKind;
 
 use super::email;
 use crate::event::Event;
+use crate::model::ids::RecordIds;
 use crate::model::person::{JoinSource, PersonId};
 use crate::model::{Batch, Link, PendingClick, Visitor};
 
 /// An email click identifies only after a sign of a person: engagement this long, or another
 /// page view. Mail scanners that open links show neither.
 pub const HUMAN_ENGAGEMENT_MS: u64 = 1_000;
-
-/// Joins per batch at most: person ids are made from the log position and this index.
-const MAX_JOINS: u64 = 16;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decision {
@@ -46,6 +44,7 @@ pub fn decide(
     seq: u64,
     batch: &Batch,
     lookup: &dyn Fn(&str) -> Option<PersonId>,
+    ids: &mut RecordIds,
 ) -> Vec<Decision> {
     let mut decisions = Vec::new();
     let mut created: Vec<(String, PersonId)> = Vec::new();
@@ -85,6 +84,7 @@ pub fn decide(
                         other,
                         lookup,
                         &mut created,
+                        ids,
                     ));
                 }
             }
@@ -105,14 +105,14 @@ pub fn decide(
                 }
             }
             Event::Engagement { ms, .. } if *ms >= HUMAN_ENGAGEMENT_MS => {
-                if let Some(d) = resolve_click(visitor, seq, now, lookup, &mut created) {
+                if let Some(d) = resolve_click(visitor, seq, now, lookup, &mut created, ids) {
                     decisions.push(d);
                 }
             }
             Event::PageView { .. }
                 if visitor.pending_click.as_ref().is_some_and(|p| p.seq < seq) =>
             {
-                if let Some(d) = resolve_click(visitor, seq, now, lookup, &mut created) {
+                if let Some(d) = resolve_click(visitor, seq, now, lookup, &mut created, ids) {
                     decisions.push(d);
                 }
             }
@@ -128,6 +128,7 @@ fn resolve_click(
     now: i64,
     lookup: &dyn Fn(&str) -> Option<PersonId>,
     created: &mut Vec<(String, PersonId)>,
+    ids: &mut RecordIds,
 ) -> Option<Decision> {
     let click = *visitor.pending_click.take()?;
     let clicked = find(&click.email, lookup, created);
@@ -148,6 +149,7 @@ fn resolve_click(
             Vec::new(),
             lookup,
             created,
+            ids,
         )),
     }
 }
@@ -174,11 +176,12 @@ fn join(
     fields: Vec<(String, String)>,
     lookup: &dyn Fn(&str) -> Option<PersonId>,
     created: &mut Vec<(String, PersonId)>,
+    ids: &mut RecordIds,
 ) -> Decision {
     let (person, is_new) = match find(&address, lookup, created) {
         Some(id) => (id, false),
         None => {
-            let id = PersonId(seq * MAX_JOINS + (created.len() as u64).min(MAX_JOINS - 1));
+            let id = ids.person();
             created.push((address.clone(), id));
             (id, true)
         }

@@ -2,6 +2,8 @@
 //! the changes the backend API makes. Plain types with the rules that change one value at a
 //! time; the engine keeps the tables of them and applies log records across them.
 
+pub mod company;
+pub mod ids;
 pub mod ledger;
 pub mod person;
 pub mod record;
@@ -28,6 +30,7 @@ pub struct Batch {
     /// The client's network, truncated (/24, /48): the full address is never kept.
     pub network: Option<IpNet>,
     /// Who the address belongs to, resolved once when the request arrived.
+    #[serde(with = "crate::model::company::stored")]
     pub company: Option<Arc<ipdb::Company>>,
     pub events: Vec<TimedEvent>,
 }

@@ -44,6 +44,16 @@ pub enum Stage {
 }
 
 impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Lead => "lead",
+            Stage::Mql => "mql",
+            Stage::Sql => "sql",
+            Stage::Opportunity => "opportunity",
+            Stage::Customer => "customer",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Stage> {
         Some(match text {
             "lead" => Stage::Lead,
@@ -54,6 +64,15 @@ impl Stage {
             _ => return None,
         })
     }
+}
+
+/// What popup rules know of a visitor as a lead, read with the visitor when deciding: the score
+/// of the person who owns it (the visitor's own points while it is anonymous), decayed to the
+/// decision's time, and the owner's stage.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeadFacts {
+    pub score: f64,
+    pub stage: Option<Stage>,
 }
 
 /// Categories, not points: kept as the person gave them.

@@ -27,6 +27,7 @@ pub struct Visitor {
     pub events: u64,
     pub network: Option<IpNet>,
     /// The company (or ISP, carrier, cloud) behind the latest address.
+    #[serde(with = "crate::model::company::stored")]
     pub company: Option<Arc<ipdb::Company>>,
     /// The most recent sessions, oldest first.
     pub sessions: Vec<Session>,

@@ -4,6 +4,7 @@
 use std::cell::{Cell, OnceCell};
 
 use crate::event::{Event, TimedEvent};
+use crate::model::person::{LeadFacts, Stage};
 use crate::model::{Session, Visitor};
 
 use super::pages::{GlobIndex, Mask, PageGlob, PagePlan};
@@ -33,7 +34,7 @@ pub struct Facts<'a> {
     /// The landing page's UTM values in `UTM_NAMES` order, read on the first UTM condition
     /// rather than by every rule that has one.
     utm: OnceCell<[Option<&'a str>; 5]>,
-    /// Filled by scoring once it exists; conditions on them do not hold until then.
+    /// The lead score, rounded, and the owner's stage (`None` while anonymous).
     pub score: Option<i64>,
     pub stage: Option<&'a str>,
     /// How page conditions see the history.
@@ -94,6 +95,8 @@ pub struct Incoming<'a> {
     pub events: &'a [TimedEvent],
     pub company: Option<&'a ipdb::Company>,
     pub page_url: &'a str,
+    /// The visitor's score and its owner's stage, read with the visitor.
+    pub lead: Option<LeadFacts>,
 }
 
 impl<'a> Facts<'a> {
@@ -173,8 +176,8 @@ impl<'a> Facts<'a> {
             company,
             named: company.filter(|c| super::condition::is_named(c)),
             utm: OnceCell::new(),
-            score: None,
-            stage: None,
+            score: incoming.lead.map(|l| l.score.round() as i64),
+            stage: incoming.lead.and_then(|l| l.stage).map(Stage::as_str),
             history,
             slots: plan.slots,
             memo: OnceCell::new(),

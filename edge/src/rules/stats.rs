@@ -4,7 +4,7 @@
 //! visitor was first eligible, which holdout visitors can reach too.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -44,9 +44,11 @@ impl Counts {
 /// (rule, arm): the arm is a variant id, `None` for the holdout.
 pub type ArmKey = (String, Option<String>);
 
-/// Running totals over every visitor, kept by the store as it applies batches.
+/// Running totals over every visitor, per site, kept by the engine as it applies batches. Per
+/// site because a rule without `sites` applies to every site, and each site's API keys must
+/// see only that site's counts.
 #[derive(Default)]
-pub struct Tally(Mutex<BTreeMap<ArmKey, Counts>>);
+pub struct Tally(Mutex<BTreeMap<Arc<str>, BTreeMap<ArmKey, Counts>>>);
 
 fn contributions(history: &PopupHistory) -> impl Iterator<Item = (ArmKey, Counts)> + '_ {
     history.entries.iter().map(|e| {
@@ -64,11 +66,17 @@ fn contributions(history: &PopupHistory) -> impl Iterator<Item = (ArmKey, Counts
 }
 
 impl Tally {
-    /// Replaces one visitor's contribution: `before` as it was, `after` as it is now.
-    pub fn replace(&self, before: Option<&PopupHistory>, after: Option<&PopupHistory>) {
-        let Ok(mut totals) = self.0.lock() else {
+    /// Replaces one visitor's contribution to its site: `before` as it was, `after` as it is.
+    pub fn replace(
+        &self,
+        site: &Arc<str>,
+        before: Option<&PopupHistory>,
+        after: Option<&PopupHistory>,
+    ) {
+        let Ok(mut sites) = self.0.lock() else {
             return;
         };
+        let totals = sites.entry(Arc::clone(site)).or_default();
         for (key, counts) in before.into_iter().flat_map(contributions) {
             totals.entry(key).or_default().sub(&counts);
         }
@@ -77,22 +85,29 @@ impl Tally {
         }
     }
 
-    /// Starts over from these histories (after recovery loaded a snapshot and replayed).
-    pub fn reset<'a>(&self, histories: impl Iterator<Item = &'a PopupHistory>) {
-        let mut fresh = BTreeMap::new();
-        for (key, counts) in histories.flat_map(contributions) {
-            fresh
-                .entry(key)
-                .or_insert_with(Counts::default)
-                .add(&counts);
-        }
-        if let Ok(mut totals) = self.0.lock() {
-            *totals = fresh;
+    /// Forgets every count: recovery then recounts each visitor's history.
+    pub fn clear(&self) {
+        if let Ok(mut sites) = self.0.lock() {
+            sites.clear();
         }
     }
 
-    pub fn totals(&self) -> BTreeMap<ArmKey, Counts> {
-        self.0.lock().map(|t| t.clone()).unwrap_or_default()
+    /// Totals over the visitors of `sites`, or of every site for `None` (the operator's
+    /// metrics).
+    pub fn totals(&self, sites: Option<&[Arc<str>]>) -> BTreeMap<ArmKey, Counts> {
+        let Ok(by_site) = self.0.lock() else {
+            return BTreeMap::new();
+        };
+        let mut sum: BTreeMap<ArmKey, Counts> = BTreeMap::new();
+        for (site, totals) in by_site.iter() {
+            if sites.is_some_and(|wanted| !wanted.contains(site)) {
+                continue;
+            }
+            for (key, counts) in totals {
+                sum.entry(key.clone()).or_default().add(counts);
+            }
+        }
+        sum
     }
 }
 

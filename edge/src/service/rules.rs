@@ -51,7 +51,7 @@ pub async fn explain(
             title: None,
         },
     }];
-    let request = DecideRequest {
+    let mut request = DecideRequest {
         site,
         visitor,
         incoming: Incoming {
@@ -60,6 +60,7 @@ pub async fn explain(
             events: &page,
             company: None,
             page_url: url,
+            lead: None,
         },
         lang: page_lang(lang, url, set.default_lang),
         preview: None,
@@ -70,7 +71,10 @@ pub async fn explain(
     };
     let mut explanation = None;
     store
-        .read_visitor(&key, &mut |v| explanation = Some(set.explain(v, &request)))
+        .read_visitor(&key, now, &mut |v, lead| {
+            request.incoming.lead = lead;
+            explanation = Some(set.explain(v, &request));
+        })
         .await?;
     Ok(explanation.unwrap_or_else(|| set.explain(None, &request)))
 }
@@ -84,7 +88,7 @@ pub fn results(rules: &Rules, store: &dyn Store, sites: &[Arc<str>]) -> Vec<Rule
         .filter(|r| sites.iter().any(|s| r.applies_to(s)))
         .map(|r| &*r.id)
         .collect();
-    stats::report(&ids, &store.popup_totals())
+    stats::report(&ids, &store.popup_totals(Some(sites)))
 }
 
 /// Mints a preview token for one rule (and optionally one variant) of a site.

@@ -1,6 +1,7 @@
 //! Where visitors live. One trait, so the collect path and the API do not care whether state is
 //! embedded in this process or shared through Redis by several edge nodes.
 
+pub mod codec;
 pub mod embedded;
 pub mod frame;
 pub mod redis;
@@ -10,10 +11,13 @@ mod test_support;
 use serde::Serialize;
 
 use crate::accounts::HotAccount;
-use crate::engine::FeedPage;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use crate::engine::feed::FeedKey;
 use crate::engine::outbox::OutboxEntry;
-use crate::model::person::{Person, PersonId};
+use crate::engine::{Engine, FeedPage, lock};
+use crate::model::person::{LeadFacts, Person, PersonId};
 use crate::model::record::AdminOp;
 use crate::model::{Batch, VisitSummary, Visitor, VisitorKey};
 use crate::rules::stats::{ArmKey, Counts};
@@ -63,7 +67,7 @@ pub enum StoreError {
     },
     #[error(
         "{path}: written in {what} format {found}, and this build reads format {reads}: run the \
-         version that wrote it, or move the data directory aside to start empty"
+         version that wrote it, or start empty in another data directory (or Redis key prefix)"
     )]
     OtherVersion {
         path: String,
@@ -82,57 +86,40 @@ impl StoreError {
     }
 }
 
-/// The storage behind the edge.
+/// How fresh a read must be, and what a node that cannot make it so does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// Backend API reads: what any node acknowledged before; during an outage, the local copy
+    /// as it is (health says degraded) rather than no answer.
+    Api,
+    /// Popup decisions: caught up, or an error: a decision on a stale copy could break a cap.
+    Decision,
+    /// Webhook delivery: only the one node that holds the delivery lease, caught up.
+    Delivery,
+}
+
+/// A log backend and the engine it applies to: writes go through the log, and every read is
+/// answered here, once, from the engine, after `catch_up`. The backends differ only in how
+/// records become durable and ordered (a local write-ahead log, or a Redis stream shared by
+/// several nodes) and in how a node catches up with the others.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Stores a batch durably, then returns; an error means nothing of it was stored.
+    /// Stores a batch durably and applies it, then returns; an error means nothing of it was
+    /// stored.
     async fn record(&self, batch: Batch) -> Result<Recorded, StoreError>;
-
-    /// A visitor's record, if the visitor is known.
-    async fn visitor(&self, key: &VisitorKey) -> Result<Option<Visitor>, StoreError>;
 
     /// Stores a change from the backend API durably; returns its log position.
     async fn admin(&self, op: AdminOp) -> Result<u64, StoreError>;
 
-    /// A person by id, following merges to the survivor.
-    async fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError>;
-
-    /// The visitors a person's timeline is made of.
-    async fn visitors_of(&self, person: &Person) -> Result<Vec<Visitor>, StoreError>;
-
-    /// Identified sessions of `site` after `after`, in feed order.
-    async fn sessions_feed(
-        &self,
-        site: &str,
-        after: Option<FeedKey>,
-        limit: usize,
-    ) -> Result<FeedPage, StoreError>;
-
-    async fn hot_accounts(
-        &self,
-        site: &str,
-        now_ms: i64,
-        window_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<HotAccount>, StoreError>;
-
-    /// Webhook events not yet delivered everywhere, oldest first.
-    async fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
-
-    /// Rewrites the data files so that nothing removed from state survives on disk (erasure).
+    /// Rewrites the data so that nothing removed from state survives (erasure).
     async fn compact(&self) -> Result<(), StoreError>;
 
-    /// Runs `read` over the visitor's current state (`None` if unknown) under the store's read
-    /// access, without copying the record: popup decisions run this on every page view.
-    /// `read` must be quick and must not call back into the store.
-    async fn read_visitor(
-        &self,
-        key: &VisitorKey,
-        read: &mut (dyn for<'v> FnMut(Option<&'v Visitor>) + Send),
-    ) -> Result<(), StoreError>;
+    /// The engine this node applies the log to.
+    fn engine(&self) -> &Engine;
 
-    /// Popup results per (rule, arm), over every visitor.
-    fn popup_totals(&self) -> std::collections::BTreeMap<ArmKey, Counts>;
+    /// Brings the engine up to date for a read of this kind. `Ok(false)`: this node must not
+    /// serve it now (another node delivers webhooks); the read answers empty.
+    async fn catch_up(&self, freshness: Freshness) -> Result<bool, StoreError>;
 
     fn health(&self) -> Health;
 
@@ -140,4 +127,73 @@ pub trait Store: Send + Sync + 'static {
 
     /// Finishes pending writes and leaves the data ready for a fast restart.
     async fn close(&self) -> Result<(), StoreError>;
+
+    /// A visitor's record, if the visitor is known.
+    async fn visitor(&self, key: &VisitorKey) -> Result<Option<Visitor>, StoreError> {
+        self.catch_up(Freshness::Api).await?;
+        Ok(self.engine().visitor(key))
+    }
+
+    /// Runs `read` over the visitor's current state (`None` if unknown) and what its owner's
+    /// record says, at `now_ms`, under the engine's read access, without copying the record:
+    /// popup decisions run this on every page view. `read` must be quick and must not call
+    /// back into the store.
+    async fn read_visitor(
+        &self,
+        key: &VisitorKey,
+        now_ms: i64,
+        read: &mut (dyn for<'v> FnMut(Option<&'v Visitor>, Option<LeadFacts>) + Send),
+    ) -> Result<(), StoreError> {
+        self.catch_up(Freshness::Decision).await?;
+        self.engine().read_visitor(key, now_ms, read);
+        Ok(())
+    }
+
+    /// A person by id, following merges to the survivor.
+    async fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
+        self.catch_up(Freshness::Api).await?;
+        Ok(self.engine().person(id))
+    }
+
+    /// The visitors a person's timeline is made of.
+    async fn visitors_of(&self, person: &Person) -> Result<Vec<Visitor>, StoreError> {
+        self.catch_up(Freshness::Api).await?;
+        Ok(self.engine().visitors_of(person))
+    }
+
+    /// Identified sessions of `site` after `after`, in feed order.
+    async fn sessions_feed(
+        &self,
+        site: &str,
+        after: Option<FeedKey>,
+        limit: usize,
+    ) -> Result<FeedPage, StoreError> {
+        self.catch_up(Freshness::Api).await?;
+        Ok(self.engine().feed_page(site, after, limit))
+    }
+
+    async fn hot_accounts(
+        &self,
+        site: &str,
+        now_ms: i64,
+        window_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<HotAccount>, StoreError> {
+        self.catch_up(Freshness::Api).await?;
+        Ok(lock(&self.engine().accounts).hot(site, now_ms, window_ms, limit))
+    }
+
+    /// Webhook events not yet delivered everywhere, oldest first; empty on a node that does
+    /// not deliver.
+    async fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        if !self.catch_up(Freshness::Delivery).await? {
+            return Ok(Vec::new());
+        }
+        Ok(lock(&self.engine().outbox).pending(limit))
+    }
+
+    /// Popup results per (rule, arm) over the visitors of `sites` (every site for `None`).
+    fn popup_totals(&self, sites: Option<&[Arc<str>]>) -> BTreeMap<ArmKey, Counts> {
+        self.engine().tally.totals(sites)
+    }
 }

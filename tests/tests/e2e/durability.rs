@@ -151,3 +151,41 @@ async fn sigterm_drains_and_closes_cleanly() {
         restarted.log()
     );
 }
+
+/// A data directory written by the build before the format carried its own schema (format 2,
+/// committed in `tests/fixtures/store-format-2`: a snapshot and a log segment behind it) is
+/// refused at start with both versions named, and its files are left exactly as they were.
+#[test]
+fn a_store_of_the_previous_format_is_refused_by_name_and_kept() {
+    let config = EdgeConfig {
+        store: mikomi_tests::edge::TestStore::Embedded,
+        ..EdgeConfig::default()
+    };
+    let fixture = mikomi_tests::edge::workspace_root().join("tests/fixtures/store-format-2/store");
+    let store = config.data_dir.path().join("store");
+    std::fs::create_dir_all(&store).expect("store dir");
+    let mut before = Vec::new();
+    for entry in std::fs::read_dir(&fixture).expect("the committed fixture") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name").to_owned();
+        std::fs::copy(&path, store.join(&name)).expect("copy");
+        before.push((name, std::fs::read(&path).expect("read")));
+    }
+    assert_eq!(before.len(), 2, "a snapshot and a log segment");
+    let stderr = Edge::expect_start_failure(&config);
+    assert!(
+        stderr.contains("format 002") || stderr.contains("format 02"),
+        "names the version found: {stderr}"
+    );
+    assert!(
+        stderr.contains("reads format 003") || stderr.contains("reads format 03"),
+        "names the version read: {stderr}"
+    );
+    for (name, bytes) in before {
+        assert_eq!(
+            std::fs::read(store.join(&name)).expect("still there"),
+            bytes,
+            "{name:?} unchanged"
+        );
+    }
+}

@@ -6,6 +6,7 @@ mod cli;
 mod collect;
 mod deploy;
 mod durability;
+mod engine;
 mod identity;
 mod ipdb;
 mod rules;

@@ -141,8 +141,8 @@ fn holdout_visitors_see_nothing_but_are_counted_once() {
     }
     w.convert();
     let tally = Tally::default();
-    tally.replace(None, w.visitor.popups.as_deref());
-    let stats = report(&["r"], &tally.totals());
+    tally.replace(&"demo".into(), None, w.visitor.popups.as_deref());
+    let stats = report(&["r"], &tally.totals(None));
     let holdout = &stats[0].arms[0];
     assert_eq!(holdout.arm, "holdout");
     assert_eq!(
@@ -283,8 +283,10 @@ fn results_compare_variants_with_the_holdout() {
         add(Some("a"), 2, i < 3, i < 3); // variant: 3 of 10
     }
     let tally = Tally::default();
-    tally.reset(histories.iter());
-    let stats = report(&[rule], &tally.totals());
+    for history in &histories {
+        tally.replace(&"demo".into(), None, Some(history));
+    }
+    let stats = report(&[rule], &tally.totals(None));
     let arms = &stats[0].arms;
     let a = arms.iter().find(|x| x.arm == "a").expect("variant a");
     assert_eq!(
@@ -315,10 +317,23 @@ fn results_compare_variants_with_the_holdout() {
             url: None,
         },
     );
-    tally.replace(Some(&before), Some(&after));
+    tally.replace(&"demo".into(), Some(&before), Some(&after));
     assert_eq!(
-        tally.totals()[&(rule.to_string(), Some("a".to_string()))].dismissed,
+        tally.totals(None)[&(rule.to_string(), Some("a".to_string()))].dismissed,
         1
+    );
+    // Another site's visitors count for that site only, though the rule applies to both.
+    tally.replace(&"other".into(), None, Some(&after));
+    let demo = tally.totals(Some(&["demo".into()]));
+    let other = tally.totals(Some(&["other".into()]));
+    let both = tally.totals(None);
+    let arm = (rule.to_string(), Some("a".to_string()));
+    assert_eq!(demo[&arm].eligible, 10);
+    assert_eq!(other[&arm].eligible, 1);
+    assert_eq!(both[&arm].eligible, 11);
+    assert!(
+        !other.contains_key(&(rule.to_string(), None)),
+        "no holdout there"
     );
 }
 

@@ -83,7 +83,13 @@ impl World {
         self.visitor.apply(self.seq, &batch, &SESSIONS);
         // The visitor side of identity, as the store applies it: a conversion with an email
         // joins the visitor to a person.
-        crate::identity::stitch::decide(&mut self.visitor, self.seq, &batch, &|_| None);
+        crate::identity::stitch::decide(
+            &mut self.visitor,
+            self.seq,
+            &batch,
+            &|_| None,
+            &mut crate::model::ids::RecordIds::new(self.seq),
+        );
     }
 
     /// Decides for the page view as collect does, then stores both.
@@ -117,6 +123,7 @@ impl World {
             events,
             company: self.company.as_deref(),
             page_url: url,
+            lead: None,
         }
     }
 

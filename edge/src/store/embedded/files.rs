@@ -5,10 +5,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// Bumped whenever the record layout changes, so an old file is refused by name instead of
-/// being misread (2: log records carry admin changes; visitors carry people links and popups).
-pub const SEGMENT_MAGIC: &[u8; 8] = b"MKWAL002";
-pub const SNAPSHOT_MAGIC: &[u8; 8] = b"MKSNAP02";
+/// The format's versions and their history are in `store::codec`.
+pub use crate::store::codec::{SEGMENT_MAGIC, SNAPSHOT_MAGIC};
 
 /// What the first bytes of a log segment or snapshot say about it.
 #[derive(Debug, PartialEq, Eq)]

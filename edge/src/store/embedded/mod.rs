@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::writer::{Command, Pending, Writer};
 use super::{Batch, Health, Recorded, StoreError, VisitSummary};
-use crate::engine::{Model, State};
+use crate::engine::{Engine, Model};
 use crate::metrics::StoreMetrics;
 use crate::model::record::{AdminOp, LogRecord};
 
@@ -37,9 +37,9 @@ pub struct EmbeddedStore {
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// State shared by the request tasks (reads) and the writer thread (the only writer).
+/// What the request tasks (reads) and the writer thread (the only writer) share.
 pub(crate) struct Shared {
-    state: State,
+    state: Engine,
     metrics: StoreMetrics,
     health: Mutex<Health>,
     events: AtomicU64,
@@ -78,7 +78,7 @@ impl EmbeddedStore {
     /// Opens the data directory, recovers snapshot + log, and starts the writer.
     pub fn open(options: EmbeddedOptions) -> Result<EmbeddedStore, StoreError> {
         let shared = Arc::new(Shared {
-            state: State::new(options.model),
+            state: Engine::new(options.model),
             metrics: options.metrics,
             health: Mutex::new(Health::Ok),
             events: AtomicU64::new(0),
@@ -110,8 +110,7 @@ impl EmbeddedStore {
 
     /// Appends a record and waits until it is durable and applied.
     async fn append(&self, record: LogRecord) -> Result<(u64, Option<VisitSummary>), StoreError> {
-        let payload = postcard::to_stdvec(&record)
-            .map_err(|e| StoreError::io("encode a log record", std::io::Error::other(e)))?;
+        let payload = crate::store::codec::encode_record(&record)?;
         let (done, answer) = oneshot::channel();
         self.tx
             .send(Command::Record(Pending {

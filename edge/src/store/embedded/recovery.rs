@@ -12,6 +12,7 @@ use super::files::{self, Appender, Header, SEGMENT_MAGIC};
 use super::snapshot;
 use crate::model::record::LogRecord;
 use crate::store::StoreError;
+use crate::store::codec;
 use crate::store::frame::{self, Next};
 
 pub(super) struct Recovered {
@@ -88,7 +89,7 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
                         continue;
                     }
                     let record: LogRecord =
-                        postcard::from_bytes(&payload).map_err(|e| StoreError::Corrupt {
+                        codec::decode_record(&payload).map_err(|e| StoreError::Corrupt {
                             path: shown.clone(),
                             offset,
                             reason: format!("a checksummed record does not decode: {e}"),

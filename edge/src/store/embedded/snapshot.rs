@@ -11,6 +11,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use super::files::{self, Header, SNAPSHOT_MAGIC};
+use crate::store::codec;
 use crate::store::frame::{self, Next};
 
 pub use crate::engine::image::{Entry, entries};
@@ -38,8 +39,7 @@ pub fn write(
     let mut frame_buf = Vec::new();
     let mut count = 0u64;
     for entry in entries {
-        let payload = postcard::to_stdvec(&entry)
-            .map_err(|e| StoreError::io("encode a snapshot record", std::io::Error::other(e)))?;
+        let payload = codec::encode_entry(&entry)?;
         frame_buf.clear();
         frame::encode(&mut frame_buf, count, &payload);
         out.write_all(&frame_buf).map_err(io("write"))?;
@@ -107,7 +107,7 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, StoreError> {
                 return Ok(entries);
             }
             Next::Frame { payload, .. } => {
-                let entry = postcard::from_bytes(&payload)
+                let entry = codec::decode_entry(&payload)
                     .map_err(|e| corrupt(offset, format!("undecodable record: {e}")))?;
                 entries.push(entry);
             }

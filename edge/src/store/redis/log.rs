@@ -13,6 +13,7 @@ use redis::{Cmd, Script};
 use super::conn::{CallError, Redis};
 use crate::model::record::LogRecord;
 use crate::store::StoreError;
+use crate::store::codec;
 
 /// Where everything lives in Redis, under one hash tag.
 #[derive(Clone, Debug)]
@@ -23,6 +24,8 @@ pub struct Keys {
     pub snapshot: String,
     pub snapshot_lease: String,
     pub webhook_lease: String,
+    /// The format version of everything under the prefix (`store::codec::FORMAT`).
+    pub format: String,
     tag: String,
 }
 
@@ -35,6 +38,7 @@ impl Keys {
             snapshot: format!("{tag}:snapshot"),
             snapshot_lease: format!("{tag}:lease:snapshot"),
             webhook_lease: format!("{tag}:lease:webhooks"),
+            format: format!("{tag}:format"),
             tag,
         }
     }
@@ -105,8 +109,7 @@ pub struct Entry {
 }
 
 pub fn encode(record: &LogRecord) -> Result<Vec<u8>, StoreError> {
-    postcard::to_stdvec(record)
-        .map_err(|e| StoreError::io("encode a log record", std::io::Error::other(e)))
+    codec::encode_record(record)
 }
 
 /// Appends encoded records with their ids, atomically and in order (a group of new records, or
@@ -163,7 +166,7 @@ fn decode(id: String, mut fields: HashMap<String, Vec<u8>>) -> Result<Entry, Sto
         .remove("r")
         .ok_or_else(|| corrupt("no record".into()))?;
     let record =
-        postcard::from_bytes(&payload).map_err(|e| corrupt(format!("undecodable record: {e}")))?;
+        codec::decode_record(&payload).map_err(|e| corrupt(format!("undecodable record: {e}")))?;
     let node = String::from_utf8(fields.remove("n").unwrap_or_default()).unwrap_or_default();
     let id = std::str::from_utf8(&fields.remove("i").unwrap_or_default())
         .ok()

@@ -2,7 +2,7 @@
 //!
 //! The shape is a replicated log. Every node appends what it accepts to one Redis stream (the
 //! shared log) and applies the whole stream, in stream order, to its own copy of the in-memory
-//! model: the same `State::apply` the embedded store uses. Every node therefore holds the same
+//! model: the same `Engine::apply` the embedded store uses. Every node therefore holds the same
 //! visitors, people, sessions feed, accounts and outbox, and answers reads from memory after
 //! catching up with the stream.
 //!
@@ -44,8 +44,9 @@ pub use self::conn::Endpoint;
 use self::conn::Redis;
 use self::log::{Keys, Scripts};
 use self::spool::Spool;
+use super::codec;
 use super::{Health, StoreError, VisitSummary};
-use crate::engine::{Model, State, lock};
+use crate::engine::{Engine, Model, lock};
 use crate::metrics::StoreMetrics;
 
 /// How often a node checks whether Redis is back, and whether a snapshot is due.
@@ -73,7 +74,7 @@ pub struct RedisStore {
 
 /// One edge node's view of the shared state.
 pub(crate) struct Node {
-    state: State,
+    state: Engine,
     redis: Arc<Redis>,
     keys: Keys,
     scripts: Arc<Scripts>,
@@ -123,7 +124,7 @@ impl RedisStore {
             name.clone(),
         );
         let node = Arc::new(Node {
-            state: State::new(options.model),
+            state: Engine::new(options.model),
             redis,
             keys,
             scripts,
@@ -146,6 +147,7 @@ impl RedisStore {
             snapshot_running: AtomicBool::new(false),
             stop: Notify::new(),
         });
+        node.check_format().await?;
         node.warn_if_not_durable().await;
         node.watch_spooled()?;
         let started = std::time::Instant::now();
@@ -220,6 +222,46 @@ impl Node {
                 self.spool.pending()
             )),
             None => Health::Ok,
+        }
+    }
+
+    /// Data under the prefix must be of this build's format. Data written before the format was
+    /// recorded (version 2) has a log position but no format key: refused, like a newer format.
+    async fn check_format(&self) -> Result<(), StoreError> {
+        let ours = codec::FORMAT.to_string();
+        let mut get = redis::Cmd::new();
+        get.arg("GET").arg(&self.keys.format);
+        let found: Option<String> = match self.redis.query(&get).await? {
+            Some(found) => Some(found),
+            None => {
+                let mut exists = redis::Cmd::new();
+                exists
+                    .arg("EXISTS")
+                    .arg(&self.keys.seq)
+                    .arg(&self.keys.snapshot);
+                let older: u64 = self.redis.query(&exists).await?;
+                if older > 0 {
+                    Some("2".to_string())
+                } else {
+                    let mut set = redis::Cmd::new();
+                    set.arg("SET").arg(&self.keys.format).arg(&ours).arg("NX");
+                    let _: Option<String> = self.redis.query(&set).await?;
+                    None
+                }
+            }
+        };
+        match found {
+            Some(found) if found != ours => Err(StoreError::OtherVersion {
+                path: format!(
+                    "redis {} keys {}*",
+                    self.redis.shown(),
+                    self.keys.format.trim_end_matches("format")
+                ),
+                what: "shared log",
+                found,
+                reads: ours,
+            }),
+            _ => Ok(()),
         }
     }
 

@@ -1,20 +1,15 @@
-//! The `Store` trait over the shared log: writes append, reads catch up with the log and then
-//! look at this node's copy of the state, so a node sees what any node acknowledged before.
+//! The `Store` trait over the shared log: writes append; before a read this node catches up
+//! with the log, so it sees what any node acknowledged before (the reads themselves are the
+//! trait's, answered from the engine).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::{Node, RedisStore, log};
-use crate::accounts::HotAccount;
-use crate::engine::FeedPage;
-use crate::engine::feed::FeedKey;
-use crate::engine::lock;
-use crate::engine::outbox::OutboxEntry;
-use crate::model::person::{Person, PersonId};
+use crate::engine::{Engine, lock};
+use crate::model::Batch;
 use crate::model::record::AdminOp;
-use crate::model::{Batch, Visitor, VisitorKey};
-use crate::rules::stats::{ArmKey, Counts};
-use crate::store::{Health, Recorded, Store, StoreError, StoreStats};
+use crate::store::{Freshness, Health, Recorded, Store, StoreError, StoreStats};
 
 /// How long the webhook lease lasts without renewal: one node delivers at a time.
 const WEBHOOK_LEASE_MS: u64 = 30_000;
@@ -36,84 +31,46 @@ impl Store for RedisStore {
         self.node.record_batch(batch).await
     }
 
-    async fn visitor(&self, key: &VisitorKey) -> Result<Option<Visitor>, StoreError> {
-        self.node.fresh().await?;
-        Ok(self.node.state.visitor(key))
-    }
-
-    async fn read_visitor(
-        &self,
-        key: &VisitorKey,
-        read: &mut (dyn for<'v> FnMut(Option<&'v Visitor>) + Send),
-    ) -> Result<(), StoreError> {
-        // A popup decided on a stale copy could break a cap: no decision at all during an outage.
-        if let Some(why) = self.node.outage() {
-            return Err(StoreError::Unavailable(why));
-        }
-        self.node.sync_to_tail().await?;
-        self.node.state.read_visitor(key, read);
-        Ok(())
-    }
-
-    fn popup_totals(&self) -> std::collections::BTreeMap<ArmKey, Counts> {
-        self.node.state.tally.totals()
-    }
-
     async fn admin(&self, op: AdminOp) -> Result<u64, StoreError> {
         self.node.record_admin(op).await
     }
 
-    async fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
-        self.node.fresh().await?;
-        Ok(self.node.state.person(id))
+    fn engine(&self) -> &Engine {
+        &self.node.state
     }
 
-    async fn visitors_of(&self, person: &Person) -> Result<Vec<Visitor>, StoreError> {
-        self.node.fresh().await?;
-        Ok(self.node.state.visitors_of(person))
-    }
-
-    async fn sessions_feed(
-        &self,
-        site: &str,
-        after: Option<FeedKey>,
-        limit: usize,
-    ) -> Result<FeedPage, StoreError> {
-        self.node.fresh().await?;
-        Ok(self.node.state.feed_page(site, after, limit))
-    }
-
-    async fn hot_accounts(
-        &self,
-        site: &str,
-        now_ms: i64,
-        window_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<HotAccount>, StoreError> {
-        self.node.fresh().await?;
-        Ok(lock(&self.node.state.accounts).hot(site, now_ms, window_ms, limit))
-    }
-
-    /// Only the node holding the webhook lease delivers, so a receiver gets each event from one
-    /// node, not from all of them.
-    async fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+    async fn catch_up(&self, freshness: Freshness) -> Result<bool, StoreError> {
         let node = &self.node;
-        if node.outage().is_some() {
-            return Ok(Vec::new());
+        match freshness {
+            Freshness::Api => node.fresh().await.map(|()| true),
+            Freshness::Decision => {
+                // A popup decided on a stale copy could break a cap: no decision during an
+                // outage.
+                if let Some(why) = node.outage() {
+                    return Err(StoreError::Unavailable(why));
+                }
+                node.sync_to_tail().await.map(|()| true)
+            }
+            // Only the node holding the webhook lease delivers, so a receiver gets each event
+            // from one node, not from all of them.
+            Freshness::Delivery => {
+                if node.outage().is_some() {
+                    return Ok(false);
+                }
+                let held = log::lease(
+                    &node.redis,
+                    &node.scripts,
+                    &node.keys.webhook_lease,
+                    &node.name,
+                    WEBHOOK_LEASE_MS,
+                )
+                .await?;
+                if held {
+                    node.sync_to_tail().await?;
+                }
+                Ok(held)
+            }
         }
-        let held = log::lease(
-            &node.redis,
-            &node.scripts,
-            &node.keys.webhook_lease,
-            &node.name,
-            WEBHOOK_LEASE_MS,
-        )
-        .await?;
-        if !held {
-            return Ok(Vec::new());
-        }
-        node.sync_to_tail().await?;
-        Ok(lock(&node.state.outbox).pending(limit))
     }
 
     /// Erasure: a snapshot without the erased data replaces the log that still held it.

@@ -16,6 +16,7 @@ use super::conn::BULK_TIMEOUT;
 use super::log;
 use crate::engine::image::{self, Entry};
 use crate::store::StoreError;
+use crate::store::codec;
 use crate::store::frame::{self, Next};
 
 /// Bytes per chunk: well under Redis's limit for one value, small enough to move quickly.
@@ -68,7 +69,7 @@ impl Node {
                 .map_err(|e| StoreError::io(key.to_string(), e))?
             {
                 Next::Frame { payload, .. } => {
-                    let entry: Entry = postcard::from_bytes(&payload)
+                    let entry: Entry = codec::decode_entry(&payload)
                         .map_err(|e| corrupt(key, format!("at byte {offset}: {e}")))?;
                     let events = self.state.load(entry);
                     self.events.fetch_add(events, Ordering::Relaxed);
@@ -166,8 +167,7 @@ impl Node {
 fn encode(entries: impl Iterator<Item = Entry>) -> Result<Vec<Vec<u8>>, StoreError> {
     let mut chunks = vec![Vec::with_capacity(CHUNK)];
     for entry in entries {
-        let payload = postcard::to_stdvec(&entry)
-            .map_err(|e| StoreError::io("encode a snapshot record", std::io::Error::other(e)))?;
+        let payload = codec::encode_entry(&entry)?;
         let current = chunks.last_mut().filter(|c| c.len() < CHUNK);
         match current {
             Some(chunk) => frame::encode(chunk, 0, &payload),

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::model::record::LogRecord;
 use crate::store::StoreError;
+use crate::store::codec;
 use crate::store::frame::{self, Next};
 
 /// One spooled record.
@@ -42,7 +43,17 @@ impl Spool {
     pub fn open(dir: &Path) -> Result<Spool, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::io(format!("{}: create", dir.display()), e))?;
-        let path = dir.join("spool.log");
+        let older = dir.join("spool.log");
+        if std::fs::metadata(&older).is_ok_and(|m| m.len() > 0) {
+            return Err(StoreError::OtherVersion {
+                path: older.display().to_string(),
+                what: "spool",
+                found: "2".into(),
+                reads: codec::FORMAT.to_string(),
+            });
+        }
+        // Named by format: a spool of another version is never replayed as this one.
+        let path = dir.join(format!("spool-{:03}.log", codec::FORMAT));
         let shown = path.display().to_string();
         let mut file = OpenOptions::new()
             .create(true)
@@ -75,8 +86,7 @@ impl Spool {
     /// Appends and syncs a record if the spool is in use, or `start` asks to start it. Returns
     /// whether the record is now in the spool.
     pub fn append(&self, start: bool, id: u64, record: &LogRecord) -> Result<bool, StoreError> {
-        let payload = postcard::to_stdvec(record)
-            .map_err(|e| StoreError::io("encode a spool record", std::io::Error::other(e)))?;
+        let payload = codec::encode_record(record)?;
         let mut bytes = Vec::with_capacity(payload.len() + frame::HEADER);
         frame::encode(&mut bytes, id, &payload);
         let mut file = self
@@ -152,7 +162,7 @@ fn read_frames(path: &Path, offset: u64) -> Result<(Vec<Spooled>, u64), StoreErr
         {
             Next::Frame { seq, payload } => {
                 let record: LogRecord =
-                    postcard::from_bytes(&payload).map_err(|e| StoreError::Corrupt {
+                    codec::decode_record(&payload).map_err(|e| StoreError::Corrupt {
                         path: shown.clone(),
                         offset: at,
                         reason: format!("undecodable record: {e}"),
@@ -203,7 +213,7 @@ mod tests {
             spool.append(true, 7, &record(7)).expect("append");
             spool.append(true, 8, &record(8)).expect("append");
         }
-        let path = dir.path().join("spool.log");
+        let path = dir.path().join(format!("spool-{:03}.log", codec::FORMAT));
         let len = std::fs::metadata(&path).expect("meta").len();
         let file = OpenOptions::new().write(true).open(&path).expect("open");
         file.set_len(len - 3).expect("cut");
@@ -224,5 +234,16 @@ mod tests {
             .map(|r| r.id)
             .collect();
         assert_eq!(ids, [7, 9]);
+    }
+
+    #[test]
+    fn a_spool_of_the_previous_format_is_refused_and_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let older = dir.path().join("spool.log");
+        std::fs::write(&older, b"records of format 2").expect("write");
+        let refused = Spool::open(dir.path()).err().expect("refused");
+        let message = refused.to_string();
+        assert!(message.contains("spool format 2"), "{message}");
+        assert_eq!(std::fs::read(&older).expect("kept"), b"records of format 2");
     }
 }

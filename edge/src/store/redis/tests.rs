@@ -182,3 +182,61 @@ async fn one_node_at_a_time_delivers_webhooks() {
         .expect("delivered");
     assert!(a.outbox(10).await.expect("outbox").is_empty());
 }
+
+/// Data written before the format was recorded (version 2) has a log position but no format
+/// key: refused with both versions named, and left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_of_another_format_is_refused_and_kept() {
+    let redis = TestRedis::start();
+    let prefix = prefix();
+    let spool = tempfile::tempdir().expect("spool dir");
+    let conn = Redis::connect(&Endpoint {
+        urls: vec![redis.server.url()],
+        cluster: false,
+        connections: 1,
+        timeout: Duration::from_secs(2),
+    })
+    .await
+    .expect("connect");
+    let keys = log::Keys::new(&prefix);
+    let mut set = redis::Cmd::new();
+    set.arg("SET").arg(&keys.seq).arg("41");
+    let _: () = conn.query(&set).await.expect("set");
+    let refused = RedisStore::open(RedisOptions {
+        endpoint: Endpoint {
+            urls: vec![redis.server.url()],
+            cluster: false,
+            connections: 2,
+            timeout: Duration::from_secs(2),
+        },
+        key_prefix: prefix.clone(),
+        spool_dir: spool.path().to_path_buf(),
+        model: model(),
+        snapshot_every: 1_000_000,
+        metrics: StoreMetrics::default(),
+    })
+    .await
+    .err()
+    .expect("refused");
+    let message = refused.to_string();
+    assert!(
+        matches!(refused, StoreError::OtherVersion { .. }) && message.contains("format 2"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("format {}", codec::FORMAT)),
+        "{message}"
+    );
+    let mut get = redis::Cmd::new();
+    get.arg("GET").arg(&keys.seq);
+    let seq: Option<String> = conn.query(&get).await.expect("get");
+    assert_eq!(seq.as_deref(), Some("41"), "nothing was changed");
+    // A fresh prefix is stamped with this format on first open.
+    let fresh = prefix + "-fresh";
+    let store = open(&redis, &fresh, spool.path()).await;
+    let mut get = redis::Cmd::new();
+    get.arg("GET").arg(log::Keys::new(&fresh).format);
+    let stamped: Option<String> = conn.query(&get).await.expect("get");
+    assert_eq!(stamped, Some(codec::FORMAT.to_string()));
+    store.close().await.expect("close");
+}

@@ -1,0 +1,156 @@
+//! How the company behind an address is kept in the log and in snapshots: through this
+//! module's own schema, not ipdb's type as it is, so that ipdb may add a field or a network kind
+//! without changing what yesterday's files mean. Kinds and bands are stored by name; a name
+//! this build does not know reads as `unknown` rather than failing the whole record.
+
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+#[derive(Serialize, Deserialize)]
+struct StoredCompany {
+    name: Option<String>,
+    domain: Option<String>,
+    industry: Option<String>,
+    employees: Option<u32>,
+    size_band: String,
+    country: Option<String>,
+    asn: Option<u32>,
+    as_org: Option<String>,
+    network_kind: String,
+    source: String,
+    network: IpNet,
+}
+
+impl From<&ipdb::Company> for StoredCompany {
+    fn from(c: &ipdb::Company) -> Self {
+        StoredCompany {
+            name: c.name.clone(),
+            domain: c.domain.clone(),
+            industry: c.industry.clone(),
+            employees: c.employees,
+            size_band: band_name(c.size_band).to_string(),
+            country: c.country.clone(),
+            asn: c.asn,
+            as_org: c.as_org.clone(),
+            network_kind: c.network_kind.as_str().to_string(),
+            source: c.source.clone(),
+            network: c.network,
+        }
+    }
+}
+
+impl From<StoredCompany> for ipdb::Company {
+    fn from(c: StoredCompany) -> Self {
+        ipdb::Company {
+            name: c.name,
+            domain: c.domain,
+            industry: c.industry,
+            employees: c.employees,
+            size_band: band_of(&c.size_band),
+            country: c.country,
+            asn: c.asn,
+            as_org: c.as_org,
+            network_kind: ipdb::NetworkKind::parse(&c.network_kind)
+                .unwrap_or(ipdb::NetworkKind::Unknown),
+            source: c.source,
+            network: c.network,
+        }
+    }
+}
+
+fn band_name(band: ipdb::SizeBand) -> &'static str {
+    match band {
+        ipdb::SizeBand::Small => "small",
+        ipdb::SizeBand::Mid => "mid",
+        ipdb::SizeBand::Enterprise => "enterprise",
+        _ => "unknown",
+    }
+}
+
+fn band_of(name: &str) -> ipdb::SizeBand {
+    match name {
+        "small" => ipdb::SizeBand::Small,
+        "mid" => ipdb::SizeBand::Mid,
+        "enterprise" => ipdb::SizeBand::Enterprise,
+        _ => ipdb::SizeBand::Unknown,
+    }
+}
+
+/// `#[serde(with = "crate::model::company::stored")]` on an `Option<Arc<ipdb::Company>>`.
+pub mod stored {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(
+        company: &Option<Arc<ipdb::Company>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        company
+            .as_deref()
+            .map(StoredCompany::from)
+            .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Arc<ipdb::Company>>, D::Error> {
+        let stored = Option::<StoredCompany>::deserialize(deserializer)?;
+        Ok(stored.map(|c| Arc::new(ipdb::Company::from(c))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct Holder(#[serde(with = "stored")] Option<Arc<ipdb::Company>>);
+
+    fn company(kind: ipdb::NetworkKind, band: ipdb::SizeBand) -> ipdb::Company {
+        ipdb::Company {
+            name: Some("株式会社ノースウィンド".into()),
+            domain: Some("northwind.example".into()),
+            industry: Some("Software".into()),
+            employees: Some(250),
+            size_band: band,
+            country: Some("JP".into()),
+            asn: Some(64500),
+            as_org: Some("NORTHWIND-AS".into()),
+            network_kind: kind,
+            source: "companies".into(),
+            network: "127.0.1.0/24".parse().expect("net"),
+        }
+    }
+
+    #[test]
+    fn every_kind_and_band_round_trips() {
+        for kind in ipdb::NetworkKind::ALL {
+            for band in [
+                ipdb::SizeBand::Small,
+                ipdb::SizeBand::Mid,
+                ipdb::SizeBand::Enterprise,
+                ipdb::SizeBand::Unknown,
+            ] {
+                let held = Holder(Some(Arc::new(company(kind, band))));
+                let bytes = postcard::to_stdvec(&held).expect("encode");
+                let back: Holder = postcard::from_bytes(&bytes).expect("decode");
+                assert_eq!(back, held);
+            }
+        }
+        let none: Holder =
+            postcard::from_bytes(&postcard::to_stdvec(&Holder(None)).expect("e")).expect("decode");
+        assert_eq!(none, Holder(None));
+    }
+
+    #[test]
+    fn a_kind_this_build_does_not_know_reads_as_unknown() {
+        let mut stored =
+            StoredCompany::from(&company(ipdb::NetworkKind::Business, ipdb::SizeBand::Mid));
+        stored.network_kind = "satellite".into();
+        stored.size_band = "giant".into();
+        let back = ipdb::Company::from(stored);
+        assert_eq!(back.network_kind, ipdb::NetworkKind::Unknown);
+        assert_eq!(back.size_band, ipdb::SizeBand::Unknown);
+    }
+}
