@@ -9,6 +9,7 @@ pub mod collect;
 pub mod config;
 pub mod engine;
 pub mod event;
+pub mod explain;
 pub mod glob;
 pub mod http;
 pub mod identity;

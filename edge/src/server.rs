@@ -1,5 +1,6 @@
 //! The accept loop: bounded connections, HTTP/1.1 keep-alive, and a graceful shutdown that stops
-//! accepting, lets in-flight requests finish (up to a deadline), then closes the store.
+//! accepting and lets in-flight requests finish (up to a deadline). Closing the store is the
+//! caller's (`app::serve`), after the background tasks have stopped.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ pub struct ServerOptions {
     pub shutdown_timeout: Duration,
 }
 
-/// Serves until `shutdown` completes, then drains and closes the store.
+/// Serves until `shutdown` completes, then drains in-flight requests.
 pub async fn run(
     listener: TcpListener,
     app: App,
@@ -80,7 +81,5 @@ pub async fn run(
             "some connections did not finish in time and were closed"
         );
     }
-    app.store.close().await?;
-    tracing::info!("store closed; bye");
     Ok(())
 }

@@ -86,7 +86,8 @@ impl Sender {
     }
 
     /// Delivers until the process stops.
-    pub async fn run(mut self) {
+    /// Delivers until `stop` says so; a batch being delivered is finished first.
+    pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
             match self.store.outbox(256).await {
                 Ok(entries) => {
@@ -96,7 +97,10 @@ impl Sender {
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot read the webhook outbox"),
             }
-            tokio::time::sleep(POLL).await;
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
         }
     }
 

@@ -6,7 +6,12 @@ use std::time::Duration;
 use hyper::StatusCode;
 
 use crate::collect::CollectError;
+use crate::service::accounts::AccountsError;
+use crate::service::people::PeopleError;
 use crate::service::rules::RulesApiError;
+use crate::service::sessions::SessionsError;
+use crate::service::tokens::TokensError;
+use crate::store::StoreError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -107,5 +112,65 @@ impl From<RulesApiError> for ApiError {
             E::Store(e) => return ApiError::internal("store_unavailable", e),
         };
         ApiError::new(status, code, err.to_string())
+    }
+}
+
+impl From<PeopleError> for ApiError {
+    fn from(err: PeopleError) -> Self {
+        use PeopleError as E;
+        let (status, code) = match &err {
+            E::InvalidId => (StatusCode::BAD_REQUEST, "invalid_person_id"),
+            E::NotFound => return ApiError::not_found(),
+            E::OtherSitesPerson => (StatusCode::FORBIDDEN, "forbidden"),
+            E::InvalidStage => (StatusCode::BAD_REQUEST, "invalid_stage"),
+            E::InvalidAttribute(_) => (StatusCode::BAD_REQUEST, "invalid_attribute"),
+            E::NotLinked => (StatusCode::BAD_REQUEST, "not_linked"),
+            E::SamePerson => (StatusCode::BAD_REQUEST, "same_person"),
+            E::DifferentSites => (StatusCode::BAD_REQUEST, "other_site"),
+            E::Store(e) => return ApiError::internal("store_unavailable", e),
+        };
+        ApiError::new(status, code, err.to_string())
+    }
+}
+
+impl From<SessionsError> for ApiError {
+    fn from(err: SessionsError) -> Self {
+        match err {
+            SessionsError::InvalidLimit => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_limit", err.to_string())
+            }
+            SessionsError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AccountsError> for ApiError {
+    fn from(err: AccountsError) -> Self {
+        let code = match &err {
+            AccountsError::InvalidWindow => "invalid_window",
+            AccountsError::InvalidLimit => "invalid_limit",
+            AccountsError::Store(_) => "store_unavailable",
+        };
+        match err {
+            AccountsError::Store(e) => e.into(),
+            other => ApiError::new(StatusCode::BAD_REQUEST, code, other.to_string()),
+        }
+    }
+}
+
+impl From<TokensError> for ApiError {
+    fn from(err: TokensError) -> Self {
+        match err {
+            TokensError::InvalidEmail => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_email", err.to_string())
+            }
+        }
+    }
+}
+
+/// Storage that cannot answer: the client may retry; the detail goes to the log.
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        ApiError::internal("store_unavailable", &err)
     }
 }

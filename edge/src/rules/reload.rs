@@ -18,12 +18,14 @@ fn stamp(path: &PathBuf) -> Option<(SystemTime, u64)> {
     Some((meta.modified().ok()?, meta.len()))
 }
 
-pub fn spawn(
+/// Watches the file until `stop` says so.
+pub async fn run(
     rules: Arc<Rules>,
     metrics: RulesMetrics,
     clock: Arc<dyn Clock>,
     path: PathBuf,
     every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     metrics.loaded.set(rules.status().rules as i64);
     let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
@@ -33,7 +35,7 @@ pub fn spawn(
             None
         }
     };
-    tokio::spawn(async move {
+    {
         let mut seen = {
             let path = path.clone();
             tokio::task::spawn_blocking(move || stamp(&path))
@@ -47,6 +49,7 @@ pub fn spawn(
             let forced = tokio::select! {
                 _ = tick.tick() => false,
                 Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => true,
+                _ = stop.wait_for(|stop| *stop) => return,
             };
             let file = path.clone();
             let now_stamp = tokio::task::spawn_blocking(move || stamp(&file))
@@ -81,5 +84,5 @@ pub fn spawn(
                 }
             }
         }
-    });
+    }
 }

@@ -1,5 +1,11 @@
 //! What the backend API (and the console) can ask and change, without HTTP: each service takes
-//! plain values, calls the node, and answers with domain values or its own error enum, which
-//! `http::error` maps to statuses in one table.
+//! plain values, calls the store, and answers with domain values or its own error enum, which
+//! `http::error` maps to statuses in one table. Parsing requests and choosing the site an API
+//! key means stay in `http`.
 
+pub mod accounts;
+pub mod people;
 pub mod rules;
+pub mod sessions;
+pub mod tokens;
+pub mod visitors;

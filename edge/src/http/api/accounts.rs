@@ -9,11 +9,12 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use serde_json::json;
 
-use super::request::{self, bad_request, param, store_error};
-use crate::accounts::{MAX_DAYS, attack_list};
+use super::request::{self, bad_request, param};
+use crate::accounts::attack_list;
 use crate::http::App;
 use crate::http::error::ApiError;
 use crate::http::response::{self, Body};
+use crate::service::accounts;
 
 pub async fn hot(
     app: &App,
@@ -25,24 +26,14 @@ pub async fn hot(
     let window = match param(&query, "window") {
         Some(text) => humantime::parse_duration(text)
             .map_err(|_| bad_request("invalid_window", "window is a duration like 7d or 48h"))?,
-        None => std::time::Duration::from_secs(7 * 86_400),
+        None => accounts::DEFAULT_WINDOW,
     };
-    if window.as_secs() > MAX_DAYS as u64 * 86_400 || window.is_zero() {
-        return Err(bad_request(
-            "invalid_window",
-            format!("window is at most {MAX_DAYS} days"),
-        ));
-    }
-    let limit = param(&query, "limit")
-        .map(|l| l.parse::<usize>().ok().filter(|n| (1..=10_000).contains(n)))
-        .unwrap_or(Some(100))
-        .ok_or_else(|| bad_request("invalid_limit", "limit is 1 to 10000"))?;
+    let limit = match param(&query, "limit") {
+        Some(text) => text.parse::<usize>().unwrap_or(0),
+        None => accounts::DEFAULT_LIMIT,
+    };
     let now = request::now(app);
-    let rows = app
-        .store
-        .hot_accounts(&site, now, window.as_millis() as i64, limit)
-        .await
-        .map_err(store_error)?;
+    let rows = accounts::hot(app.store.as_ref(), &site, now, window, limit).await?;
     let wants_csv = param(&query, "format") == Some("csv")
         || request
             .headers()

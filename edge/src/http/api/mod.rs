@@ -1,5 +1,6 @@
 //! The backend API: authenticated by API keys, each scoped to its sites. Handlers parse, call
-//! the store, render; the shapes are in `render`, the contract in `edge/openapi.json`.
+//! a service (`crate::service`), render; the shapes are in `render`, the contract in
+//! `edge/openapi.json`, and errors become statuses in `http::error`.
 
 mod accounts;
 mod people;
@@ -20,7 +21,6 @@ use super::error::ApiError;
 use super::response::{self, Body};
 use crate::config::Config;
 use crate::http::App;
-use crate::model::VisitorKey;
 
 struct ApiKey {
     secret: Vec<u8>,
@@ -119,22 +119,11 @@ pub async fn handle(app: &App, request: Request<Incoming>, path: &str) -> Respon
 /// id or the hex id the rest of the API shows.
 async fn visitor(app: &App, sites: &[Arc<str>], vid: &str) -> Result<Response<Body>, ApiError> {
     let id = request::visitor_id(app, vid)?;
-    for site in sites {
-        let key = VisitorKey {
-            site: Arc::clone(site),
-            id,
-        };
-        let found = app
-            .store
-            .visitor(&key)
-            .await
-            .map_err(|e| ApiError::internal("store_unavailable", &e))?;
-        if let Some(visitor) = found {
-            return Ok(response::json(
-                StatusCode::OK,
-                render::visitor(vid, &visitor).to_string(),
-            ));
-        }
+    match crate::service::visitors::find(app.store.as_ref(), sites, id).await? {
+        Some(visitor) => Ok(response::json(
+            StatusCode::OK,
+            render::visitor(vid, &visitor).to_string(),
+        )),
+        None => Err(ApiError::not_found()),
     }
-    Err(ApiError::not_found())
 }

@@ -10,38 +10,35 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::render;
-use super::request::{self, bad_request, store_error};
+use super::request;
 use crate::http::App;
 use crate::http::error::ApiError;
 use crate::http::response::{self, Body};
-use crate::model::person::{PersonId, Stage};
-use crate::model::record::AdminOp;
+use crate::service::people::{self, Timeline};
 
 pub async fn get(app: &App, sites: &[Arc<str>], id: &str) -> Result<Response<Body>, ApiError> {
-    let person = request::person(app, sites, id).await?;
-    let visitors = app.store.visitors_of(&person).await.map_err(store_error)?;
-    let mut timeline: Vec<(i64, serde_json::Value)> = Vec::new();
-    for visitor in &visitors {
-        for session in &visitor.sessions {
-            if visitor.session_owner(session) == Some(person.id) {
-                timeline.push((session.started_ms, render::session(session, visitor.id)));
-            }
-        }
-    }
-    timeline.sort_by_key(|(at, _)| *at);
+    let timeline = people::timeline(app.store.as_ref(), sites, id).await?;
+    Ok(render_timeline(app, &timeline))
+}
+
+fn render_timeline(app: &App, timeline: &Timeline) -> Response<Body> {
     let now = request::now(app);
-    let mut body = render::person(&person, now, request::half_life(app));
+    let mut body = render::person(&timeline.person, now, request::half_life(app));
     if let serde_json::Value::Object(map) = &mut body {
         map.insert(
             "sessions".into(),
-            timeline.into_iter().map(|(_, s)| s).collect(),
+            timeline
+                .sessions
+                .iter()
+                .map(|(session, visitor)| render::session(session, *visitor))
+                .collect(),
         );
     }
-    Ok(response::json(StatusCode::OK, body.to_string()))
+    response::json(StatusCode::OK, body.to_string())
 }
 
 pub async fn audit(app: &App, sites: &[Arc<str>], id: &str) -> Result<Response<Body>, ApiError> {
-    let person = request::person(app, sites, id).await?;
+    let person = people::find(app.store.as_ref(), sites, id).await?;
     let entries: Vec<_> = person
         .audit
         .iter()
@@ -89,69 +86,26 @@ struct Patch {
     attributes: BTreeMap<String, String>,
 }
 
-const ATTRIBUTES: [&str; 5] = ["name", "company", "phone", "title", "department"];
-
 pub async fn patch(
     app: &App,
     sites: &[Arc<str>],
     id: &str,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    let person = request::person(app, sites, id).await?;
     let patch: Patch = request::json_body(request).await?;
-    let stage = patch
-        .stage
-        .as_deref()
-        .map(|s| {
-            Stage::parse(s).ok_or_else(|| {
-                bad_request(
-                    "invalid_stage",
-                    "stage is one of lead, mql, sql, opportunity, customer",
-                )
-            })
-        })
-        .transpose()?;
-    if let Some(unknown) = patch
-        .attributes
-        .keys()
-        .find(|k| !ATTRIBUTES.contains(&k.as_str()))
-    {
-        return Err(bad_request(
-            "invalid_attribute",
-            format!("`{unknown}` is not one of {}", ATTRIBUTES.join(", ")),
-        ));
-    }
-    let op = AdminOp::UpdatePerson {
-        site: Arc::clone(&person.site),
-        person: person.id,
-        stage,
-        fields: patch.attributes.into_iter().collect(),
-    };
-    change(app, sites, person.id, op).await
+    let timeline = people::update(
+        app.store.as_ref(),
+        sites,
+        id,
+        patch.stage.as_deref(),
+        patch.attributes,
+    )
+    .await?;
+    Ok(render_timeline(app, &timeline))
 }
 
-/// Stores a change and answers with the person as it is afterwards.
-async fn change(
-    app: &App,
-    sites: &[Arc<str>],
-    person: PersonId,
-    op: AdminOp,
-) -> Result<Response<Body>, ApiError> {
-    app.store.admin(op).await.map_err(store_error)?;
-    get(app, sites, &person.to_string()).await
-}
-
-/// Erasure: the person, every visitor linked to them, and every file that held them.
 pub async fn erase(app: &App, sites: &[Arc<str>], id: &str) -> Result<Response<Body>, ApiError> {
-    let person = request::person(app, sites, id).await?;
-    app.store
-        .admin(AdminOp::Erase {
-            site: Arc::clone(&person.site),
-            person: person.id,
-        })
-        .await
-        .map_err(store_error)?;
-    app.store.compact().await.map_err(store_error)?;
+    people::erase(app.store.as_ref(), sites, id).await?;
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 
@@ -167,21 +121,10 @@ pub async fn split(
     id: &str,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    let person = request::person(app, sites, id).await?;
     let body: SplitBody = request::json_body(request).await?;
     let visitor = request::visitor_id(app, &body.visitor)?;
-    if !person.visitors.contains(&visitor) {
-        return Err(bad_request(
-            "not_linked",
-            "that visitor is not linked to this person",
-        ));
-    }
-    let op = AdminOp::Split {
-        site: Arc::clone(&person.site),
-        person: person.id,
-        visitor,
-    };
-    change(app, sites, person.id, op).await
+    let timeline = people::split(app.store.as_ref(), sites, id, visitor).await?;
+    Ok(render_timeline(app, &timeline))
 }
 
 #[derive(Deserialize)]
@@ -197,25 +140,7 @@ pub async fn merge(
     id: &str,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    let survivor = request::person(app, sites, id).await?;
     let body: MergeBody = request::json_body(request).await?;
-    let merged = request::person(app, sites, &body.from).await?;
-    if merged.id == survivor.id {
-        return Err(bad_request(
-            "same_person",
-            "a person cannot be merged into itself",
-        ));
-    }
-    if merged.site != survivor.site {
-        return Err(bad_request(
-            "other_site",
-            "people of different sites cannot be merged",
-        ));
-    }
-    let op = AdminOp::Merge {
-        site: Arc::clone(&survivor.site),
-        survivor: survivor.id,
-        merged: merged.id,
-    };
-    change(app, sites, survivor.id, op).await
+    let timeline = people::merge(app.store.as_ref(), sites, id, &body.from).await?;
+    Ok(render_timeline(app, &timeline))
 }

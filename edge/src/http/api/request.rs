@@ -9,7 +9,6 @@ use serde::de::DeserializeOwned;
 
 use crate::http::App;
 use crate::http::error::ApiError;
-use crate::model::person::{Person, PersonId};
 use crate::visitor_id::VisitorId;
 
 /// API bodies are small; anything bigger is a mistake.
@@ -40,10 +39,6 @@ pub fn forbidden() -> ApiError {
         "forbidden",
         "this API key may not see that site's data",
     )
-}
-
-pub fn store_error(e: crate::store::StoreError) -> ApiError {
-    ApiError::internal("store_unavailable", &e)
 }
 
 /// The site a request is about: `?site=` when given (and allowed), else the key's only site.
@@ -94,22 +89,6 @@ pub fn visitor_id(app: &App, text: &str) -> Result<VisitorId, ApiError> {
         .codec
         .verify(text)
         .map_err(|e| bad_request("invalid_visitor_id", e.to_string()))
-}
-
-/// A person the key may see, following merges.
-pub async fn person(app: &App, sites: &[Arc<str>], id: &str) -> Result<Person, ApiError> {
-    let id = PersonId::parse(id)
-        .ok_or_else(|| bad_request("invalid_person_id", "person ids look like p123"))?;
-    let person = app
-        .store
-        .person(id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(ApiError::not_found)?;
-    if !sites.iter().any(|s| **s == *person.site) {
-        return Err(forbidden());
-    }
-    Ok(person)
 }
 
 pub fn now(app: &App) -> i64 {

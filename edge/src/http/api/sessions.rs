@@ -9,14 +9,12 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::json;
 
 use super::render;
-use super::request::{self, bad_request, param, store_error};
+use super::request::{self, bad_request, param};
 use crate::engine::feed::{cursor, parse_cursor};
 use crate::http::App;
 use crate::http::error::ApiError;
 use crate::http::response::{self, Body};
-
-const DEFAULT_LIMIT: usize = 100;
-const MAX_LIMIT: usize = 1000;
+use crate::service::sessions;
 
 pub async fn list(
     app: &App,
@@ -39,18 +37,10 @@ pub async fn list(
         })
         .transpose()?;
     let limit = match param(&query, "limit") {
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| bad_request("invalid_limit", format!("limit is 1 to {MAX_LIMIT}")))?,
-        None => DEFAULT_LIMIT,
+        Some(text) => text.parse::<usize>().unwrap_or(0),
+        None => sessions::DEFAULT_LIMIT,
     };
-    let page = app
-        .store
-        .sessions_feed(&site, after, limit)
-        .await
-        .map_err(store_error)?;
+    let page = sessions::feed(app.store.as_ref(), &site, after, limit).await?;
     let now = request::now(app);
     let half_life = request::half_life(app);
     let sessions: Vec<_> = page

@@ -13,7 +13,7 @@ use super::request::{self, bad_request};
 use crate::http::App;
 use crate::http::error::ApiError;
 use crate::http::response::{self, Body};
-use crate::identity::{EmailClaim, email};
+use crate::service::tokens;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,19 +38,18 @@ pub async fn mint(
         .map(|s| ("site".to_string(), s.clone()))
         .collect();
     let site = request::site(sites, &query)?;
-    let address = email::normalize(&body.email)
-        .ok_or_else(|| bad_request("invalid_email", "not an email address"))?;
     let ttl = match body.ttl.as_deref() {
         Some(text) => humantime::parse_duration(text)
             .map_err(|_| bad_request("invalid_ttl", "ttl is a duration like 7d"))?,
         None => app.token_ttl,
     };
-    let expires_ms = request::now(app).saturating_add(ttl.as_millis() as i64);
-    let token = app.collector.tokens.mint(&EmailClaim {
-        site: site.to_string(),
-        email: address,
-        expires_ms,
-    });
-    let body = json!({"token": token, "expires": render::time(expires_ms), "parameter": "mk_t"});
+    let minted = tokens::mint(
+        &app.collector.tokens,
+        &site,
+        &body.email,
+        ttl,
+        request::now(app),
+    )?;
+    let body = json!({"token": minted.token, "expires": render::time(minted.expires_ms), "parameter": "mk_t"});
     Ok(response::json(StatusCode::CREATED, body.to_string()))
 }

@@ -3,6 +3,12 @@
 
 pub use crate::http::App;
 use crate::http::Shared;
+mod background;
+mod serve;
+
+pub use background::{Background, Stop, stopped};
+pub use serve::serve;
+
 use std::path::Path;
 use std::sync::Arc;
 

@@ -1,0 +1,173 @@
+//! People as the backend API and the console see them: find one within the caller's sites, read
+//! their timeline across devices, change stage and attributes, split a wrong join, merge two
+//! records, erase. Every change is one log record; the answer is the person afterwards.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::model::person::{Person, PersonId, Stage};
+use crate::model::record::AdminOp;
+use crate::model::{Session, Visitor};
+use crate::store::{Store, StoreError};
+use crate::visitor_id::VisitorId;
+
+/// Attributes a CRM may set.
+pub const ATTRIBUTES: [&str; 5] = ["name", "company", "phone", "title", "department"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeopleError {
+    #[error("person ids look like p123")]
+    InvalidId,
+    #[error("no such person")]
+    NotFound,
+    #[error("this API key may not see that site's data")]
+    OtherSitesPerson,
+    #[error("stage is one of lead, mql, sql, opportunity, customer")]
+    InvalidStage,
+    #[error("`{0}` is not one of name, company, phone, title, department")]
+    InvalidAttribute(String),
+    #[error("that visitor is not linked to this person")]
+    NotLinked,
+    #[error("a person cannot be merged into itself")]
+    SamePerson,
+    #[error("people of different sites cannot be merged")]
+    DifferentSites,
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// A person with the sessions they own, oldest first, across every device.
+pub struct Timeline {
+    pub person: Person,
+    pub sessions: Vec<(Session, VisitorId)>,
+}
+
+/// A person one of `sites` holds, by their shown id (`p123`), following merges.
+pub async fn find(store: &dyn Store, sites: &[Arc<str>], id: &str) -> Result<Person, PeopleError> {
+    let id = PersonId::parse(id).ok_or(PeopleError::InvalidId)?;
+    let person = store.person(id).await?.ok_or(PeopleError::NotFound)?;
+    if !sites.iter().any(|s| **s == *person.site) {
+        return Err(PeopleError::OtherSitesPerson);
+    }
+    Ok(person)
+}
+
+pub async fn timeline(
+    store: &dyn Store,
+    sites: &[Arc<str>],
+    id: &str,
+) -> Result<Timeline, PeopleError> {
+    let person = find(store, sites, id).await?;
+    let visitors = store.visitors_of(&person).await?;
+    Ok(Timeline {
+        sessions: owned_sessions(&person, &visitors),
+        person,
+    })
+}
+
+fn owned_sessions(person: &Person, visitors: &[Visitor]) -> Vec<(Session, VisitorId)> {
+    let mut sessions: Vec<(Session, VisitorId)> = visitors
+        .iter()
+        .flat_map(|v| {
+            v.sessions
+                .iter()
+                .filter(|s| v.session_owner(s) == Some(person.id))
+                .map(|s| (s.clone(), v.id))
+        })
+        .collect();
+    sessions.sort_by_key(|(s, _)| s.started_ms);
+    sessions
+}
+
+/// Stage and attribute changes from a CRM; `stage` by name.
+pub async fn update(
+    store: &dyn Store,
+    sites: &[Arc<str>],
+    id: &str,
+    stage: Option<&str>,
+    attributes: BTreeMap<String, String>,
+) -> Result<Timeline, PeopleError> {
+    let person = find(store, sites, id).await?;
+    let stage = stage
+        .map(|s| Stage::parse(s).ok_or(PeopleError::InvalidStage))
+        .transpose()?;
+    if let Some(unknown) = attributes
+        .keys()
+        .find(|k| !ATTRIBUTES.contains(&k.as_str()))
+    {
+        return Err(PeopleError::InvalidAttribute(unknown.clone()));
+    }
+    let op = AdminOp::UpdatePerson {
+        site: Arc::clone(&person.site),
+        person: person.id,
+        stage,
+        fields: attributes.into_iter().collect(),
+    };
+    change(store, sites, person.id, op).await
+}
+
+/// Undoes a wrong join: the visitor and the sessions it brought become anonymous.
+pub async fn split(
+    store: &dyn Store,
+    sites: &[Arc<str>],
+    id: &str,
+    visitor: VisitorId,
+) -> Result<Timeline, PeopleError> {
+    let person = find(store, sites, id).await?;
+    if !person.visitors.contains(&visitor) {
+        return Err(PeopleError::NotLinked);
+    }
+    let op = AdminOp::Split {
+        site: Arc::clone(&person.site),
+        person: person.id,
+        visitor,
+    };
+    change(store, sites, person.id, op).await
+}
+
+/// `from` becomes part of the person `id`.
+pub async fn merge(
+    store: &dyn Store,
+    sites: &[Arc<str>],
+    id: &str,
+    from: &str,
+) -> Result<Timeline, PeopleError> {
+    let survivor = find(store, sites, id).await?;
+    let merged = find(store, sites, from).await?;
+    if merged.id == survivor.id {
+        return Err(PeopleError::SamePerson);
+    }
+    if merged.site != survivor.site {
+        return Err(PeopleError::DifferentSites);
+    }
+    let op = AdminOp::Merge {
+        site: Arc::clone(&survivor.site),
+        survivor: survivor.id,
+        merged: merged.id,
+    };
+    change(store, sites, survivor.id, op).await
+}
+
+/// Erasure: the person, every visitor linked to them, and every file that held them.
+pub async fn erase(store: &dyn Store, sites: &[Arc<str>], id: &str) -> Result<(), PeopleError> {
+    let person = find(store, sites, id).await?;
+    store
+        .admin(AdminOp::Erase {
+            site: Arc::clone(&person.site),
+            person: person.id,
+        })
+        .await?;
+    store.compact().await?;
+    Ok(())
+}
+
+/// Stores a change and reads the person as it is afterwards.
+async fn change(
+    store: &dyn Store,
+    sites: &[Arc<str>],
+    person: PersonId,
+    op: AdminOp,
+) -> Result<Timeline, PeopleError> {
+    store.admin(op).await?;
+    timeline(store, sites, &person.to_string()).await
+}
