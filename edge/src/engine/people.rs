@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::outbox::{OutboxEntry, payload};
 use super::{Engine, lock};
-use crate::identity::Decision;
+use crate::identity::{Decision, people};
 use crate::model::ids::RecordIds;
 use crate::model::person::{AuditKind, Person, PersonId, Stage};
 use crate::model::record::AdminOp;
@@ -205,8 +205,7 @@ impl Engine {
                 p.score.add(points, now, half_life);
             }
             p.last_seen_ms = p.last_seen_ms.max(now);
-            let reached = p.score.at(now, half_life) >= self.model.scoring.mql_threshold;
-            if p.stage == Stage::Lead && reached {
+            if self.model.scoring.promotes(&p, now) {
                 p.stage = Stage::Mql;
                 p.audit(
                     seq,
@@ -362,20 +361,8 @@ impl Engine {
         let Some(mut s) = self.persons.get_mut(&survivor) else {
             return;
         };
-        s.last_seq = s.last_seq.max(seq);
-        for device in &old.visitors {
-            s.add_visitor(*device);
-        }
-        let mut filled = old.attributes.clone();
-        let mine = s.attributes.clone();
-        filled.update(&attribute_pairs(&mine));
-        s.attributes = filled;
-        s.stage = s.stage.max(old.stage);
         let half_life = self.model.scoring.half_life_ms;
-        let at = s.last_seen_ms.max(old.last_seen_ms);
-        let old_score = old.score.at(at, half_life);
-        s.score.add(old_score, at, half_life);
-        s.audit(seq, at, AuditKind::Merged { survivor, merged });
+        let at = people::merge_into(&mut s, &old, seq, half_life);
         let data = json!({"survivor": survivor.to_string(), "merged": merged.to_string(), "merged_email": old.email});
         drop(s);
         Events::of(self, &mut RecordIds::new(seq), at).emit(
@@ -405,37 +392,11 @@ impl Engine {
             }
         }
         for mut other in self.persons.iter_mut() {
-            other.visitors.retain(|v| !gone.visitors.contains(v));
-            other
-                .audit
-                .retain(|entry| !mentions(&entry.what, &gone.visitors));
+            people::forget_devices(&mut other, &gone.visitors);
         }
         lock(&self.outbox).forget(person, &gone.visitors);
         lock(&self.accounts).forget(&gone.visitors, person);
     }
-}
-
-fn mentions(kind: &AuditKind, visitors: &[VisitorId]) -> bool {
-    match kind {
-        AuditKind::Joined { visitor, .. }
-        | AuditKind::SharedDevice { visitor, .. }
-        | AuditKind::Split { visitor }
-        | AuditKind::ClickIgnored { visitor, .. } => visitors.contains(visitor),
-        AuditKind::Merged { .. } | AuditKind::StageChanged { .. } => false,
-    }
-}
-
-fn attribute_pairs(a: &crate::model::person::Attributes) -> Vec<(String, String)> {
-    [
-        ("name", &a.name),
-        ("company", &a.company),
-        ("phone", &a.phone),
-        ("title", &a.title),
-        ("department", &a.department),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
-    .collect()
 }
 
 /// Visitor ids leave the edge only as hex of their random part: the signed form is the

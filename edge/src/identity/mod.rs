@@ -2,6 +2,7 @@
 //! that join visitors (devices) to people.
 
 pub mod email;
+pub mod people;
 pub mod stitch;
 pub mod token;
 

@@ -5,6 +5,7 @@
 use crate::config::ScoringConfig;
 use crate::event::{Event, PopupAction};
 use crate::glob::{Glob, url_path};
+use crate::model::person::{Person, Stage};
 
 #[derive(Clone, Debug)]
 pub struct ScoringRules {
@@ -58,6 +59,13 @@ impl ScoringRules {
 }
 
 impl ScoringRules {
+    /// Whether `person` becomes an MQL at `now_ms`: a lead whose decayed score reached the
+    /// threshold. Promotion happens once and only from lead; later stages come from the CRM.
+    pub fn promotes(&self, person: &Person, now_ms: i64) -> bool {
+        person.stage == Stage::Lead
+            && person.score.at(now_ms, self.half_life_ms) >= self.mql_threshold
+    }
+
     /// Points one event earns.
     pub fn points(&self, event: &Event) -> f64 {
         match event {
@@ -95,6 +103,30 @@ impl ScoringRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_lead_at_the_threshold_is_promoted() {
+        let rules = ScoringRules {
+            mql_threshold: 30.0,
+            ..ScoringRules::default()
+        };
+        let mut person = Person::new(
+            crate::model::person::PersonId(1),
+            "demo".into(),
+            "a@example.co.jp".into(),
+            0,
+        );
+        person.score.add(29.0, 0, rules.half_life_ms);
+        assert!(!rules.promotes(&person, 0));
+        person.score.add(1.0, 0, rules.half_life_ms);
+        assert!(rules.promotes(&person, 0));
+        assert!(
+            !rules.promotes(&person, 30 * rules.half_life_ms),
+            "the score decays below the threshold"
+        );
+        person.stage = Stage::Sql;
+        assert!(!rules.promotes(&person, 0), "later stages are the CRM's");
+    }
 
     #[test]
     fn points_follow_the_table() {
