@@ -451,41 +451,41 @@ impl Config {
         // Below what the tag may send, the edge would refuse whole batches of real visitors.
         // The key's place in the file, for the line of the message.
         let span_of = |key: &str| text.find(key).map(|at| at..at + key.len());
-        if limits.max_events_per_request < mikomi_wire::MAX_BATCH {
-            return Err(ConfigError::at(
+        let refuse = |key: &str, message: String| {
+            Err(ConfigError::at(
                 path,
                 text,
-                span_of("max_events_per_request"),
-                Some("limits.max_events_per_request".into()),
+                span_of(key),
+                Some(format!("limits.{key}")),
+                message,
+            ))
+        };
+        if limits.max_events_per_request < mikomi_wire::MAX_BATCH {
+            return refuse(
+                "max_events_per_request",
                 format!(
                     "must be at least {}: the tag sends up to that many events in one request",
                     mikomi_wire::MAX_BATCH
                 ),
-            ));
+            );
         }
         if limits.max_events_per_request > MAX_EVENTS_PER_REQUEST {
-            return Err(ConfigError::at(
-                path,
-                text,
-                span_of("max_events_per_request"),
-                Some("limits.max_events_per_request".into()),
+            return refuse(
+                "max_events_per_request",
                 format!(
                     "must be at most {MAX_EVENTS_PER_REQUEST}: ids a request creates are made \
                      from its log position and a counter of that size"
                 ),
-            ));
+            );
         }
         if limits.max_body_bytes < mikomi_wire::MAX_BODY {
-            return Err(ConfigError::at(
-                path,
-                text,
-                span_of("max_body_bytes"),
-                Some("limits.max_body_bytes".into()),
+            return refuse(
+                "max_body_bytes",
                 format!(
                     "must be at least {}: the tag sends request bodies up to that size",
                     mikomi_wire::MAX_BODY
                 ),
-            ));
+            );
         }
         self.validate_storage(path, text)?;
         if self.server.max_connections == 0 {

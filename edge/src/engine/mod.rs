@@ -26,6 +26,7 @@ use dashmap::DashMap;
 use self::feed::Feed;
 use self::outbox::Outbox;
 use crate::accounts::{Accounts, Activity, Firmographics};
+use crate::event::Event;
 use crate::glob::{Glob, url_path};
 use crate::identity::email;
 use crate::identity::stitch;
@@ -167,12 +168,7 @@ impl Engine {
         new_visit: bool,
         owner: Option<PersonId>,
     ) {
-        let paths: Vec<&str> = batch
-            .events
-            .iter()
-            .filter(|e| e.event.is_page_view())
-            .filter_map(|e| e.event.url().map(url_path))
-            .collect();
+        let paths = page_paths(batch.events.iter().map(|e| &e.event));
         self.add_activity(
             key,
             visitor,
@@ -260,12 +256,7 @@ impl Engine {
             lock(&self.feed).update(visitor.key(), &visitor);
             // Accounts are rebuilt from the sessions kept in memory, a visit per session.
             for session in &visitor.sessions {
-                let paths: Vec<&str> = session
-                    .events
-                    .iter()
-                    .filter(|e| e.event.is_page_view())
-                    .filter_map(|e| e.event.url().map(url_path))
-                    .collect();
+                let paths = page_paths(session.events.iter().map(|e| &e.event));
                 let owner = visitor.session_owner(session);
                 self.add_activity(
                     visitor.key(),
@@ -279,6 +270,14 @@ impl Engine {
             }
         }
     }
+}
+
+/// The paths of the page views among `events`: what accounts count as pages seen.
+fn page_paths<'a>(events: impl Iterator<Item = &'a Event>) -> Vec<&'a str> {
+    events
+        .filter(|e| e.is_page_view())
+        .filter_map(|e| e.url().map(url_path))
+        .collect()
 }
 
 #[cfg(test)]

@@ -219,21 +219,13 @@ mod tests {
         file.set_len(len - 3).expect("cut");
         let spool = Spool::open(dir.path()).expect("reopen");
         assert!(spool.is_active());
-        let ids: Vec<u64> = spool
-            .read_from(0)
-            .expect("read")
-            .iter()
-            .map(|r| r.id)
-            .collect();
-        assert_eq!(ids, [7]);
+        let ids = |spool: &Spool| -> Vec<u64> {
+            let read = spool.read_from(0).expect("read");
+            read.iter().map(|r| r.id).collect()
+        };
+        assert_eq!(ids(&spool), [7]);
         spool.append(false, 9, &record(9)).expect("append");
-        let ids: Vec<u64> = spool
-            .read_from(0)
-            .expect("read")
-            .iter()
-            .map(|r| r.id)
-            .collect();
-        assert_eq!(ids, [7, 9]);
+        assert_eq!(ids(&spool), [7, 9]);
     }
 
     #[test]
