@@ -72,6 +72,7 @@ fn company() -> Arc<ipdb::Company> {
         asn: None,
         as_org: None,
         network_kind: ipdb::NetworkKind::Business,
+        network_kind_confidence: ipdb::Confidence::High,
         source: "bench".into(),
         network: "192.0.2.0/24".parse().unwrap_or_else(|_| unreachable!()),
     })

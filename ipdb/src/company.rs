@@ -29,6 +29,10 @@ pub struct Company {
     pub as_org: Option<String>,
     /// What kind of network the address is on.
     pub network_kind: NetworkKind,
+    /// How far `network_kind` can be trusted (see `Resolver::lookup_with_confidence`): a hot
+    /// list or a rule that must name real companies asks for `high`.
+    #[serde(default)]
+    pub network_kind_confidence: crate::Confidence,
     /// The name of the layer that answered.
     pub source: String,
     /// The network (CIDR) the answering layer matched.

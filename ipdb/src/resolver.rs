@@ -246,6 +246,7 @@ impl Resolver {
         }
         answer.map(|mut c| {
             c.size_band = SizeBand::from_employees(c.employees);
+            c.network_kind_confidence = confidence;
             (c, confidence)
         })
     }
@@ -266,6 +267,7 @@ fn start(layer: &Layer, p: &Partial<'_>, network: IpNet) -> Company {
         asn: p.asn,
         as_org: own(p.as_org),
         network_kind: p.kind.unwrap_or(NetworkKind::Unknown),
+        network_kind_confidence: Confidence::Low,
         source: layer.name.clone(),
         network,
     }
@@ -292,11 +294,13 @@ fn fill(c: &mut Company, p: &Partial<'_>) {
     c.asn = c.asn.or(p.asn);
 }
 
-/// Nothing a further layer could add that we would use.
+/// Nothing a further layer could add that we would use: for a network that names the visitor,
+/// the name and the domain too (accounts are kept by domain, so an ASN layer's business
+/// without one must still ask a domain layer behind it).
 fn complete(c: &Company) -> bool {
     c.asn.is_some()
         && c.network_kind != NetworkKind::Unknown
-        && (c.name.is_some() || !c.network_kind.names_the_visitor())
+        && (!c.network_kind.names_the_visitor() || (c.name.is_some() && c.domain.is_some()))
 }
 
 /// The path each layer was opened from, for reload checks.

@@ -256,6 +256,18 @@ pub fn edge_binary() -> PathBuf {
     binary
 }
 
+/// The `mikomi-ipdb` binary beside the edge's.
+pub fn ipdb_binary() -> PathBuf {
+    let edge = edge_binary();
+    let binary = edge.with_file_name("mikomi-ipdb");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build --workspace --bins`",
+        binary.display()
+    );
+    binary
+}
+
 pub struct Edge {
     child: Child,
     pub base: String,

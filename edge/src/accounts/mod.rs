@@ -29,6 +29,9 @@ pub struct Firmographics {
     pub country: Option<String>,
     /// Where the company came from: an ipdb layer name, or `email`.
     pub source: String,
+    /// The name can be trusted: a business network with high confidence, or the domain of a
+    /// person's work email. The default hot list shows only these.
+    pub confident: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -65,6 +68,13 @@ pub struct HotAccount {
     pub last_seen_ms: i64,
     /// The ranking: visits + 2 × key-page views + 3 × distinct visitors + 5 × known people.
     pub heat: f64,
+}
+
+/// The hot list, and how many active companies it left out as not confidently named.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HotList {
+    pub accounts: Vec<HotAccount>,
+    pub hidden_unconfident: usize,
 }
 
 /// Activity one batch brings to an account.
@@ -143,6 +153,20 @@ impl Accounts {
 
     /// Companies of `site` active within `window_ms` before `now_ms`, hottest first.
     pub fn hot(&self, site: &str, now_ms: i64, window_ms: i64, limit: usize) -> Vec<HotAccount> {
+        self.hot_list(site, now_ms, window_ms, limit, false)
+            .accounts
+    }
+
+    /// As `hot`; with `confident_only`, companies whose name cannot be trusted are left out
+    /// and counted.
+    pub fn hot_list(
+        &self,
+        site: &str,
+        now_ms: i64,
+        window_ms: i64,
+        limit: usize,
+        confident_only: bool,
+    ) -> HotList {
         let from_ms = now_ms - window_ms;
         let first_day = from_ms.div_euclid(DAY_MS);
         let mut rows: Vec<HotAccount> = self
@@ -198,8 +222,16 @@ impl Accounts {
                 .then(b.last_seen_ms.cmp(&a.last_seen_ms))
                 .then(a.domain.cmp(&b.domain))
         });
+        let before = rows.len();
+        if confident_only {
+            rows.retain(|r| r.firmographics.confident);
+        }
+        let hidden_unconfident = before - rows.len();
         rows.truncate(limit);
-        rows
+        HotList {
+            accounts: rows,
+            hidden_unconfident,
+        }
     }
 
     /// Forgets erased visitors and people everywhere.

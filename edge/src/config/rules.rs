@@ -220,6 +220,9 @@ pub enum ConditionConfig {
     Stage(Vec<String>),
     /// `true`: the address resolves to a company's own network (never an ISP or carrier).
     CompanyKnown(bool),
+    /// `true`: as `company_known`, and the network's kind is known with high confidence (a
+    /// company row, an override, the reviewed list, an industry word, MaxMind's judgement).
+    CompanyConfident(bool),
     CompanySize(Vec<SizeBand>),
     /// Industry as the company data names it, compared case-insensitively.
     Industry(Vec<String>),

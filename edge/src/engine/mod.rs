@@ -204,6 +204,7 @@ impl Engine {
                             size_band: Some(format!("{:?}", c.size_band).to_lowercase()),
                             country: c.country.clone(),
                             source: c.source.clone(),
+                            confident: c.network_kind_confidence == ipdb::Confidence::High,
                         },
                     )
                 })
@@ -216,6 +217,7 @@ impl Engine {
                 Firmographics {
                     name: person.attributes.company.clone(),
                     source: "email".into(),
+                    confident: true,
                     ..Firmographics::default()
                 },
             ))

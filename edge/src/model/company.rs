@@ -19,6 +19,7 @@ struct StoredCompany {
     asn: Option<u32>,
     as_org: Option<String>,
     network_kind: String,
+    network_kind_confidence: String,
     source: String,
     network: IpNet,
 }
@@ -35,6 +36,7 @@ impl From<&ipdb::Company> for StoredCompany {
             asn: c.asn,
             as_org: c.as_org.clone(),
             network_kind: c.network_kind.as_str().to_string(),
+            network_kind_confidence: c.network_kind_confidence.as_str().to_string(),
             source: c.source.clone(),
             network: c.network,
         }
@@ -54,6 +56,11 @@ impl From<StoredCompany> for ipdb::Company {
             as_org: c.as_org,
             network_kind: ipdb::NetworkKind::parse(&c.network_kind)
                 .unwrap_or(ipdb::NetworkKind::Unknown),
+            network_kind_confidence: if c.network_kind_confidence == "high" {
+                ipdb::Confidence::High
+            } else {
+                ipdb::Confidence::Low
+            },
             source: c.source,
             network: c.network,
         }
@@ -118,6 +125,7 @@ mod tests {
             asn: Some(64500),
             as_org: Some("NORTHWIND-AS".into()),
             network_kind: kind,
+            network_kind_confidence: ipdb::Confidence::High,
             source: "companies".into(),
             network: "127.0.1.0/24".parse().expect("net"),
         }
@@ -149,8 +157,10 @@ mod tests {
             StoredCompany::from(&company(ipdb::NetworkKind::Business, ipdb::SizeBand::Mid));
         stored.network_kind = "satellite".into();
         stored.size_band = "giant".into();
+        stored.network_kind_confidence = "certain".into();
         let back = ipdb::Company::from(stored);
         assert_eq!(back.network_kind, ipdb::NetworkKind::Unknown);
         assert_eq!(back.size_band, ipdb::SizeBand::Unknown);
+        assert_eq!(back.network_kind_confidence, ipdb::Confidence::Low);
     }
 }

@@ -82,6 +82,7 @@ pub enum Condition {
     },
     Stage(Vec<String>),
     CompanyKnown(bool),
+    CompanyConfident(bool),
     CompanySize(Vec<SizeBand>),
     Industry(Vec<String>),
     Country(Vec<String>),
@@ -235,6 +236,7 @@ impl Condition {
                 Condition::Stage(s.iter().map(|s| norm(s)).collect())
             }
             C::CompanyKnown(b) => Condition::CompanyKnown(*b),
+            C::CompanyConfident(b) => Condition::CompanyConfident(*b),
             C::CompanySize(s) => {
                 nonempty("company_size", s.len())?;
                 Condition::CompanySize(s.clone())
@@ -287,6 +289,11 @@ impl Condition {
             } => range.holds(facts.page_count(glob, *within_ms)),
             Condition::Page { glob, id } => facts.on_page(glob, *id),
             Condition::CompanyKnown(b) => named_company(facts).is_some() == *b,
+            Condition::CompanyConfident(b) => {
+                named_company(facts)
+                    .is_some_and(|c| c.network_kind_confidence == ipdb::Confidence::High)
+                    == *b
+            }
             Condition::CompanySize(bands) => {
                 named_company(facts).is_some_and(|c| bands.contains(&c.size_band))
             }
@@ -302,6 +309,7 @@ impl Condition {
             | Condition::Pages { .. }
             | Condition::Page { .. }
             | Condition::CompanyKnown(_)
+            | Condition::CompanyConfident(_)
             | Condition::CompanySize(_) => self.holds(facts),
             Condition::PageSet {
                 kind,

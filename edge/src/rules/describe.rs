@@ -131,6 +131,17 @@ pub fn describe(c: &Condition, f: &Facts<'_>) -> (String, String, Vec<ConditionR
             Vec::new(),
         ),
         Condition::CompanyKnown(b) => (format!("company_known = {b}"), company(), Vec::new()),
+        Condition::CompanyConfident(b) => (
+            format!("company_confident = {b}"),
+            named_company(f).map_or_else(company, |c| {
+                format!(
+                    "{} ({} confidence)",
+                    c.name.as_deref().unwrap_or("?"),
+                    c.network_kind_confidence.as_str()
+                )
+            }),
+            Vec::new(),
+        ),
         Condition::CompanySize(bands) => (
             format!("company_size in [{}]", list(bands)),
             named_company(f).map_or_else(company, |c| format!("{:?}", c.size_band).to_lowercase()),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::accounts::{HotAccount, MAX_DAYS};
+use crate::accounts::{HotList, MAX_DAYS};
 use crate::store::{Store, StoreError};
 
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(7 * 86_400);
@@ -19,14 +19,16 @@ pub enum AccountsError {
     Store(#[from] StoreError),
 }
 
-/// The accounts of `site` most active in the `window` before `now_ms`, at most `limit`.
+/// The accounts of `site` most active in the `window` before `now_ms`, at most `limit`; with
+/// `confident_only` (the default of the API), only companies whose name can be trusted.
 pub async fn hot(
     store: &dyn Store,
     site: &str,
     now_ms: i64,
     window: Duration,
     limit: usize,
-) -> Result<Vec<HotAccount>, AccountsError> {
+    confident_only: bool,
+) -> Result<HotList, AccountsError> {
     if window.is_zero() || window.as_secs() > MAX_DAYS as u64 * 86_400 {
         return Err(AccountsError::InvalidWindow);
     }
@@ -34,5 +36,7 @@ pub async fn hot(
         return Err(AccountsError::InvalidLimit);
     }
     let window_ms = window.as_millis() as i64;
-    Ok(store.hot_accounts(site, now_ms, window_ms, limit).await?)
+    Ok(store
+        .hot_accounts(site, now_ms, window_ms, limit, confident_only)
+        .await?)
 }

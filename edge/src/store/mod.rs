@@ -10,7 +10,7 @@ mod test_support;
 
 use serde::Serialize;
 
-use crate::accounts::HotAccount;
+use crate::accounts::HotList;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -178,9 +178,11 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
         window_ms: i64,
         limit: usize,
-    ) -> Result<Vec<HotAccount>, StoreError> {
+        confident_only: bool,
+    ) -> Result<HotList, StoreError> {
         self.catch_up(Freshness::Api).await?;
-        Ok(lock(&self.engine().accounts).hot(site, now_ms, window_ms, limit))
+        let accounts = lock(&self.engine().accounts);
+        Ok(accounts.hot_list(site, now_ms, window_ms, limit, confident_only))
     }
 
     /// Webhook events not yet delivered everywhere, oldest first; empty on a node that does

@@ -305,3 +305,40 @@ fn databases_built_before_confidence_still_read() {
     assert_eq!(c.name.as_deref(), Some("Example Manufacturing"));
     assert_eq!(confidence, Confidence::Low);
 }
+
+/// An ASN layer that calls the network a company's own has no domain; a domain layer behind it
+/// is still asked, so accounts (kept by domain) can count the company. The answer carries the
+/// confidence of its network kind.
+#[test]
+fn a_business_from_the_asn_layer_gets_its_domain_from_a_later_layer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let asn_csv = dir.path().join("asn.csv");
+    std::fs::write(
+        &asn_csv,
+        "1.0.0.0,1.0.0.255,64500,Sakura Precision Manufacturing Co\n",
+    )
+    .expect("write");
+    let asn = dir.path().join("asn.mmdb");
+    ipdb::build::build_asn_csv(&[asn_csv.as_path()], &asn).expect("build");
+    let domains = company_db(
+        dir.path(),
+        "domains",
+        "network,name,domain\n1.0.0.0/24,Sakura Precision,sakura-seimitsu.example\n",
+    );
+    let resolver = Resolver::open(&[
+        LayerSpec::new("asn", &asn),
+        LayerSpec::new("domains", &domains),
+    ])
+    .expect("open");
+    let hit = resolver
+        .lookup("1.0.0.9".parse().expect("ip"))
+        .expect("found");
+    assert_eq!(hit.network_kind, NetworkKind::Business);
+    assert_eq!(
+        hit.name.as_deref(),
+        Some("Sakura Precision Manufacturing Co")
+    );
+    assert_eq!(hit.domain.as_deref(), Some("sakura-seimitsu.example"));
+    assert_eq!(hit.source, "asn");
+    assert_eq!(hit.network_kind_confidence, Confidence::High);
+}

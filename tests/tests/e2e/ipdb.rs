@@ -107,3 +107,82 @@ async fn a_broken_replacement_is_refused_and_the_old_file_keeps_serving() {
         "the old database still answers"
     );
 }
+
+/// The hot list names only companies it can trust by default: an organisation called a
+/// business on weak evidence (a legal form and a small announcement, `--weak-business`) is left
+/// out and counted, and shows with `confidence=any`, marked as not confident; the company
+/// object says how far its network kind can be trusted. As deployed with an ASN layer first
+/// and a domain layer (here a company CSV of networks, names and domains) behind it.
+#[tokio::test]
+async fn the_hot_list_hides_companies_named_on_weak_evidence_and_says_how_many() {
+    let dir = tempfile::tempdir().expect("dir");
+    let csv = dir.path().join("asn.csv");
+    std::fs::write(
+        &csv,
+        "127.0.2.0,127.0.2.255,64500,Tanaka Trading Ltd\n\
+         127.0.3.0,127.0.3.255,64501,Sakura Precision Manufacturing Co\n",
+    )
+    .expect("write");
+    let domains_csv = dir.path().join("domains.csv");
+    std::fs::write(
+        &domains_csv,
+        "network,name,domain\n127.0.2.0/24,Tanaka Trading,tanaka-trading.example\n127.0.3.0/24,Sakura Precision,sakura-seimitsu.example\n",
+    )
+    .expect("write");
+    let build = |format: &str, extra: &[&str], input: &std::path::Path, output: &str| {
+        let output = dir.path().join(output);
+        let built = std::process::Command::new(mikomi_tests::edge::ipdb_binary())
+            .args(["build", "--format", format])
+            .args(extra)
+            .arg("--output")
+            .arg(&output)
+            .arg(input)
+            .output()
+            .expect("run mikomi-ipdb");
+        assert!(built.status.success(), "{built:?}");
+        output
+    };
+    let asn = build("asn", &["--weak-business"], &csv, "asn.mmdb");
+    let domains = build("company", &[], &domains_csv, "domains.mmdb");
+    let config = EdgeConfig {
+        trusted_proxies: vec!["127.0.0.0/8"],
+        ipdb_layers: vec![("asn".into(), asn), ("domains".into(), domains)],
+        ..EdgeConfig::default()
+    };
+    let edge = Edge::start(&config);
+    let weak = visit_from(&edge, "127.0.2.9").await;
+    assert_eq!(weak["company"]["network_kind"], "business", "{weak}");
+    assert_eq!(weak["company"]["network_kind_confidence"], "low");
+    let strong = visit_from(&edge, "127.0.3.9").await;
+    assert_eq!(
+        strong["company"]["network_kind_confidence"], "high",
+        "{strong}"
+    );
+
+    let (status, hot) = edge.api_get("/api/v1/accounts/hot").await;
+    assert_eq!(status, 200, "{hot}");
+    let names: Vec<&str> = hot["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Sakura Precision Manufacturing Co"], "{hot}");
+    assert_eq!(hot["hidden_unconfident"], 1);
+    assert_eq!(hot["accounts"][0]["confident"], true);
+
+    let (_, all) = edge.api_get("/api/v1/accounts/hot?confidence=any").await;
+    assert_eq!(all["accounts"].as_array().map(Vec::len), Some(2), "{all}");
+    assert_eq!(all["hidden_unconfident"], 0);
+    let tanaka = all["accounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["name"] == "Tanaka Trading Ltd")
+        .expect("listed with confidence=any");
+    assert_eq!(tanaka["confident"], false);
+
+    let (status, refused) = edge.api_get("/api/v1/accounts/hot?confidence=some").await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"]["code"], "invalid_confidence");
+}

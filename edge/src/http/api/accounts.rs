@@ -32,8 +32,27 @@ pub async fn hot(
         Some(text) => text.parse::<usize>().unwrap_or(0),
         None => accounts::DEFAULT_LIMIT,
     };
+    let confident_only = match param(&query, "confidence") {
+        None | Some("high") => true,
+        Some("any") => false,
+        Some(_) => {
+            return Err(bad_request(
+                "invalid_confidence",
+                "confidence is `high` (companies whose name can be trusted; the default) or `any`",
+            ));
+        }
+    };
     let now = request::now(app);
-    let rows = accounts::hot(app.store.as_ref(), &site, now, window, limit).await?;
+    let list = accounts::hot(
+        app.store.as_ref(),
+        &site,
+        now,
+        window,
+        limit,
+        confident_only,
+    )
+    .await?;
+    let rows = list.accounts;
     let wants_csv = param(&query, "format") == Some("csv")
         || request
             .headers()
@@ -52,6 +71,10 @@ pub async fn hot(
         );
         return Ok(response);
     }
-    let body = json!({"window": humantime::format_duration(window).to_string(), "accounts": rows});
+    let body = json!({
+        "window": humantime::format_duration(window).to_string(),
+        "accounts": rows,
+        "hidden_unconfident": list.hidden_unconfident,
+    });
     Ok(response::json(StatusCode::OK, body.to_string()))
 }

@@ -94,6 +94,7 @@ pub fn company(c: Option<&ipdb::Company>) -> Value {
         Some(c) => json!({
             "name": c.name, "domain": c.domain, "industry": c.industry, "employees": c.employees,
             "size_band": c.size_band, "country": c.country, "network_kind": c.network_kind,
+            "network_kind_confidence": c.network_kind_confidence,
             "asn": c.asn, "as_org": c.as_org, "source": c.source,
         }),
         None => Value::Null,

@@ -143,6 +143,8 @@ fn every_condition_and_combinator() {
         ("{ stage = [\"mql\"] }", false, false),
         ("{ company_known = true }", true, false),
         ("{ company_known = false }", false, true),
+        ("{ company_confident = true }", true, false),
+        ("{ company_confident = false }", false, true),
         ("{ company_size = [\"mid\", \"enterprise\"] }", true, false),
         ("{ company_size = [\"small\"] }", false, false),
         ("{ industry = [\"manufacturing\"] }", true, false),
@@ -217,6 +219,23 @@ fn identified_visitors_are_not_anonymous() {
     // An ISP visitor is never their carrier's employee, even when the data names the carrier.
     let named = compile("{ company_known = true }", &mut PageGlobs::default()).expect("valid");
     assert!(!holds(&world, &named, &plan));
+}
+
+/// A company named on weak evidence is known but not confident: rules that must name real
+/// companies ask for `company_confident`.
+#[test]
+fn a_company_named_with_low_confidence_is_known_but_not_confident() {
+    let (mut w, events, url) = warm();
+    let mut weak = (*company(ipdb::NetworkKind::Business, 300)).clone();
+    weak.network_kind_confidence = ipdb::Confidence::Low;
+    w.company = Some(std::sync::Arc::new(weak));
+    let world = (w, events, url);
+    let plan = PagePlan::default();
+    let known = compile("{ company_known = true }", &mut PageGlobs::default()).expect("valid");
+    let confident =
+        compile("{ company_confident = true }", &mut PageGlobs::default()).expect("valid");
+    assert!(holds(&world, &known, &plan));
+    assert!(!holds(&world, &confident, &plan));
 }
 
 #[test]

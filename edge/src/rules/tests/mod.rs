@@ -189,6 +189,7 @@ pub fn company(kind: ipdb::NetworkKind, employees: u32) -> Arc<ipdb::Company> {
         asn: None,
         as_org: None,
         network_kind: kind,
+        network_kind_confidence: ipdb::Confidence::High,
         source: "test".into(),
         network: "192.0.2.0/24".parse().unwrap_or_else(|_| unreachable!()),
     })
