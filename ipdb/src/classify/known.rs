@@ -8,6 +8,7 @@
 use std::sync::OnceLock;
 
 use crate::NetworkKind;
+use crate::classify::profile::AsTable;
 
 /// The list's source, one `asn,kind,name` line per network.
 pub const KNOWN_CSV: &str = include_str!("known.csv");
@@ -61,9 +62,52 @@ pub fn kind_of(asn: u32) -> Option<NetworkKind> {
         .map(|i| list[i].1)
 }
 
+/// Every AS in `table` announcing at least `min_weight` (IPv4 addresses plus IPv6 /40s) that the
+/// list does not hold, as `(asn, weight, name)`, heaviest first (ties by AS number): the
+/// candidates to review when the list is extended (`mikomi-ipdb unlisted`).
+pub fn unlisted(table: &AsTable, min_weight: u64) -> Vec<(u32, u64, String)> {
+    let mut out: Vec<(u32, u64, String)> = table
+        .asns()
+        .into_iter()
+        .filter(|asn| kind_of(*asn).is_none())
+        .filter_map(|asn| {
+            let weight = table.profile(asn)?.weight();
+            let name = table.name(asn).unwrap_or("").to_owned();
+            (weight >= min_weight).then_some((asn, weight, name))
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build::Range;
+
+    #[test]
+    fn unlisted_finds_the_heavy_ases_not_on_the_list() {
+        let mut t = AsTable::default();
+        let v4 = |end| Range {
+            v6: false,
+            start: 0,
+            end,
+        };
+        t.add(64500, "Small", &v4(255));
+        t.add(64501, "Heavy", &v4(1_999));
+        t.add(64502, "Heavier", &v4(2_999));
+        t.add(64502, "Heavier", &v4(0));
+        // AS174 is listed: never a candidate, however heavy.
+        t.add(174, "Cogent Communications", &v4(9_999));
+        assert_eq!(
+            unlisted(&t, 2_000),
+            [
+                (64502, 3_001, "Heavier".to_owned()),
+                (64501, 2_000, "Heavy".to_owned())
+            ]
+        );
+        assert!(unlisted(&t, 1 << 20).is_empty());
+    }
 
     #[test]
     fn the_compiled_list_parses() {

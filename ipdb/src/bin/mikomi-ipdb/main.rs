@@ -118,6 +118,17 @@ enum Command {
         #[arg(long)]
         annotate: Option<PathBuf>,
     },
+    /// Every AS announcing at least `--min-weight` of address space (IPv4 addresses plus IPv6
+    /// /40s) that the reviewed list of known networks does not hold: `asn,weight,name` CSV on
+    /// stdout, heaviest first. The candidates to review when the list is extended.
+    Unlisted {
+        /// Address space from which an AS is a candidate.
+        #[arg(long, default_value_t = ipdb::classify::known::LISTED_WEIGHT)]
+        min_weight: u64,
+        /// ASN CSV files; the repository's `ipdb/testdata/asn` by default.
+        #[arg(long)]
+        data: Vec<PathBuf>,
+    },
     /// Precision and recall of "business" on labelled samples, per half, with the confusion
     /// matrix.
     ClassifyEval {
@@ -181,6 +192,7 @@ fn main() -> ExitCode {
             data,
             annotate,
         }),
+        Command::Unlisted { min_weight, data } => sample_cmd::unlisted(min_weight, &data),
         Command::ClassifyEval {
             sample,
             set,

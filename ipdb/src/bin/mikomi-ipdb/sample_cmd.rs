@@ -43,6 +43,18 @@ fn asns_in(files: &[PathBuf]) -> anyhow::Result<HashSet<u32>> {
     Ok(out)
 }
 
+/// `unlisted`: the ASes at or above `min_weight` that the reviewed list does not hold.
+pub fn unlisted(min_weight: u64, data: &[PathBuf]) -> anyhow::Result<()> {
+    let table = read_table(data)?;
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    w.write_record(["asn", "weight", "name"])?;
+    for (asn, weight, name) in ipdb::classify::known::unlisted(&table, min_weight) {
+        w.write_record([asn.to_string(), weight.to_string(), name])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 pub struct Args {
     pub seed: u64,
     pub uniform: usize,
