@@ -130,10 +130,10 @@ impl fmt::Display for Evidence {
             ),
             Evidence::CarrierSized { signal } => write!(
                 f,
-                "business signal {:?} overruled: the AS announces more (IPv6 beyond a /29, \
-                 {COMPANY_RANGES} ranges or more, or {COMPANY_WEIGHT} addresses or more) than \
-                 companies do",
-                signal.trim()
+                "business signal {:?} overruled: the AS announces {} addresses or more, as \
+                 carriers do, and is not on the reviewed list of known networks",
+                signal.trim(),
+                known::LISTED_WEIGHT
             ),
             Evidence::EndSite(p) => write!(
                 f,
