@@ -108,42 +108,22 @@ impl Engine {
                     let mut p = self.persons.entry(*person).or_insert_with(|| {
                         Person::new(*person, Arc::clone(&batch.site), email.clone(), now)
                     });
-                    p.last_seq = seq;
-                    p.attributes.update(fields);
-                    p.last_seen_ms = p.last_seen_ms.max(now);
-                    let new_device = !p.visitors.contains(&batch.visitor);
-                    p.add_visitor(batch.visitor);
+                    let join = people::Join {
+                        seq,
+                        at_ms: now,
+                        visitor: batch.visitor,
+                        source: *source,
+                        fields,
+                        previous: *previous,
+                        retroactive: *retroactive,
+                        visitor_score,
+                    };
+                    let new_device = people::join(&mut p, &join, half_life);
                     if *created {
                         self.emails
                             .insert((Arc::clone(&batch.site), email.clone()), *person);
                     }
-                    match previous {
-                        Some(from) if from != person => p.audit(
-                            seq,
-                            now,
-                            AuditKind::SharedDevice {
-                                visitor: batch.visitor,
-                                from: *from,
-                                to: *person,
-                                source: *source,
-                            },
-                        ),
-                        Some(_) => {}
-                        None => p.audit(
-                            seq,
-                            now,
-                            AuditKind::Joined {
-                                visitor: batch.visitor,
-                                source: *source,
-                                retroactive: *retroactive,
-                            },
-                        ),
-                    }
-                    if *retroactive {
-                        // The visitor's history (this batch included) becomes the person's.
-                        p.score.add(visitor_score, now, half_life);
-                        scored = true;
-                    }
+                    scored |= *retroactive;
                     if new_device {
                         let data = json!({
                             "person": p.id.to_string(), "email": p.email, "visitor": vid_hex(batch.visitor),
@@ -162,16 +142,7 @@ impl Engine {
                         && fresh(self, from, &mut done)
                         && let Some(mut a) = self.persons.get_mut(&from)
                     {
-                        a.audit(
-                            seq,
-                            now,
-                            AuditKind::SharedDevice {
-                                visitor: batch.visitor,
-                                from,
-                                to: *person,
-                                source: *source,
-                            },
-                        );
+                        a.audit(seq, now, join.shared_device(from, *person));
                     }
                 }
                 Decision::ClickIgnored {

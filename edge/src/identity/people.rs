@@ -1,9 +1,72 @@
-//! The person side of identity policy: what a merge keeps of the two records, and which audit
-//! entries an erasure must take out of other people's records. The engine applies these to its
+//! The person side of identity policy: what a join does to a person's record, what a merge
+//! keeps of two records, and which audit entries an erasure must take out of other people's
+//! records. The engine applies these to its
 //! tables; the rules themselves live here, beside the visitor side (`stitch`).
 
-use crate::model::person::{Attributes, AuditKind, Person};
+use crate::model::person::{Attributes, AuditKind, JoinSource, Person, PersonId};
 use crate::visitor_id::VisitorId;
+
+/// A join of a visitor to a person, as `stitch` decided it, applied to the person's record.
+pub struct Join<'a> {
+    pub seq: u64,
+    pub at_ms: i64,
+    pub visitor: VisitorId,
+    pub source: JoinSource,
+    /// What the form said about the person (name, company, …).
+    pub fields: &'a [(String, String)],
+    /// Who the visitor belonged to before: another person means a shared device.
+    pub previous: Option<PersonId>,
+    /// The person takes the visitor's whole history (a first join).
+    pub retroactive: bool,
+    /// The visitor's score at the join, this batch's points included.
+    pub visitor_score: f64,
+}
+
+impl Join<'_> {
+    /// The audit entry of a device that moves from `from` to `to`: both records get it.
+    pub fn shared_device(&self, from: PersonId, to: PersonId) -> AuditKind {
+        AuditKind::SharedDevice {
+            visitor: self.visitor,
+            from,
+            to,
+            source: self.source,
+        }
+    }
+}
+
+/// Applies a join to the joined person: the form's attributes, the device, the audit entry (a
+/// first join, or a device shared with the previous owner), and for a retroactive join the
+/// visitor's whole score. Returns whether the device is new to the person.
+pub fn join(person: &mut Person, join: &Join<'_>, half_life_ms: i64) -> bool {
+    person.last_seq = join.seq;
+    person.attributes.update(join.fields);
+    person.last_seen_ms = person.last_seen_ms.max(join.at_ms);
+    let new_device = !person.visitors.contains(&join.visitor);
+    person.add_visitor(join.visitor);
+    match join.previous {
+        Some(from) if from != person.id => {
+            let entry = join.shared_device(from, person.id);
+            person.audit(join.seq, join.at_ms, entry);
+        }
+        Some(_) => {}
+        None => person.audit(
+            join.seq,
+            join.at_ms,
+            AuditKind::Joined {
+                visitor: join.visitor,
+                source: join.source,
+                retroactive: join.retroactive,
+            },
+        ),
+    }
+    if join.retroactive {
+        // The visitor's history (this batch included) becomes the person's.
+        person
+            .score
+            .add(join.visitor_score, join.at_ms, half_life_ms);
+    }
+    new_device
+}
 
 /// Moves `old` into `survivor`: every device, the attributes the survivor lacks (the survivor's
 /// own are kept), the later stage, and the old score decayed to the merge's time. Returns that
@@ -66,10 +129,54 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::model::person::{PersonId, Stage};
+    use crate::model::person::Stage;
 
     fn person(id: u64, email: &str) -> Person {
         Person::new(PersonId(id), Arc::from("demo"), email.into(), 0)
+    }
+
+    #[test]
+    fn a_first_join_takes_the_history_and_a_shared_device_is_audited_as_such() {
+        let mut hanako = person(1, "hanako@example.co.jp");
+        let fields = [("company".to_string(), "ノースウィンド".to_string())];
+        let first = Join {
+            seq: 3,
+            at_ms: 10,
+            visitor: VisitorId([1; 16]),
+            source: JoinSource::Form,
+            fields: &fields,
+            previous: None,
+            retroactive: true,
+            visitor_score: 12.0,
+        };
+        assert!(join(&mut hanako, &first, 86_400_000), "a new device");
+        assert!(
+            !join(&mut hanako, &first, 86_400_000),
+            "known the second time"
+        );
+        assert!(matches!(
+            hanako.audit[0].what,
+            AuditKind::Joined {
+                retroactive: true,
+                ..
+            }
+        ));
+        assert!(hanako.score.at(10, 86_400_000) >= 12.0);
+        assert_eq!(hanako.attributes.company.as_deref(), Some("ノースウィンド"));
+
+        let mut taro = person(2, "taro@example.co.jp");
+        let shared = Join {
+            previous: Some(hanako.id),
+            retroactive: false,
+            ..first
+        };
+        join(&mut taro, &shared, 86_400_000);
+        assert_eq!(
+            taro.audit[0].what,
+            shared.shared_device(hanako.id, taro.id),
+            "the new owner records where the device came from"
+        );
+        assert_eq!(taro.score.at(10, 86_400_000), 0.0, "no history taken");
     }
 
     #[test]
