@@ -70,6 +70,16 @@ pub struct HotAccount {
     pub heat: f64,
 }
 
+/// Which hot list: the companies active within `window_ms` before `now_ms`, at most `limit`;
+/// with `confident_only`, those whose name cannot be trusted are left out and counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HotQuery {
+    pub now_ms: i64,
+    pub window_ms: i64,
+    pub limit: usize,
+    pub confident_only: bool,
+}
+
 /// The hot list, and how many active companies it left out as not confidently named.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HotList {
@@ -153,20 +163,23 @@ impl Accounts {
 
     /// Companies of `site` active within `window_ms` before `now_ms`, hottest first.
     pub fn hot(&self, site: &str, now_ms: i64, window_ms: i64, limit: usize) -> Vec<HotAccount> {
-        self.hot_list(site, now_ms, window_ms, limit, false)
-            .accounts
+        let query = HotQuery {
+            now_ms,
+            window_ms,
+            limit,
+            confident_only: false,
+        };
+        self.hot_list(site, &query).accounts
     }
 
-    /// As `hot`; with `confident_only`, companies whose name cannot be trusted are left out
-    /// and counted.
-    pub fn hot_list(
-        &self,
-        site: &str,
-        now_ms: i64,
-        window_ms: i64,
-        limit: usize,
-        confident_only: bool,
-    ) -> HotList {
+    /// The hot list `query` asks for.
+    pub fn hot_list(&self, site: &str, query: &HotQuery) -> HotList {
+        let HotQuery {
+            now_ms,
+            window_ms,
+            limit,
+            confident_only,
+        } = *query;
         let from_ms = now_ms - window_ms;
         let first_day = from_ms.div_euclid(DAY_MS);
         let mut rows: Vec<HotAccount> = self

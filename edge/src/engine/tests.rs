@@ -288,13 +288,11 @@ fn a_click_from_a_hosting_network_identifies_nobody() {
             industry: None,
             employees: None,
             size_band: ipdb::SizeBand::Unknown,
-            country: None,
             asn: Some(16509),
             as_org: Some("A cloud".into()),
             network_kind: ipdb::NetworkKind::Hosting,
-            network_kind_confidence: ipdb::Confidence::High,
             source: "asn".into(),
-            network: "198.51.100.0/24".parse().expect("net"),
+            ..crate::model::company::sample()
         })),
         events: vec![
             TimedEvent {

@@ -107,6 +107,25 @@ pub mod stored {
     }
 }
 
+/// A company with every field set, for tests across the crate.
+#[cfg(test)]
+pub(crate) fn sample() -> ipdb::Company {
+    ipdb::Company {
+        name: Some("株式会社ノースウィンド".into()),
+        domain: Some("northwind.example".into()),
+        industry: Some("Software".into()),
+        employees: Some(250),
+        size_band: ipdb::SizeBand::Mid,
+        country: Some("JP".into()),
+        asn: Some(64500),
+        as_org: Some("NORTHWIND-AS".into()),
+        network_kind: ipdb::NetworkKind::Business,
+        network_kind_confidence: ipdb::Confidence::High,
+        source: "companies".into(),
+        network: "203.0.113.0/24".parse().expect("net"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,18 +135,9 @@ mod tests {
 
     fn company(kind: ipdb::NetworkKind, band: ipdb::SizeBand) -> ipdb::Company {
         ipdb::Company {
-            name: Some("株式会社ノースウィンド".into()),
-            domain: Some("northwind.example".into()),
-            industry: Some("Software".into()),
-            employees: Some(250),
-            size_band: band,
-            country: Some("JP".into()),
-            asn: Some(64500),
-            as_org: Some("NORTHWIND-AS".into()),
             network_kind: kind,
-            network_kind_confidence: ipdb::Confidence::High,
-            source: "companies".into(),
-            network: "127.0.1.0/24".parse().expect("net"),
+            size_band: band,
+            ..sample()
         }
     }
 

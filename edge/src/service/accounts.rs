@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::accounts::{HotList, MAX_DAYS};
+use crate::accounts::{HotList, HotQuery, MAX_DAYS};
 use crate::store::{Store, StoreError};
 
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(7 * 86_400);
@@ -19,24 +19,18 @@ pub enum AccountsError {
     Store(#[from] StoreError),
 }
 
-/// The accounts of `site` most active in the `window` before `now_ms`, at most `limit`; with
-/// `confident_only` (the default of the API), only companies whose name can be trusted.
+/// The hot list of `site` that `query` asks for (the API's default: confident companies only),
+/// once its window and limit are checked.
 pub async fn hot(
     store: &dyn Store,
     site: &str,
-    now_ms: i64,
-    window: Duration,
-    limit: usize,
-    confident_only: bool,
+    query: &HotQuery,
 ) -> Result<HotList, AccountsError> {
-    if window.is_zero() || window.as_secs() > MAX_DAYS as u64 * 86_400 {
+    if query.window_ms <= 0 || query.window_ms > MAX_DAYS * 86_400_000 {
         return Err(AccountsError::InvalidWindow);
     }
-    if !(1..=MAX_LIMIT).contains(&limit) {
+    if !(1..=MAX_LIMIT).contains(&query.limit) {
         return Err(AccountsError::InvalidLimit);
     }
-    let window_ms = window.as_millis() as i64;
-    Ok(store
-        .hot_accounts(site, now_ms, window_ms, limit, confident_only)
-        .await?)
+    Ok(store.hot_accounts(site, query).await?)
 }

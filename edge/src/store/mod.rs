@@ -10,7 +10,7 @@ mod test_support;
 
 use serde::Serialize;
 
-use crate::accounts::HotList;
+use crate::accounts::{HotList, HotQuery};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -172,17 +172,9 @@ pub trait Store: Send + Sync + 'static {
         Ok(self.engine().feed_page(site, after, limit))
     }
 
-    async fn hot_accounts(
-        &self,
-        site: &str,
-        now_ms: i64,
-        window_ms: i64,
-        limit: usize,
-        confident_only: bool,
-    ) -> Result<HotList, StoreError> {
+    async fn hot_accounts(&self, site: &str, query: &HotQuery) -> Result<HotList, StoreError> {
         self.catch_up(Freshness::Api).await?;
-        let accounts = lock(&self.engine().accounts);
-        Ok(accounts.hot_list(site, now_ms, window_ms, limit, confident_only))
+        Ok(lock(&self.engine().accounts).hot_list(site, query))
     }
 
     /// Webhook events not yet delivered everywhere, oldest first; empty on a node that does

@@ -10,7 +10,7 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::json;
 
 use super::request::{self, bad_request, param};
-use crate::accounts::attack_list;
+use crate::accounts::{HotQuery, attack_list};
 use crate::http::App;
 use crate::http::error::ApiError;
 use crate::http::response::{self, Body};
@@ -42,16 +42,13 @@ pub async fn hot(
             ));
         }
     };
-    let now = request::now(app);
-    let list = accounts::hot(
-        app.store.as_ref(),
-        &site,
-        now,
-        window,
+    let hot_query = HotQuery {
+        now_ms: request::now(app),
+        window_ms: i64::try_from(window.as_millis()).unwrap_or(i64::MAX),
         limit,
         confident_only,
-    )
-    .await?;
+    };
+    let list = accounts::hot(app.store.as_ref(), &site, &hot_query).await?;
     let rows = list.accounts;
     let wants_csv = param(&query, "format") == Some("csv")
         || request

@@ -19,20 +19,7 @@ fn golden_path() -> PathBuf {
 }
 
 fn company() -> Arc<ipdb::Company> {
-    Arc::new(ipdb::Company {
-        name: Some("株式会社ノースウィンド".into()),
-        domain: Some("northwind.example".into()),
-        industry: Some("Software".into()),
-        employees: Some(250),
-        size_band: ipdb::SizeBand::Mid,
-        country: Some("JP".into()),
-        asn: Some(64500),
-        as_org: Some("NORTHWIND-AS".into()),
-        network_kind: ipdb::NetworkKind::Business,
-        network_kind_confidence: ipdb::Confidence::High,
-        source: "companies".into(),
-        network: "203.0.113.0/24".parse().expect("net"),
-    })
+    Arc::new(crate::model::company::sample())
 }
 
 fn timed(at: Option<i64>, event: Event) -> TimedEvent {
