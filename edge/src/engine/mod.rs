@@ -97,17 +97,24 @@ impl Engine {
 
     /// Applies a record stored at `seq`. Returns the visit summary for a batch.
     pub fn apply(&self, seq: u64, record: &LogRecord) -> Option<VisitSummary> {
+        self.apply_with_ids(record, &mut RecordIds::new(seq))
+    }
+
+    /// `apply`, with the ids the record makes handed out by `ids` (which knows the record's
+    /// position): the current format's, or format 2's when its logs are migrated.
+    pub fn apply_with_ids(&self, record: &LogRecord, ids: &mut RecordIds) -> Option<VisitSummary> {
         let _applying = lock(&self.apply_gate);
         match record {
-            LogRecord::Batch(batch) => self.apply_batch(seq, batch),
+            LogRecord::Batch(batch) => self.apply_batch(batch, ids),
             LogRecord::Admin(op) => {
-                self.apply_admin(seq, op);
+                self.apply_admin(op, ids);
                 None
             }
         }
     }
 
-    fn apply_batch(&self, seq: u64, batch: &Batch) -> Option<VisitSummary> {
+    fn apply_batch(&self, batch: &Batch, ids: &mut RecordIds) -> Option<VisitSummary> {
+        let seq = ids.seq();
         let key = VisitorKey {
             site: Arc::clone(&batch.site),
             id: batch.visitor,
@@ -125,7 +132,6 @@ impl Engine {
             .sum();
         let half_life = self.model.scoring.half_life_ms;
 
-        let mut ids = RecordIds::new(seq);
         // The visitor side.
         let (summary, decisions, owner, visitor_score) = {
             let mut visitor = self.visitors.entry(key.clone()).or_insert_with(|| {
@@ -145,7 +151,7 @@ impl Engine {
                 self.tally
                     .replace(&batch.site, before.as_deref(), visitor.popups.as_deref());
             }
-            let decisions = stitch::decide(&mut visitor, seq, batch, &lookup, &mut ids);
+            let decisions = stitch::decide(&mut visitor, seq, batch, &lookup, ids);
             visitor.score.add(points, now, half_life);
             lock(&self.feed).update(&key, &visitor);
             let owner = visitor.owner();
@@ -154,7 +160,7 @@ impl Engine {
         };
 
         // The people side.
-        self.apply_decisions(batch, &decisions, owner, points, visitor_score, &mut ids);
+        self.apply_decisions(batch, &decisions, owner, points, visitor_score, ids);
         Some(summary)
     }
 

@@ -193,7 +193,8 @@ impl Engine {
         }
     }
 
-    pub(super) fn apply_admin(&self, seq: u64, op: &AdminOp) {
+    pub(super) fn apply_admin(&self, op: &AdminOp, ids: &mut RecordIds) {
+        let seq = ids.seq();
         match op {
             AdminOp::WebhookDelivered { event } => lock(&self.outbox).remove(*event),
             AdminOp::UpdatePerson {
@@ -218,7 +219,7 @@ impl Engine {
                         let data = json!({"person": p.id.to_string(), "email": p.email, "score": p.score.value});
                         let at = p.last_seen_ms;
                         drop(p);
-                        Events::of(self, &mut RecordIds::new(seq), at).emit(
+                        Events::of(self, ids, at).emit(
                             site,
                             "person.mql",
                             vec![*person],
@@ -232,17 +233,18 @@ impl Engine {
                 site,
                 person,
                 visitor,
-            } => self.split(seq, site, *person, *visitor),
+            } => self.split(ids, site, *person, *visitor),
             AdminOp::Merge {
                 site,
                 survivor,
                 merged,
-            } => self.merge(seq, site, *survivor, *merged),
+            } => self.merge(ids, site, *survivor, *merged),
             AdminOp::Erase { site, person } => self.erase(site, *person),
         }
     }
 
-    fn split(&self, seq: u64, site: &Arc<str>, person: PersonId, visitor: VisitorId) {
+    fn split(&self, ids: &mut RecordIds, site: &Arc<str>, person: PersonId, visitor: VisitorId) {
+        let seq = ids.seq();
         let key = VisitorKey {
             site: Arc::clone(site),
             id: visitor,
@@ -280,16 +282,11 @@ impl Engine {
         p.audit(seq, at_ms, AuditKind::Split { visitor });
         let data = json!({"person": person.to_string(), "visitor": vid_hex(visitor)});
         drop(p);
-        Events::of(self, &mut RecordIds::new(seq), at_ms).emit(
-            site,
-            "person.split",
-            vec![person],
-            vec![visitor],
-            data,
-        );
+        Events::of(self, ids, at_ms).emit(site, "person.split", vec![person], vec![visitor], data);
     }
 
-    fn merge(&self, seq: u64, site: &Arc<str>, survivor: PersonId, merged: PersonId) {
+    fn merge(&self, ids: &mut RecordIds, site: &Arc<str>, survivor: PersonId, merged: PersonId) {
+        let seq = ids.seq();
         // The visitors to relabel: the merged person's, or (when a snapshot already holds the
         // merge) the survivor's, which then include them.
         let devices: Vec<VisitorId> = self
@@ -336,7 +333,7 @@ impl Engine {
         let at = people::merge_into(&mut s, &old, seq, half_life);
         let data = json!({"survivor": survivor.to_string(), "merged": merged.to_string(), "merged_email": old.email});
         drop(s);
-        Events::of(self, &mut RecordIds::new(seq), at).emit(
+        Events::of(self, ids, at).emit(
             site,
             "person.merged",
             vec![survivor, merged],

@@ -85,6 +85,93 @@ fn band_of(name: &str) -> ipdb::SizeBand {
     }
 }
 
+/// How store format 2 kept a company: ipdb's type as it was then, kinds and bands by position,
+/// no confidence. Read only to migrate format 2 data.
+#[derive(Deserialize)]
+struct Format2Company {
+    name: Option<String>,
+    domain: Option<String>,
+    industry: Option<String>,
+    employees: Option<u32>,
+    size_band: Format2Band,
+    country: Option<String>,
+    asn: Option<u32>,
+    as_org: Option<String>,
+    network_kind: Format2Kind,
+    source: String,
+    network: IpNet,
+}
+
+/// Format 2's `SizeBand`, in its order.
+#[derive(Deserialize)]
+enum Format2Band {
+    Small,
+    Mid,
+    Enterprise,
+    Unknown,
+}
+
+/// Format 2's `NetworkKind`, in its order.
+#[derive(Deserialize)]
+enum Format2Kind {
+    Business,
+    Isp,
+    Mobile,
+    Hosting,
+    Education,
+    Government,
+    Unknown,
+}
+
+impl From<Format2Company> for ipdb::Company {
+    fn from(c: Format2Company) -> Self {
+        use ipdb::{NetworkKind as K, SizeBand as B};
+        ipdb::Company {
+            name: c.name,
+            domain: c.domain,
+            industry: c.industry,
+            employees: c.employees,
+            size_band: match c.size_band {
+                Format2Band::Small => B::Small,
+                Format2Band::Mid => B::Mid,
+                Format2Band::Enterprise => B::Enterprise,
+                Format2Band::Unknown => B::Unknown,
+            },
+            country: c.country,
+            asn: c.asn,
+            as_org: c.as_org,
+            network_kind: match c.network_kind {
+                Format2Kind::Business => K::Business,
+                Format2Kind::Isp => K::Isp,
+                Format2Kind::Mobile => K::Mobile,
+                Format2Kind::Hosting => K::Hosting,
+                Format2Kind::Education => K::Education,
+                Format2Kind::Government => K::Government,
+                Format2Kind::Unknown => K::Unknown,
+            },
+            // Format 2 did not record how sure its (keyword) classifier was.
+            network_kind_confidence: ipdb::Confidence::Low,
+            source: c.source,
+            network: c.network,
+        }
+    }
+}
+
+thread_local! {
+    static FORMAT_2: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `decode` reading companies as store format 2 kept them: the one layout difference
+/// between format 2 records and today's, so the rest of a record decodes as it is.
+pub fn decoding_format_2<R>(decode: impl FnOnce() -> R) -> R {
+    FORMAT_2.with(|flag| {
+        let before = flag.replace(true);
+        let result = decode();
+        flag.set(before);
+        result
+    })
+}
+
 /// `#[serde(with = "crate::model::company::stored")]` on an `Option<Arc<ipdb::Company>>`.
 pub mod stored {
     use super::*;
@@ -102,6 +189,10 @@ pub mod stored {
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Arc<ipdb::Company>>, D::Error> {
+        if FORMAT_2.with(std::cell::Cell::get) {
+            let stored = Option::<Format2Company>::deserialize(deserializer)?;
+            return Ok(stored.map(|c| Arc::new(ipdb::Company::from(c))));
+        }
         let stored = Option::<StoredCompany>::deserialize(deserializer)?;
         Ok(stored.map(|c| Arc::new(ipdb::Company::from(c))))
     }

@@ -21,16 +21,65 @@ const _: () = assert!(crate::config::MAX_EVENTS_PER_REQUEST <= MAX_EVENTS_PER_RE
 #[derive(Debug)]
 pub struct RecordIds {
     seq: u64,
-    people: u64,
-    events: u64,
+    people: Counter,
+    events: Counter,
+}
+
+#[derive(Debug)]
+struct Counter {
+    per_record: u64,
+    next: u64,
+    /// Store format 2 made ids this way, reusing the last one past the capacity; only its
+    /// records, replayed once to migrate them, are given ids like that.
+    reuse_last: bool,
+}
+
+impl Counter {
+    fn take(&mut self, seq: u64) -> u64 {
+        let index = if self.next < self.per_record {
+            self.next
+        } else {
+            // The configured limits keep every record of this format below the capacity
+            // (checked when the configuration is read); reusing an id must never happen.
+            assert!(
+                self.reuse_last,
+                "record {seq} made more than {} ids of one kind",
+                self.per_record
+            );
+            self.per_record - 1
+        };
+        self.next += 1;
+        seq * self.per_record + index
+    }
 }
 
 impl RecordIds {
     pub fn new(seq: u64) -> RecordIds {
+        let counter = || Counter {
+            per_record: IDS_PER_RECORD,
+            next: 0,
+            reuse_last: false,
+        };
         RecordIds {
             seq,
-            people: 0,
-            events: 0,
+            people: counter(),
+            events: counter(),
+        }
+    }
+
+    /// The ids store format 2 gave the record at `seq`: 16 people and 64 events per record, the
+    /// last id reused past them. Only for replaying format-2 logs into the format they migrate
+    /// to, so that people keep the ids CRMs already hold.
+    pub fn format_2(seq: u64) -> RecordIds {
+        let counter = |per_record| Counter {
+            per_record,
+            next: 0,
+            reuse_last: true,
+        };
+        RecordIds {
+            seq,
+            people: counter(16),
+            events: counter(64),
         }
     }
 
@@ -40,34 +89,12 @@ impl RecordIds {
     }
 
     pub fn person(&mut self) -> PersonId {
-        PersonId(self.take(Kind::Person))
+        PersonId(self.people.take(self.seq))
     }
 
     pub fn event(&mut self) -> u64 {
-        self.take(Kind::Event)
+        self.events.take(self.seq)
     }
-
-    fn take(&mut self, kind: Kind) -> u64 {
-        let counter = match kind {
-            Kind::Person => &mut self.people,
-            Kind::Event => &mut self.events,
-        };
-        // The configured limits keep every record below the capacity (checked when the
-        // configuration is read); running past it would reuse an id, which must never happen.
-        assert!(
-            *counter < IDS_PER_RECORD,
-            "record {} made more than {IDS_PER_RECORD} ids of one kind",
-            self.seq
-        );
-        let id = self.seq * IDS_PER_RECORD + *counter;
-        *counter += 1;
-        id
-    }
-}
-
-enum Kind {
-    Person,
-    Event,
 }
 
 #[cfg(test)]
@@ -92,5 +119,18 @@ mod tests {
         for _ in 0..=IDS_PER_RECORD {
             ids.event();
         }
+    }
+
+    /// Format 2 ids, as that format made them (the 17th person of a record reused the 16th's
+    /// id), and always below the ids the current format gives later records.
+    #[test]
+    fn format_2_ids_are_reproduced_and_stay_below_current_ones() {
+        let mut ids = RecordIds::format_2(3);
+        let people: Vec<u64> = (0..17).map(|_| ids.person().0).collect();
+        assert_eq!(people[0], 48);
+        assert_eq!(people[15], 63);
+        assert_eq!(people[16], 63, "format 2 reused the last id");
+        assert_eq!(ids.event(), 3 * 64);
+        assert!(63 < RecordIds::new(4).person().0);
     }
 }

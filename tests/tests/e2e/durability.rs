@@ -152,40 +152,103 @@ async fn sigterm_drains_and_closes_cleanly() {
     );
 }
 
+const FIXTURE_SITE: &str = "fixture-site";
+const FIXTURE_KEY: &str = "fixture-api-key-0123456789abcdef";
+
 /// A data directory written by the build before the format carried its own schema (format 2,
-/// committed in `tests/fixtures/store-format-2`: a snapshot and a log segment behind it) is
-/// refused at start with both versions named, and its files are left exactly as they were.
-#[test]
-fn a_store_of_the_previous_format_is_refused_by_name_and_kept() {
+/// committed in `tests/fixtures/store-format-2`: a snapshot, and a log segment behind it that a
+/// `kill -9` left) is migrated at start: the visitor and the person answer as the old build
+/// answered (the person keeps its id), the old files are kept aside unchanged, a restart does
+/// not migrate again, and new people get ids above the old ones.
+#[tokio::test]
+async fn a_store_of_the_previous_format_is_migrated_and_its_files_kept() {
     let config = EdgeConfig {
         store: mikomi_tests::edge::TestStore::Embedded,
+        extra_toml: format!(
+            "[[sites]]\nkey = \"{FIXTURE_SITE}\"\norigins = [\"http://site.test\"]\nconsent = \"none\"\n\n\
+             [[api_keys]]\nkey = \"{FIXTURE_KEY}\"\nsites = [\"{FIXTURE_SITE}\"]\n"
+        ),
         ..EdgeConfig::default()
     };
-    let fixture = mikomi_tests::edge::workspace_root().join("tests/fixtures/store-format-2/store");
+    let fixtures = mikomi_tests::edge::workspace_root().join("tests/fixtures/store-format-2");
     let store = config.data_dir.path().join("store");
     std::fs::create_dir_all(&store).expect("store dir");
     let mut before = Vec::new();
-    for entry in std::fs::read_dir(&fixture).expect("the committed fixture") {
+    for entry in std::fs::read_dir(fixtures.join("store")).expect("the committed fixture") {
         let path = entry.expect("entry").path();
         let name = path.file_name().expect("name").to_owned();
         std::fs::copy(&path, store.join(&name)).expect("copy");
         before.push((name, std::fs::read(&path).expect("read")));
     }
     assert_eq!(before.len(), 2, "a snapshot and a log segment");
-    let stderr = Edge::expect_start_failure(&config);
+    let answered: Value = serde_json::from_slice(
+        &std::fs::read(fixtures.join("visitor-as-format-2-answered.json")).expect("answer"),
+    )
+    .expect("JSON");
+    let hex = answered["id"].as_str().expect("hex id").to_string();
+
+    let api = |edge: &Edge, path: String| {
+        let request = edge
+            .http
+            .get(edge.url(&path))
+            .bearer_auth(FIXTURE_KEY)
+            .send();
+        async move {
+            let response = request.await.expect("API request");
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let edge = Edge::start(&config);
     assert!(
-        stderr.contains("format 002") || stderr.contains("format 02"),
-        "names the version found: {stderr}"
+        edge.log().contains("migrated the store to format 3"),
+        "{}",
+        edge.log()
     );
-    assert!(
-        stderr.contains("reads format 003") || stderr.contains("reads format 03"),
-        "names the version read: {stderr}"
-    );
-    for (name, bytes) in before {
+    let (status, mut visitor) = api(&edge, format!("/api/v1/visitors/{hex}")).await;
+    assert_eq!(status, 200, "{visitor}");
+    let mut expected = answered.clone();
+    for answer in [&mut visitor, &mut expected] {
+        answer.as_object_mut().expect("object").remove("vid");
+    }
+    assert_eq!(visitor, expected, "answers as the old build did");
+    let person = answered["person"].as_str().expect("person");
+    let (status, found) = api(&edge, format!("/api/v1/people/{person}")).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["email"], "hanako@northwind.example");
+    assert_eq!(found["name"], "佐藤 花子");
+    for (name, bytes) in &before {
+        assert!(!store.join(name).exists(), "{name:?} moved aside");
         assert_eq!(
-            std::fs::read(store.join(&name)).expect("still there"),
+            &std::fs::read(store.join("format-2").join(name)).expect("kept"),
             bytes,
-            "{name:?} unchanged"
+            "{name:?} kept unchanged"
         );
     }
+
+    // A new person after the migration gets an id above every format 2 id.
+    let body = serde_json::json!({"site": FIXTURE_SITE, "vid": null, "events": [
+        {"type": "conversion", "form": "contact", "url": "http://site.test/contact",
+         "fields": {"email": "new@corp.example"}}]});
+    let response = edge.collect(&body).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let vid: Value = response.json().await.expect("JSON");
+    let vid = vid["vid"].as_str().expect("vid").to_string();
+    let edge = edge.restart_after(|edge| {
+        let status = edge.terminate();
+        assert!(status.success(), "exit status {status:?}");
+    });
+    assert!(!edge.log().contains("migrating"), "{}", edge.log());
+    let (status, again) = api(&edge, format!("/api/v1/people/{person}")).await;
+    assert_eq!((status, &again["email"]), (200, &found["email"]));
+    let (_, newcomer) = api(&edge, format!("/api/v1/visitors/{vid}")).await;
+    let new_id: u64 = newcomer["person"]
+        .as_str()
+        .and_then(|p| p.strip_prefix('p'))
+        .and_then(|n| n.parse().ok())
+        .expect("a person id");
+    assert!(new_id > 6 * 16 + 15, "p{new_id} is above every format 2 id");
 }

@@ -4,10 +4,11 @@
 //!
 //! Version 3 (this build) changed how a record's ids are made (`model::ids`: 4096 per record
 //! instead of 16 people and 64 events) and stores the company behind an address through its
-//! own schema (`model::company`) instead of ipdb's type as it is. Files and Redis data of
-//! version 2 are refused with both versions named, never misread and never deleted: replaying
-//! them under the new id scheme would give people other ids than the ones already delivered to
-//! CRMs. The only way forward from version 2 data is a fresh data directory (or Redis prefix).
+//! own schema (`model::company`) instead of ipdb's type as it is. The embedded store migrates a
+//! version 2 data directory at start (`store::embedded::migrate`): it replays the old log with
+//! the old ids, so people keep the ids CRMs already hold, writes a version 3 snapshot, and keeps
+//! the old files aside. Redis data of version 2 is refused with both versions named. Any other
+//! version is refused by name, never misread and never deleted.
 //!
 //! What keeps this honest: `tests.rs` encodes a record of every kind and the snapshot of the
 //! state they make, and compares the bytes with `format-3.golden`, written by this version.
@@ -31,6 +32,20 @@ pub const SEGMENT_MAGIC: &[u8; 8] = b"MKWAL003";
 pub const SNAPSHOT_MAGIC: &[u8; 8] = b"MKSNAP03";
 /// First bytes of a Redis node's spool file.
 pub const SPOOL_MAGIC: &[u8; 8] = b"MKSPL003";
+
+/// Format 2's magics: its files are migrated (the embedded store) or refused (Redis).
+pub const FORMAT_2_SEGMENT_MAGIC: &[u8; 8] = b"MKWAL002";
+pub const FORMAT_2_SNAPSHOT_MAGIC: &[u8; 8] = b"MKSNAP02";
+
+/// A format 2 record: laid out as today's but for the company (see `model::company`).
+pub fn decode_format_2_record(bytes: &[u8]) -> Result<LogRecord, String> {
+    crate::model::company::decoding_format_2(|| decode(bytes))
+}
+
+/// A format 2 snapshot entry.
+pub fn decode_format_2_entry(bytes: &[u8]) -> Result<Entry, String> {
+    crate::model::company::decoding_format_2(|| decode(bytes))
+}
 
 pub fn encode_record(record: &LogRecord) -> Result<Vec<u8>, StoreError> {
     encode(record, "a log record")

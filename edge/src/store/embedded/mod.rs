@@ -3,6 +3,7 @@
 //! that was acknowledged, because nothing is acknowledged before its `fdatasync` returned.
 
 mod files;
+mod migrate;
 mod reads;
 mod recovery;
 mod snapshot;

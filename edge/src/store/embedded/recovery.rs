@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use super::Shared;
 use super::files::{self, Appender, Header, SEGMENT_MAGIC};
+use super::migrate;
 use super::snapshot;
 use crate::model::record::LogRecord;
 use crate::store::StoreError;
@@ -25,7 +26,10 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
     let started = Instant::now();
     let shown = dir.display().to_string();
     fs::create_dir_all(dir).map_err(|e| StoreError::io(format!("{shown}: create"), e))?;
-    let listing = files::list(dir).map_err(|e| StoreError::io(format!("{shown}: list"), e))?;
+    let mut listing = files::list(dir).map_err(|e| StoreError::io(format!("{shown}: list"), e))?;
+    if migrate::migrate_format_2(dir, &listing, &shared.state.model)? {
+        listing = files::list(dir).map_err(|e| StoreError::io(format!("{shown}: list"), e))?;
+    }
 
     let mut snapshot_seq = 0;
     let state = &shared.state;

@@ -58,6 +58,16 @@ pub fn write(
 
 /// Reads a snapshot completely, or says why it cannot be trusted.
 pub fn read(path: &Path) -> Result<Vec<Entry>, StoreError> {
+    read_as(path, SNAPSHOT_MAGIC, codec::decode_entry)
+}
+
+/// `read` for the format whose snapshots start with `magic` and whose entries `decode` reads.
+pub fn read_as(
+    path: &Path,
+    magic: &[u8; 8],
+    decode: fn(&[u8]) -> Result<Entry, String>,
+) -> Result<Vec<Entry>, StoreError> {
+    let ours = magic;
     let shown = path.display().to_string();
     let corrupt = |offset: u64, reason: String| StoreError::Corrupt {
         path: shown.clone(),
@@ -70,7 +80,7 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, StoreError> {
     input
         .read_exact(&mut magic)
         .map_err(|_| corrupt(0, "too short to be a snapshot".into()))?;
-    match Header::of(&magic, SNAPSHOT_MAGIC) {
+    match Header::of(&magic, ours) {
         Header::Ours => {}
         Header::OtherVersion { found, reads } => {
             return Err(StoreError::OtherVersion {
@@ -82,7 +92,7 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, StoreError> {
         }
         Header::Foreign => return Err(corrupt(0, "not a snapshot file".into())),
     }
-    let mut reader = frame::Reader::new(input, SNAPSHOT_MAGIC.len() as u64);
+    let mut reader = frame::Reader::new(input, ours.len() as u64);
     let mut entries = Vec::new();
     loop {
         let offset = reader.good_offset;
@@ -107,7 +117,7 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, StoreError> {
                 return Ok(entries);
             }
             Next::Frame { payload, .. } => {
-                let entry = codec::decode_entry(&payload)
+                let entry = decode(&payload)
                     .map_err(|e| corrupt(offset, format!("undecodable record: {e}")))?;
                 entries.push(entry);
             }

@@ -361,3 +361,67 @@ async fn a_replayed_conversion_joins_the_person_the_snapshot_holds() {
     devices.sort();
     assert_eq!(devices, [VisitorId([1; 16]), VisitorId([2; 16])]);
 }
+
+/// The format 2 data directory the shipped build wrote (a snapshot, and a log segment behind
+/// it), copied into `dir`.
+fn format_2_store(dir: &Path) -> Vec<std::path::PathBuf> {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/store-format-2/store");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&fixture).expect("the committed fixture") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name").to_owned();
+        std::fs::copy(&path, dir.join(&name)).expect("copy");
+        names.push(name.into());
+    }
+    names
+}
+
+/// The fixture's converted visitor and its person, as the shipped build left them.
+async fn holds_the_format_2_person(store: &EmbeddedStore) {
+    let person = store
+        .person(crate::model::person::PersonId(48))
+        .await
+        .expect("read")
+        .expect("p48 kept its id");
+    assert_eq!(person.email, "hanako@northwind.example");
+    assert_eq!(person.visitors.len(), 1);
+}
+
+/// A crash after the format 2 files were moved aside and before the format 3 snapshot was
+/// written: the next start finishes the migration from `format-2/`.
+#[tokio::test]
+async fn an_interrupted_migration_is_finished_at_the_next_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kept = dir.path().join("format-2");
+    std::fs::create_dir_all(&kept).expect("mkdir");
+    for name in format_2_store(dir.path()) {
+        std::fs::rename(dir.path().join(&name), kept.join(&name)).expect("move");
+    }
+    let store = open(dir.path(), u64::MAX);
+    holds_the_format_2_person(&store).await;
+    store.close().await.expect("close");
+    let store = open(dir.path(), u64::MAX);
+    holds_the_format_2_person(&store).await;
+    assert_eq!(std::fs::read_dir(&kept).expect("kept").count(), 2);
+}
+
+/// A second format 2 store put where one was migrated before is refused, not mixed in: the
+/// kept files of the first stay as they are.
+#[tokio::test]
+async fn format_2_files_beside_an_earlier_migration_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    format_2_store(dir.path());
+    let store = open(dir.path(), u64::MAX);
+    holds_the_format_2_person(&store).await;
+    store.close().await.expect("close");
+    let names = format_2_store(dir.path());
+    let said = open_refused(dir.path()).to_string();
+    assert!(said.contains("earlier migration"), "{said}");
+    for name in names {
+        assert!(
+            dir.path().join(&name).exists(),
+            "{name:?} left where it was"
+        );
+    }
+}
