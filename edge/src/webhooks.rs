@@ -85,13 +85,17 @@ impl Sender {
         }))
     }
 
-    /// Delivers until the process stops.
-    /// Delivers until `stop` says so; a batch being delivered is finished first.
+    /// Delivers until `stop` says so. The entry being delivered is finished first (one attempt
+    /// per endpoint, each bounded by the request timeout); the rest wait in the outbox, which
+    /// is durable, for the next start.
     pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
             match self.store.outbox(256).await {
                 Ok(entries) => {
                     for entry in entries {
+                        if *stop.borrow() {
+                            return;
+                        }
                         self.deliver(&entry).await;
                     }
                 }

@@ -125,9 +125,14 @@ impl Accounts {
                 domain: domain.to_string(),
                 ..Account::default()
             });
+        // Once a company was named with confidence it stays so: a later low-confidence answer
+        // for the same domain (another layer, another address) does not hide it, and the
+        // order in which a restart rebuilds accounts cannot change the flag.
+        let confident = account.firmographics.confident || firmographics.confident;
         if account.firmographics.name.is_none() || firmographics.source != "email" {
             account.firmographics = firmographics;
         }
+        account.firmographics.confident = confident;
         let day = activity.at_ms.div_euclid(DAY_MS);
         let entry = account.days.entry(day).or_default();
         if activity.new_visit {

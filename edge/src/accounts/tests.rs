@@ -113,3 +113,38 @@ fn the_attack_list_is_csv_with_a_bom_and_japanese_intact() {
         )
     );
 }
+
+/// A company once named with confidence stays confident, whatever a later answer for the same
+/// domain says, so the hot list does not lose it and a restart's rebuild order cannot matter.
+#[test]
+fn a_confidently_named_company_stays_confident() {
+    let site: Arc<str> = "demo".into();
+    let mut accounts = Accounts::new(Vec::new());
+    let activity = |v: u8| Activity {
+        visitor: VisitorId([v; 16]),
+        person: None,
+        at_ms: DAY,
+        new_visit: true,
+        page_paths: &[],
+    };
+    let sure = Firmographics {
+        confident: true,
+        ..firm("見込み精機")
+    };
+    accounts.record(&site, "mikomi-seiki.example", sure, activity(1));
+    accounts.record(
+        &site,
+        "mikomi-seiki.example",
+        firm("見込み精機"),
+        activity(2),
+    );
+    let query = HotQuery {
+        now_ms: 2 * DAY,
+        window_ms: 7 * DAY,
+        limit: 10,
+        confident_only: true,
+    };
+    let list = accounts.hot_list("demo", &query);
+    assert_eq!(list.accounts.len(), 1, "{list:?}");
+    assert_eq!(list.hidden_unconfident, 0);
+}

@@ -30,6 +30,7 @@ impl<'a, 'i> Events<'a, 'i> {
 
     fn emit(
         &mut self,
+        slot: Slot,
         site: &Arc<str>,
         kind: &str,
         people: Vec<PersonId>,
@@ -39,7 +40,10 @@ impl<'a, 'i> Events<'a, 'i> {
         if !self.state.model.webhooks {
             return; // nobody to deliver to: keep nothing
         }
-        let id = self.ids.event();
+        let id = match slot {
+            Slot::Decision(index) => self.ids.event(index),
+            Slot::Record => self.ids.record_event(),
+        };
         lock(&self.state.outbox).push(OutboxEntry {
             id,
             site: Arc::clone(site),
@@ -50,6 +54,15 @@ impl<'a, 'i> Events<'a, 'i> {
             created_ms: self.at_ms,
         });
     }
+}
+
+/// Which of a record's event ids an event takes.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// The event of the record's decision at this index (an admin change is decision 0).
+    Decision(usize),
+    /// The one event of the record as a whole (an MQL promotion).
+    Record,
 }
 
 impl Engine {
@@ -91,7 +104,7 @@ impl Engine {
             takes
         };
         let mut scored = false;
-        for decision in decisions {
+        for (index, decision) in decisions.iter().enumerate() {
             match decision {
                 Decision::Join {
                     person,
@@ -124,13 +137,18 @@ impl Engine {
                             .insert((Arc::clone(&batch.site), email.clone()), *person);
                     }
                     scored |= *retroactive;
-                    if new_device {
-                        let data = json!({
+                    let identified = new_device.then(|| {
+                        json!({
                             "person": p.id.to_string(), "email": p.email, "visitor": vid_hex(batch.visitor),
                             "source": source, "retroactive": retroactive, "stage": p.stage,
-                        });
-                        drop(p);
+                        })
+                    });
+                    // Let go of the person before touching any other: the previous owner may
+                    // sit in the same shard of the table, and holding both would deadlock.
+                    drop(p);
+                    if let Some(data) = identified {
                         events.emit(
+                            Slot::Decision(index),
                             &batch.site,
                             "person.identified",
                             vec![*person],
@@ -188,7 +206,14 @@ impl Engine {
                 );
                 let data = json!({"person": p.id.to_string(), "email": p.email, "score": p.score.at(now, half_life)});
                 drop(p);
-                events.emit(&batch.site, "person.mql", vec![owner], Vec::new(), data);
+                events.emit(
+                    Slot::Record,
+                    &batch.site,
+                    "person.mql",
+                    vec![owner],
+                    Vec::new(),
+                    data,
+                );
             }
         }
     }
@@ -220,6 +245,7 @@ impl Engine {
                         let at = p.last_seen_ms;
                         drop(p);
                         Events::of(self, ids, at).emit(
+                            Slot::Decision(0),
                             site,
                             "person.mql",
                             vec![*person],
@@ -282,7 +308,14 @@ impl Engine {
         p.audit(seq, at_ms, AuditKind::Split { visitor });
         let data = json!({"person": person.to_string(), "visitor": vid_hex(visitor)});
         drop(p);
-        Events::of(self, ids, at_ms).emit(site, "person.split", vec![person], vec![visitor], data);
+        Events::of(self, ids, at_ms).emit(
+            Slot::Decision(0),
+            site,
+            "person.split",
+            vec![person],
+            vec![visitor],
+            data,
+        );
     }
 
     fn merge(&self, ids: &mut RecordIds, site: &Arc<str>, survivor: PersonId, merged: PersonId) {
@@ -334,6 +367,7 @@ impl Engine {
         let data = json!({"survivor": survivor.to_string(), "merged": merged.to_string(), "merged_email": old.email});
         drop(s);
         Events::of(self, ids, at).emit(
+            Slot::Decision(0),
             site,
             "person.merged",
             vec![survivor, merged],

@@ -62,7 +62,7 @@ pub fn decide(
         .as_ref()
         .is_some_and(|c| c.network_kind == NetworkKind::Hosting);
 
-    for timed in &batch.events {
+    for (index, timed) in batch.events.iter().enumerate() {
         match &timed.event {
             Event::Conversion { fields, .. } => {
                 let address = fields
@@ -77,7 +77,7 @@ pub fn decide(
                         .collect();
                     decisions.push(join(
                         visitor,
-                        seq,
+                        (seq, index),
                         now,
                         address,
                         JoinSource::Form,
@@ -105,14 +105,18 @@ pub fn decide(
                 }
             }
             Event::Engagement { ms, .. } if *ms >= HUMAN_ENGAGEMENT_MS => {
-                if let Some(d) = resolve_click(visitor, seq, now, lookup, &mut created, ids) {
+                if let Some(d) =
+                    resolve_click(visitor, (seq, index), now, lookup, &mut created, ids)
+                {
                     decisions.push(d);
                 }
             }
             Event::PageView { .. }
                 if visitor.pending_click.as_ref().is_some_and(|p| p.seq < seq) =>
             {
-                if let Some(d) = resolve_click(visitor, seq, now, lookup, &mut created, ids) {
+                if let Some(d) =
+                    resolve_click(visitor, (seq, index), now, lookup, &mut created, ids)
+                {
                     decisions.push(d);
                 }
             }
@@ -124,7 +128,7 @@ pub fn decide(
 
 fn resolve_click(
     visitor: &mut Visitor,
-    seq: u64,
+    at: (u64, usize),
     now: i64,
     lookup: &dyn Fn(&str) -> Option<PersonId>,
     created: &mut Vec<(String, PersonId)>,
@@ -142,7 +146,7 @@ fn resolve_click(
         }),
         _ => Some(join(
             visitor,
-            seq,
+            at,
             now,
             click.email,
             JoinSource::EmailClick,
@@ -166,10 +170,11 @@ fn find(
         .or_else(|| lookup(address))
 }
 
+/// `at`: the record's position and the index of the event that makes the join.
 #[allow(clippy::too_many_arguments)]
 fn join(
     visitor: &mut Visitor,
-    seq: u64,
+    (seq, index): (u64, usize),
     now: i64,
     address: String,
     source: JoinSource,
@@ -181,7 +186,7 @@ fn join(
     let (person, is_new) = match find(&address, lookup, created) {
         Some(id) => (id, false),
         None => {
-            let id = ids.person();
+            let id = ids.person(index);
             created.push((address.clone(), id));
             (id, true)
         }

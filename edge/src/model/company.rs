@@ -125,6 +125,7 @@ enum Format2Kind {
 
 impl From<Format2Company> for ipdb::Company {
     fn from(c: Format2Company) -> Self {
+        let has_domain = c.domain.is_some();
         use ipdb::{NetworkKind as K, SizeBand as B};
         ipdb::Company {
             name: c.name,
@@ -149,8 +150,14 @@ impl From<Format2Company> for ipdb::Company {
                 Format2Kind::Government => K::Government,
                 Format2Kind::Unknown => K::Unknown,
             },
-            // Format 2 did not record how sure its (keyword) classifier was.
-            network_kind_confidence: ipdb::Confidence::Low,
+            // Format 2 did not record how sure its classifier was. A company it knew with a
+            // domain came from a company layer (its ASN layer had no domains), which is what
+            // the current classifier trusts too; a name alone was the old keyword guess.
+            network_kind_confidence: if has_domain {
+                ipdb::Confidence::High
+            } else {
+                ipdb::Confidence::Low
+            },
             source: c.source,
             network: c.network,
         }

@@ -4,8 +4,8 @@
 
 use super::person::PersonId;
 
-/// Ids of one kind a single record may make. `seq * IDS_PER_RECORD` stays far below 2^53 (ids
-/// shown to JavaScript clients stay exact) for the first 2^41 records.
+/// Ids of one kind a single record may make. Ids stay below 2^53 (exact in JavaScript clients)
+/// while the log holds fewer than 2^41 records.
 pub const IDS_PER_RECORD: u64 = 4096;
 
 /// The most events one collect may carry: each can make one person and one webhook event, and
@@ -17,69 +17,39 @@ pub const MAX_EVENTS_PER_RECORD: usize = (IDS_PER_RECORD - 2) as usize;
 // when the edge is compiled.
 const _: () = assert!(crate::config::MAX_EVENTS_PER_REQUEST <= MAX_EVENTS_PER_RECORD);
 
-/// The ids of the record at `seq`, handed out in order.
+/// The ids of the record at `seq`. Each id depends only on the record and on the position of
+/// what makes it: the person created by the batch's event `i`, the webhook event of the
+/// record's decision `i`, one more event for the record as a whole. Whether a lookup found a
+/// person or a replay skipped one (a fuzzy snapshot already held it) cannot move another id.
 #[derive(Debug)]
 pub struct RecordIds {
     seq: u64,
-    people: Counter,
-    events: Counter,
+    /// Store format 2's counters, which made ids in the order they were asked for: only for
+    /// replaying format 2 logs once, to migrate them.
+    format_2: Option<Format2Counters>,
 }
 
-#[derive(Debug)]
-struct Counter {
-    per_record: u64,
-    next: u64,
-    /// Store format 2 made ids this way, reusing the last one past the capacity; only its
-    /// records, replayed once to migrate them, are given ids like that.
-    reuse_last: bool,
-}
-
-impl Counter {
-    fn take(&mut self, seq: u64) -> u64 {
-        let index = if self.next < self.per_record {
-            self.next
-        } else {
-            // The configured limits keep every record of this format below the capacity
-            // (checked when the configuration is read); reusing an id must never happen.
-            assert!(
-                self.reuse_last,
-                "record {seq} made more than {} ids of one kind",
-                self.per_record
-            );
-            self.per_record - 1
-        };
-        self.next += 1;
-        seq * self.per_record + index
-    }
+#[derive(Debug, Default)]
+struct Format2Counters {
+    people: u64,
+    events: u64,
 }
 
 impl RecordIds {
     pub fn new(seq: u64) -> RecordIds {
-        let counter = || Counter {
-            per_record: IDS_PER_RECORD,
-            next: 0,
-            reuse_last: false,
-        };
         RecordIds {
             seq,
-            people: counter(),
-            events: counter(),
+            format_2: None,
         }
     }
 
-    /// The ids store format 2 gave the record at `seq`: 16 people and 64 events per record, the
-    /// last id reused past them. Only for replaying format-2 logs into the format they migrate
-    /// to, so that people keep the ids CRMs already hold.
+    /// The ids store format 2 gave the record at `seq`: 16 people and 64 events per record,
+    /// counted as they were made, the last id reused past them. Only for replaying format 2
+    /// logs into the format they migrate to, so that people keep the ids CRMs already hold.
     pub fn format_2(seq: u64) -> RecordIds {
-        let counter = |per_record| Counter {
-            per_record,
-            next: 0,
-            reuse_last: true,
-        };
         RecordIds {
             seq,
-            people: counter(16),
-            events: counter(64),
+            format_2: Some(Format2Counters::default()),
         }
     }
 
@@ -88,13 +58,57 @@ impl RecordIds {
         self.seq
     }
 
-    pub fn person(&mut self) -> PersonId {
-        PersonId(self.people.take(self.seq))
+    /// The person the batch's event at `event_index` creates.
+    pub fn person(&mut self, event_index: usize) -> PersonId {
+        let seq = self.seq;
+        PersonId(match &mut self.format_2 {
+            Some(counters) => format_2_id(seq, 16, &mut counters.people),
+            None => self.at(event_index as u64),
+        })
     }
 
-    pub fn event(&mut self) -> u64 {
-        self.events.take(self.seq)
+    /// The webhook event of the record's decision at `decision_index` (an admin change is one
+    /// decision).
+    pub fn event(&mut self, decision_index: usize) -> u64 {
+        let seq = self.seq;
+        match &mut self.format_2 {
+            Some(counters) => format_2_id(seq, 64, &mut counters.events),
+            None => {
+                assert!(
+                    (decision_index as u64) < IDS_PER_RECORD - 1,
+                    "record {seq}: decision {decision_index} is past the ids of a record"
+                );
+                self.at(decision_index as u64)
+            }
+        }
     }
+
+    /// The one webhook event of the record as a whole (an MQL promotion): the last id.
+    pub fn record_event(&mut self) -> u64 {
+        let seq = self.seq;
+        match &mut self.format_2 {
+            Some(counters) => format_2_id(seq, 64, &mut counters.events),
+            None => self.at(IDS_PER_RECORD - 1),
+        }
+    }
+
+    fn at(&self, index: u64) -> u64 {
+        // The configured limits keep every index below the capacity (checked when the
+        // configuration is read); an id past it would belong to the next record.
+        assert!(
+            index < IDS_PER_RECORD,
+            "record {}: index {index} is past the {IDS_PER_RECORD} ids of a record",
+            self.seq
+        );
+        self.seq * IDS_PER_RECORD + index
+    }
+}
+
+/// Format 2's formula: `seq * per_record + n`, n counting up and stopping at the last.
+fn format_2_id(seq: u64, per_record: u64, counter: &mut u64) -> u64 {
+    let id = seq * per_record + (*counter).min(per_record - 1);
+    *counter += 1;
+    id
 }
 
 #[cfg(test)]
@@ -102,23 +116,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_of_one_record_are_distinct_and_below_the_next_records() {
+    fn ids_depend_on_position_only_and_stay_below_the_next_records() {
         let mut ids = RecordIds::new(7);
-        let people: Vec<u64> = (0..IDS_PER_RECORD).map(|_| ids.person().0).collect();
-        let mut unique = people.clone();
-        unique.dedup();
-        assert_eq!(unique.len(), IDS_PER_RECORD as usize);
-        assert!(people.iter().all(|id| *id < RecordIds::new(8).person().0));
-        assert_eq!(ids.event(), 7 * IDS_PER_RECORD, "events count on their own");
+        assert_eq!(ids.person(3).0, 7 * IDS_PER_RECORD + 3);
+        assert_eq!(
+            ids.person(3).0,
+            7 * IDS_PER_RECORD + 3,
+            "asked again, the same"
+        );
+        assert_eq!(ids.person(0).0, 7 * IDS_PER_RECORD, "no counter moved");
+        assert_eq!(
+            ids.event(0),
+            7 * IDS_PER_RECORD,
+            "events count on their own"
+        );
+        assert_eq!(ids.record_event(), 8 * IDS_PER_RECORD - 1);
+        assert!(ids.record_event() < RecordIds::new(8).person(0).0);
     }
 
     #[test]
-    #[should_panic(expected = "more than 4096 ids")]
-    fn running_past_the_capacity_stops_rather_than_reusing_an_id() {
-        let mut ids = RecordIds::new(1);
-        for _ in 0..=IDS_PER_RECORD {
-            ids.event();
-        }
+    #[should_panic(expected = "past the ids of a record")]
+    fn a_decision_past_the_capacity_stops_rather_than_taking_the_records_own_event() {
+        RecordIds::new(1).event(IDS_PER_RECORD as usize - 1);
     }
 
     /// Format 2 ids, as that format made them (the 17th person of a record reused the 16th's
@@ -126,11 +145,12 @@ mod tests {
     #[test]
     fn format_2_ids_are_reproduced_and_stay_below_current_ones() {
         let mut ids = RecordIds::format_2(3);
-        let people: Vec<u64> = (0..17).map(|_| ids.person().0).collect();
+        let people: Vec<u64> = (0..17).map(|i| ids.person(i * 5).0).collect();
         assert_eq!(people[0], 48);
         assert_eq!(people[15], 63);
         assert_eq!(people[16], 63, "format 2 reused the last id");
-        assert_eq!(ids.event(), 3 * 64);
-        assert!(63 < RecordIds::new(4).person().0);
+        assert_eq!(ids.event(9), 3 * 64, "counted, whatever the position");
+        assert_eq!(ids.record_event(), 3 * 64 + 1);
+        assert!(3 * 64 + 63 < RecordIds::new(4).person(0).0);
     }
 }

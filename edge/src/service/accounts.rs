@@ -26,11 +26,17 @@ pub async fn hot(
     site: &str,
     query: &HotQuery,
 ) -> Result<HotList, AccountsError> {
+    check(query)?;
+    Ok(store.hot_accounts(site, query).await?)
+}
+
+/// Whether `query`'s window and limit are ones the hot list can answer.
+pub fn check(query: &HotQuery) -> Result<(), AccountsError> {
     if query.window_ms <= 0 || query.window_ms > MAX_DAYS * 86_400_000 {
         return Err(AccountsError::InvalidWindow);
     }
     if !(1..=MAX_LIMIT).contains(&query.limit) {
         return Err(AccountsError::InvalidLimit);
     }
-    Ok(store.hot_accounts(site, query).await?)
+    Ok(())
 }

@@ -15,20 +15,19 @@ pub struct Minted {
     pub expires_ms: i64,
 }
 
-/// A token that identifies `address` on `site` until `now_ms + ttl`.
-pub fn mint(
-    codec: &TokenCodec,
-    site: &str,
-    address: &str,
-    ttl: Duration,
-    now_ms: i64,
-) -> Result<Minted, TokensError> {
-    let address = email::normalize(address).ok_or(TokensError::InvalidEmail)?;
+/// The address a token may name, normalised.
+pub fn address(text: &str) -> Result<String, TokensError> {
+    email::normalize(text).ok_or(TokensError::InvalidEmail)
+}
+
+/// A token that identifies `address` (as `address` returned it) on `site` until
+/// `now_ms + ttl`.
+pub fn mint(codec: &TokenCodec, site: &str, address: String, ttl: Duration, now_ms: i64) -> Minted {
     let expires_ms = now_ms.saturating_add(ttl.as_millis() as i64);
     let token = codec.mint(&EmailClaim {
         site: site.to_string(),
         email: address,
         expires_ms,
     });
-    Ok(Minted { token, expires_ms })
+    Minted { token, expires_ms }
 }

@@ -33,21 +33,24 @@ pub async fn hot(
         None => accounts::DEFAULT_LIMIT,
     };
     let confident_only = match param(&query, "confidence") {
-        None | Some("high") => true,
-        Some("any") => false,
-        Some(_) => {
-            return Err(bad_request(
-                "invalid_confidence",
-                "confidence is `high` (companies whose name can be trusted; the default) or `any`",
-            ));
-        }
+        None | Some("high") => Some(true),
+        Some("any") => Some(false),
+        Some(_) => None,
     };
     let hot_query = HotQuery {
         now_ms: request::now(app),
         window_ms: i64::try_from(window.as_millis()).unwrap_or(i64::MAX),
         limit,
-        confident_only,
+        confident_only: confident_only.unwrap_or(true),
     };
+    // Window and limit first, as before `confidence` existed.
+    accounts::check(&hot_query)?;
+    if confident_only.is_none() {
+        return Err(bad_request(
+            "invalid_confidence",
+            "confidence is `high` (companies whose name can be trusted; the default) or `any`",
+        ));
+    }
     let list = accounts::hot(app.store.as_ref(), &site, &hot_query).await?;
     let rows = list.accounts;
     let wants_csv = param(&query, "format") == Some("csv")

@@ -92,6 +92,8 @@ pub async fn patch(
     id: &str,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
+    // The person first: a missing one answers 404 whatever the body.
+    people::find(app.store.as_ref(), sites, id).await?;
     let patch: Patch = request::json_body(request).await?;
     let timeline = people::update(
         app.store.as_ref(),
@@ -121,6 +123,7 @@ pub async fn split(
     id: &str,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
+    people::find(app.store.as_ref(), sites, id).await?;
     let body: SplitBody = request::json_body(request).await?;
     let visitor = request::visitor_id(app, &body.visitor)?;
     let timeline = people::split(app.store.as_ref(), sites, id, visitor).await?;
@@ -140,6 +143,7 @@ pub async fn merge(
     id: &str,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
+    people::find(app.store.as_ref(), sites, id).await?;
     let body: MergeBody = request::json_body(request).await?;
     let timeline = people::merge(app.store.as_ref(), sites, id, &body.from).await?;
     Ok(render_timeline(app, &timeline))

@@ -56,6 +56,11 @@ fn batch(visitor: u8, at: i64, events: Vec<TimedEvent>) -> LogRecord {
 /// bit may differ between platforms goes into the bytes.
 const AT: i64 = 1_000;
 
+/// The person record 2 makes: its conversion is the batch's second event.
+fn hanako() -> PersonId {
+    PersonId(2 * crate::model::ids::IDS_PER_RECORD + 1)
+}
+
 /// A record of every kind, every event kind among them, in log order from position 1.
 fn records() -> Vec<LogRecord> {
     let url = || "https://example.co.jp/pricing".to_string();
@@ -85,6 +90,15 @@ fn records() -> Vec<LogRecord> {
                         rule: "brochure".into(),
                         variant: "a".into(),
                         action: PopupAction::Shown,
+                        url: Some(url()),
+                    },
+                ),
+                timed(
+                    None,
+                    Event::Popup {
+                        rule: "brochure".into(),
+                        variant: "a".into(),
+                        action: PopupAction::Dismissed,
                         url: Some(url()),
                     },
                 ),
@@ -163,18 +177,36 @@ fn records() -> Vec<LogRecord> {
         batch(2, AT, vec![timed(None, form("jiro@example.co.jp"))]),
         LogRecord::Admin(AdminOp::UpdatePerson {
             site: "demo".into(),
-            person: PersonId(2 * crate::model::ids::IDS_PER_RECORD),
+            person: hanako(),
             stage: Some(Stage::Mql),
             fields: vec![("title".into(), "部長".into())],
         }),
+        LogRecord::Admin(AdminOp::UpdatePerson {
+            site: "demo".into(),
+            person: hanako(),
+            stage: Some(Stage::Sql),
+            fields: Vec::new(),
+        }),
+        LogRecord::Admin(AdminOp::UpdatePerson {
+            site: "demo".into(),
+            person: hanako(),
+            stage: Some(Stage::Opportunity),
+            fields: Vec::new(),
+        }),
+        LogRecord::Admin(AdminOp::UpdatePerson {
+            site: "demo".into(),
+            person: hanako(),
+            stage: Some(Stage::Customer),
+            fields: Vec::new(),
+        }),
         LogRecord::Admin(AdminOp::Split {
             site: "demo".into(),
-            person: PersonId(2 * crate::model::ids::IDS_PER_RECORD),
+            person: hanako(),
             visitor: VisitorId([3; 16]),
         }),
         LogRecord::Admin(AdminOp::Merge {
             site: "demo".into(),
-            survivor: PersonId(2 * crate::model::ids::IDS_PER_RECORD),
+            survivor: hanako(),
             merged: PersonId(3 * crate::model::ids::IDS_PER_RECORD),
         }),
         LogRecord::Admin(AdminOp::WebhookDelivered {
@@ -292,12 +324,12 @@ fn the_golden_file_reads_back() {
         "the erased person's device is gone"
     );
     assert_eq!(engine.persons.len(), 1, "one merged away, one erased");
-    let hanako = engine.person(id(2)).expect("the survivor");
-    assert_eq!(hanako.stage, Stage::Mql);
-    assert_eq!(hanako.attributes.title.as_deref(), Some("部長"));
+    let survivor = engine.person(hanako()).expect("the survivor");
+    assert_eq!(survivor.stage, Stage::Customer, "every stage in turn");
+    assert_eq!(survivor.attributes.title.as_deref(), Some("部長"));
     assert_eq!(
         engine.person(id(3)).map(|p| p.id),
-        Some(id(2)),
+        Some(hanako()),
         "the merged id resolves to the survivor"
     );
 }

@@ -41,19 +41,29 @@ pub(super) fn migrate_format_2(
     old.extend(of_magic(&listing.segments, FORMAT_2_SEGMENT_MAGIC)?);
     let moved = !old.is_empty();
     if moved {
-        let occupied = fs::read_dir(&kept).is_ok_and(|mut entries| entries.next().is_some());
-        if occupied {
+        // Format 3 files beside format 2 ones: a second old store was put where one was
+        // migrated before. Mixing them would lose one of the two.
+        let newer = listing.snapshots.len() + listing.segments.len() > old.len();
+        if newer {
             return Err(StoreError::Unavailable(format!(
-                "{} holds format 2 files, and {} already holds files of an earlier \
-                 migration: move that folder aside, then start again",
-                dir.display(),
-                kept.display()
+                "{} holds format 2 files beside format 3 ones (an earlier migration): move the \
+                 format 2 files elsewhere, then start again",
+                dir.display()
             )));
         }
+        // A crash may have moved some of them already: the rest follow.
         fs::create_dir_all(&kept).map_err(io(&kept, "create"))?;
         for file in &old {
             let name = file.path.file_name().unwrap_or_default();
-            fs::rename(&file.path, kept.join(name)).map_err(io(&file.path, "move aside"))?;
+            let target = kept.join(name);
+            if target.exists() {
+                return Err(StoreError::Unavailable(format!(
+                    "{} and {} both exist: keep one of them, then start again",
+                    file.path.display(),
+                    target.display()
+                )));
+            }
+            fs::rename(&file.path, &target).map_err(io(&file.path, "move aside"))?;
         }
         files::sync_dir(&kept).map_err(io(&kept, "sync"))?;
         files::sync_dir(dir).map_err(io(dir, "sync"))?;

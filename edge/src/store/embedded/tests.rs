@@ -425,3 +425,26 @@ async fn format_2_files_beside_an_earlier_migration_are_refused() {
         );
     }
 }
+
+/// A crash between moving the format 2 files: some are in `format-2/`, the rest where they
+/// were. The next start moves the rest and migrates them all.
+#[tokio::test]
+async fn a_migration_interrupted_between_moves_is_finished() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kept = dir.path().join("format-2");
+    std::fs::create_dir_all(&kept).expect("mkdir");
+    let names = format_2_store(dir.path());
+    let snapshot = names
+        .iter()
+        .find(|n| n.to_string_lossy().starts_with("snapshot-"))
+        .expect("a snapshot");
+    std::fs::rename(dir.path().join(snapshot), kept.join(snapshot)).expect("move one");
+    let store = open(dir.path(), u64::MAX);
+    holds_the_format_2_person(&store).await;
+    assert_eq!(
+        std::fs::read_dir(&kept).expect("kept").count(),
+        2,
+        "both kept"
+    );
+    store.close().await.expect("close");
+}

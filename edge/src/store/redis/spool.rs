@@ -43,6 +43,8 @@ impl Spool {
     pub fn open(dir: &Path) -> Result<Spool, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::io(format!("{}: create", dir.display()), e))?;
+        // Records of format 2 accepted during an outage and never replayed into Redis: the
+        // error names the file; the README says how to replay or drop them.
         let older = dir.join("spool.log");
         if std::fs::metadata(&older).is_ok_and(|m| m.len() > 0) {
             return Err(StoreError::OtherVersion {
