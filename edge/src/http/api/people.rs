@@ -86,15 +86,25 @@ struct Patch {
     attributes: BTreeMap<String, String>,
 }
 
+/// The body of a change to the person `id`, read once the person is known: a missing person
+/// answers 404 (another site's 403) whatever the body says.
+async fn body_for<T: serde::de::DeserializeOwned>(
+    app: &App,
+    sites: &[Arc<str>],
+    id: &str,
+    request: Request<Incoming>,
+) -> Result<T, ApiError> {
+    people::find(app.store.as_ref(), sites, id).await?;
+    request::json_body(request).await
+}
+
 pub async fn patch(
     app: &App,
     sites: &[Arc<str>],
     id: &str,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    // The person first: a missing one answers 404 whatever the body.
-    people::find(app.store.as_ref(), sites, id).await?;
-    let patch: Patch = request::json_body(request).await?;
+    let patch: Patch = body_for(app, sites, id, request).await?;
     let timeline = people::update(
         app.store.as_ref(),
         sites,
@@ -123,8 +133,7 @@ pub async fn split(
     id: &str,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    people::find(app.store.as_ref(), sites, id).await?;
-    let body: SplitBody = request::json_body(request).await?;
+    let body: SplitBody = body_for(app, sites, id, request).await?;
     let visitor = request::visitor_id(app, &body.visitor)?;
     let timeline = people::split(app.store.as_ref(), sites, id, visitor).await?;
     Ok(render_timeline(app, &timeline))
@@ -143,8 +152,7 @@ pub async fn merge(
     id: &str,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    people::find(app.store.as_ref(), sites, id).await?;
-    let body: MergeBody = request::json_body(request).await?;
+    let body: MergeBody = body_for(app, sites, id, request).await?;
     let timeline = people::merge(app.store.as_ref(), sites, id, &body.from).await?;
     Ok(render_timeline(app, &timeline))
 }

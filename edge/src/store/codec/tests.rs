@@ -61,6 +61,16 @@ fn hanako() -> PersonId {
     PersonId(2 * crate::model::ids::IDS_PER_RECORD + 1)
 }
 
+/// A CRM's change of the person's stage.
+fn stage(stage: Stage, fields: Vec<(String, String)>) -> LogRecord {
+    LogRecord::Admin(AdminOp::UpdatePerson {
+        site: "demo".into(),
+        person: hanako(),
+        stage: Some(stage),
+        fields,
+    })
+}
+
 /// A record of every kind, every event kind among them, in log order from position 1.
 fn records() -> Vec<LogRecord> {
     let url = || "https://example.co.jp/pricing".to_string();
@@ -175,30 +185,10 @@ fn records() -> Vec<LogRecord> {
             ],
         ),
         batch(2, AT, vec![timed(None, form("jiro@example.co.jp"))]),
-        LogRecord::Admin(AdminOp::UpdatePerson {
-            site: "demo".into(),
-            person: hanako(),
-            stage: Some(Stage::Mql),
-            fields: vec![("title".into(), "部長".into())],
-        }),
-        LogRecord::Admin(AdminOp::UpdatePerson {
-            site: "demo".into(),
-            person: hanako(),
-            stage: Some(Stage::Sql),
-            fields: Vec::new(),
-        }),
-        LogRecord::Admin(AdminOp::UpdatePerson {
-            site: "demo".into(),
-            person: hanako(),
-            stage: Some(Stage::Opportunity),
-            fields: Vec::new(),
-        }),
-        LogRecord::Admin(AdminOp::UpdatePerson {
-            site: "demo".into(),
-            person: hanako(),
-            stage: Some(Stage::Customer),
-            fields: Vec::new(),
-        }),
+        stage(Stage::Mql, vec![("title".into(), "部長".into())]),
+        stage(Stage::Sql, Vec::new()),
+        stage(Stage::Opportunity, Vec::new()),
+        stage(Stage::Customer, Vec::new()),
         LogRecord::Admin(AdminOp::Split {
             site: "demo".into(),
             person: hanako(),
