@@ -98,7 +98,7 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
                             offset,
                             reason: format!("a checksummed record does not decode: {e}"),
                         })?;
-                    // Entities that already hold the record skip it (see `store::state`).
+                    // Entities that already hold the record skip it (see `engine`).
                     shared.apply(seq, &record);
                     replayed += 1;
                 }

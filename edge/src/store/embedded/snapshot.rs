@@ -3,7 +3,7 @@
 //! A snapshot is taken while writes go on ("fuzzy"): an entity may already hold records from
 //! after the snapshot's position. Visitors and people carry the last sequence number applied
 //! to them, and replay skips what an entity already holds. Entries are written visitors first,
-//! then people, then merges and the webhook outbox: see `store::state` for why that order makes
+//! then people, then merges and the webhook outbox: see `engine` for why that order makes
 //! replay exact.
 
 use std::fs::{self, File};

@@ -1,7 +1,7 @@
 //! Snapshots in Redis: the state at a log position, in chunks, so that the log can be trimmed
 //! and a new node starts from the snapshot instead of from the beginning of history.
 //!
-//! Snapshots are fuzzy, as in the embedded store (see `store::state`): entities may already hold
+//! Snapshots are fuzzy, as in the embedded store (see `engine`): entities may already hold
 //! records from after the snapshot's position, and replay skips what they hold. So the log is
 //! trimmed only up to the previous snapshot, which leaves a node that is a little behind room to
 //! catch up; an erasure trims up to the new one, so no old record keeps the erased data.
