@@ -95,6 +95,11 @@ impl Log {
         v.sessions.iter().map(|s| v.session_owner(s)).collect()
     }
 
+    /// Events of `kind` waiting in the outbox.
+    fn outbox_count(&self, kind: &str) -> usize {
+        self.outbox_kinds().iter().filter(|k| *k == kind).count()
+    }
+
     fn outbox_kinds(&self) -> Vec<String> {
         lock(&self.state.outbox)
             .entries
@@ -177,11 +182,7 @@ fn the_same_email_on_another_device_joins_the_same_person() {
         "a blank does not erase"
     );
     assert_eq!(log.owners(2), vec![Some(a.id)]);
-    let identified = log
-        .outbox_kinds()
-        .iter()
-        .filter(|k| *k == "person.identified")
-        .count();
+    let identified = log.outbox_count("person.identified");
     assert_eq!(identified, 2, "one per device");
 }
 
@@ -353,11 +354,7 @@ fn crossing_the_threshold_makes_an_mql_once() {
     log.batch(1, MIN, (0..12).map(|_| page("/x")).collect()); // +12
     assert_eq!(log.person("a@x.jp").stage, Stage::Mql);
     log.batch(1, 2 * MIN, vec![form("a@x.jp", "")]);
-    let mqls = log
-        .outbox_kinds()
-        .iter()
-        .filter(|k| *k == "person.mql")
-        .count();
+    let mqls = log.outbox_count("person.mql");
     assert_eq!(mqls, 1);
 }
 
@@ -435,11 +432,7 @@ fn every_new_email_of_one_batch_gets_its_own_person_and_event_ids() {
     ids.dedup();
     assert_eq!(ids.len(), 50, "50 distinct people");
     assert_eq!(log.state.persons.len(), 50);
-    let identified = log
-        .outbox_kinds()
-        .iter()
-        .filter(|k| *k == "person.identified")
-        .count();
+    let identified = log.outbox_count("person.identified");
     assert_eq!(identified, 50, "one event each, none overwritten");
 }
 

@@ -3,65 +3,67 @@
 //! without changing what yesterday's files mean. Kinds and bands are stored by name; a name
 //! this build does not know reads as `unknown` rather than failing the whole record.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Borrowed when written (every batch with a company is encoded on the collect path, so no
+/// string is copied for it), owned when read.
 #[derive(Serialize, Deserialize)]
-struct StoredCompany {
-    name: Option<String>,
-    domain: Option<String>,
-    industry: Option<String>,
+struct StoredCompany<'a> {
+    name: Option<Cow<'a, str>>,
+    domain: Option<Cow<'a, str>>,
+    industry: Option<Cow<'a, str>>,
     employees: Option<u32>,
-    size_band: String,
-    country: Option<String>,
+    size_band: Cow<'a, str>,
+    country: Option<Cow<'a, str>>,
     asn: Option<u32>,
-    as_org: Option<String>,
-    network_kind: String,
-    network_kind_confidence: String,
-    source: String,
+    as_org: Option<Cow<'a, str>>,
+    network_kind: Cow<'a, str>,
+    network_kind_confidence: Cow<'a, str>,
+    source: Cow<'a, str>,
     network: IpNet,
 }
 
-impl From<&ipdb::Company> for StoredCompany {
-    fn from(c: &ipdb::Company) -> Self {
+impl<'a> From<&'a ipdb::Company> for StoredCompany<'a> {
+    fn from(c: &'a ipdb::Company) -> Self {
+        let text = |v: &'a Option<String>| v.as_deref().map(Cow::Borrowed);
         StoredCompany {
-            name: c.name.clone(),
-            domain: c.domain.clone(),
-            industry: c.industry.clone(),
+            name: text(&c.name),
+            domain: text(&c.domain),
+            industry: text(&c.industry),
             employees: c.employees,
-            size_band: band_name(c.size_band).to_string(),
-            country: c.country.clone(),
+            size_band: Cow::Borrowed(band_name(c.size_band)),
+            country: text(&c.country),
             asn: c.asn,
-            as_org: c.as_org.clone(),
-            network_kind: c.network_kind.as_str().to_string(),
-            network_kind_confidence: c.network_kind_confidence.as_str().to_string(),
-            source: c.source.clone(),
+            as_org: text(&c.as_org),
+            network_kind: Cow::Borrowed(c.network_kind.as_str()),
+            network_kind_confidence: Cow::Borrowed(c.network_kind_confidence.as_str()),
+            source: Cow::Borrowed(&c.source),
             network: c.network,
         }
     }
 }
 
-impl From<StoredCompany> for ipdb::Company {
-    fn from(c: StoredCompany) -> Self {
+impl From<StoredCompany<'_>> for ipdb::Company {
+    fn from(c: StoredCompany<'_>) -> Self {
+        let text = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
         ipdb::Company {
-            name: c.name,
-            domain: c.domain,
-            industry: c.industry,
+            name: text(c.name),
+            domain: text(c.domain),
+            industry: text(c.industry),
             employees: c.employees,
             size_band: band_of(&c.size_band),
-            country: c.country,
+            country: text(c.country),
             asn: c.asn,
-            as_org: c.as_org,
+            as_org: text(c.as_org),
             network_kind: ipdb::NetworkKind::parse(&c.network_kind)
                 .unwrap_or(ipdb::NetworkKind::Unknown),
-            network_kind_confidence: if c.network_kind_confidence == "high" {
-                ipdb::Confidence::High
-            } else {
-                ipdb::Confidence::Low
-            },
-            source: c.source,
+            network_kind_confidence: ipdb::Confidence::parse(&c.network_kind_confidence)
+                .unwrap_or(ipdb::Confidence::Low),
+            source: c.source.into_owned(),
             network: c.network,
         }
     }
@@ -261,11 +263,11 @@ mod tests {
 
     #[test]
     fn a_kind_this_build_does_not_know_reads_as_unknown() {
-        let mut stored =
-            StoredCompany::from(&company(ipdb::NetworkKind::Business, ipdb::SizeBand::Mid));
-        stored.network_kind = "satellite".into();
-        stored.size_band = "giant".into();
-        stored.network_kind_confidence = "certain".into();
+        let known = company(ipdb::NetworkKind::Business, ipdb::SizeBand::Mid);
+        let mut stored = StoredCompany::from(&known);
+        stored.network_kind = Cow::Borrowed("satellite");
+        stored.size_band = Cow::Borrowed("giant");
+        stored.network_kind_confidence = Cow::Borrowed("certain");
         let back = ipdb::Company::from(stored);
         assert_eq!(back.network_kind, ipdb::NetworkKind::Unknown);
         assert_eq!(back.size_band, ipdb::SizeBand::Unknown);
