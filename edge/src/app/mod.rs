@@ -124,6 +124,12 @@ fn load_or_create_secret(dir: &Path) -> anyhow::Result<Vec<u8>> {
     let tmp = path.with_extension("tmp");
     write_private(&tmp, &secret).with_context(|| format!("write {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("rename to {}", path.display()))?;
+    // The rename lives in the directory: until the directory itself is synced, a crash can
+    // forget it, and the next start would generate another secret and invalidate every visitor
+    // id (and cookie) already handed out under this one.
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("sync {}", dir.display()))?;
     tracing::info!(path = %path.display(), "generated the visitor-id secret");
     Ok(secret.to_vec())
 }

@@ -10,4 +10,5 @@ mod engine;
 mod identity;
 mod ipdb;
 mod rules;
+mod secret_file;
 mod webhooks;
