@@ -121,7 +121,6 @@ impl From<PeopleError> for ApiError {
         let (status, code) = match &err {
             E::InvalidId => (StatusCode::BAD_REQUEST, "invalid_person_id"),
             E::NotFound => return ApiError::not_found(),
-            E::OtherSitesPerson => (StatusCode::FORBIDDEN, "forbidden"),
             E::InvalidStage => (StatusCode::BAD_REQUEST, "invalid_stage"),
             E::InvalidAttribute(_) => (StatusCode::BAD_REQUEST, "invalid_attribute"),
             E::NotLinked => (StatusCode::BAD_REQUEST, "not_linked"),

@@ -11,4 +11,5 @@ mod identity;
 mod ipdb;
 mod rules;
 mod secret_file;
+mod visibility;
 mod webhooks;

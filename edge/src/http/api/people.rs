@@ -87,7 +87,7 @@ struct Patch {
 }
 
 /// The body of a change to the person `id`, read once the person is known: a missing person
-/// answers 404 (another site's 403) whatever the body says.
+/// answers 404 (and so does another site's, see `people::find`) whatever the body says.
 async fn body_for<T: serde::de::DeserializeOwned>(
     app: &App,
     sites: &[Arc<str>],
