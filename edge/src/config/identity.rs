@@ -7,6 +7,11 @@ use serde::Deserialize;
 use super::values::HumanDuration;
 use crate::glob::Glob;
 
+/// The longest an email-click token may live. A link in a mail is clicked within days or weeks;
+/// a token that outlives a year is a mistake (or an attempt to get one that never expires), and
+/// an unbounded duration would overflow the expiry's milliseconds.
+pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(365 * 86_400);
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IdentityConfig {

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use error::{ConfigError, Located, line_of};
-pub use identity::{AccountsConfig, IdentityConfig, ScoringConfig, WebhookConfig};
+pub use identity::{AccountsConfig, IdentityConfig, MAX_TOKEN_TTL, ScoringConfig, WebhookConfig};
 pub use values::{AssetName, HumanDuration, Origin, PathPrefix, Secret, SiteKey};
 
 use self::rules::{PopupsConfig, RuleConfig};
@@ -486,6 +486,16 @@ impl Config {
                     mikomi_wire::MAX_BODY
                 ),
             );
+        }
+        let ttl = self.identity.token_ttl.0;
+        if ttl.is_zero() || ttl > MAX_TOKEN_TTL {
+            return Err(ConfigError::at(
+                path,
+                text,
+                span_of("token_ttl"),
+                Some("identity.token_ttl".into()),
+                "an email-click token lives from 1 second to 365 days",
+            ));
         }
         self.validate_storage(path, text)?;
         if self.server.max_connections == 0 {

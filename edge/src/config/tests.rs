@@ -81,6 +81,11 @@ fn errors_point_at_the_line() {
             5,
             "at least 24",
         ),
+        (
+            "[[sites]]\nkey = \"a\"\norigins = [\"http://a\"]\n[identity]\ntoken_ttl = \"366d\"\n",
+            5,
+            "365 days",
+        ),
     ];
     for (text, line, needle) in cases {
         let err = parse(text).expect_err(text);

@@ -159,11 +159,11 @@ impl From<AccountsError> for ApiError {
 
 impl From<TokensError> for ApiError {
     fn from(err: TokensError) -> Self {
-        match err {
-            TokensError::InvalidEmail => {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_email", err.to_string())
-            }
-        }
+        let code = match err {
+            TokensError::InvalidEmail => "invalid_email",
+            TokensError::InvalidTtl => "invalid_ttl",
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, code, err.to_string())
     }
 }
 

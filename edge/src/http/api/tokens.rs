@@ -50,7 +50,7 @@ pub async fn mint(
         address,
         ttl,
         request::now(app),
-    );
+    )?;
     let body = json!({"token": minted.token, "expires": render::time(minted.expires_ms), "parameter": "mk_t"});
     Ok(response::json(StatusCode::CREATED, body.to_string()))
 }
