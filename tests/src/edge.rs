@@ -37,6 +37,8 @@ pub struct EdgeConfig {
     pub webhooks: Vec<(String, String)>,
     /// Appended as written: `[popups]` and `[[rules]]` sections.
     pub extra_toml: String,
+    /// Lines added to the `[server]` table as written (`forwarded_header = "forwarded"`).
+    pub server_toml: String,
     /// Which backend the edge stores into.
     pub store: TestStore,
 }
@@ -87,6 +89,7 @@ impl Default for EdgeConfig {
             session_timeout: None,
             webhooks: Vec::new(),
             extra_toml: String::new(),
+            server_toml: String::new(),
             store: TestStore::from_env(),
         }
     }
@@ -144,7 +147,7 @@ listen = "127.0.0.1:0"
 public_prefix = "{prefix}"
 trusted_proxies = [{proxies}]
 shutdown_timeout = "5s"
-{secret}
+{secret}{server_extra}
 [storage]
 data_dir = {data:?}
 snapshot_after_bytes = {snapshot}
@@ -167,6 +170,7 @@ key = "{API_KEY}"
 sites = ["{SITE}"]
 "#,
             prefix = self.public_prefix,
+            server_extra = self.server_toml,
             proxies = quoted(&proxies),
             data = self.data_dir.path().display().to_string(),
             snapshot = self.snapshot_after_bytes,

@@ -83,7 +83,10 @@ impl App {
             tag,
             demo,
             api_keys: ApiKeys::from_config(config),
-            trusted_proxies: config.server.trusted_proxies.clone(),
+            proxies: crate::http::client_ip::Proxies {
+                trusted: config.server.trusted_proxies.clone(),
+                header: config.server.forwarded_header,
+            },
             public_prefix: config.server.public_prefix.as_str().to_string(),
             max_body_bytes: config.limits.max_body_bytes,
             half_life_ms: config.scoring.half_life.0.as_millis() as i64,

@@ -75,8 +75,10 @@ pub struct ServerConfig {
     pub shutdown_timeout: HumanDuration,
     /// How long a client may take to send request headers.
     pub header_timeout: HumanDuration,
-    /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    /// Peers whose forwarding header is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// The one header the trusted proxies write the client's address into.
+    pub forwarded_header: ForwardedHeader,
     /// Signs visitor ids. Several edge nodes must share it. When absent, one is generated in
     /// the data directory on first start.
     pub secret: Option<Secret>,
@@ -91,9 +93,25 @@ impl Default for ServerConfig {
             shutdown_timeout: HumanDuration(Duration::from_secs(10)),
             header_timeout: HumanDuration(Duration::from_secs(10)),
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
             secret: None,
         }
     }
+}
+
+/// Which forwarding header names the client. Exactly one is read: a proxy that sets one of them
+/// usually passes the others through as the client wrote them, so believing a second header
+/// would let the client choose its own address.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, …` (with `X-Forwarded-Proto`).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client;proto=https, for=proxy1`.
+    Forwarded,
+    /// `X-Real-IP: client`, one address set by the nearest proxy (with `X-Forwarded-Proto`).
+    XRealIp,
 }
 
 #[derive(Debug, Deserialize)]

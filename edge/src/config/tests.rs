@@ -45,6 +45,11 @@ fn errors_point_at_the_line() {
         ("[server]\nshutdown_timeout = \"soon\"\n", 2, "soon"),
         ("[server]\nunknown_key = 1\n", 2, "unknown_key"),
         (
+            "[server]\nforwarded_header = \"true-client-ip\"\n",
+            2,
+            "true-client-ip",
+        ),
+        (
             "[[sites]]\nkey = \"a\"\norigins = [\"example.com\"]\n",
             3,
             "http",

@@ -11,7 +11,6 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 
-use super::client_ip::{client_ip, forwarded_https};
 use super::error::ApiError;
 use super::response::{self, Body};
 use crate::collect::{CollectError, CollectInput, CollectOutcome, Site};
@@ -93,8 +92,8 @@ async fn read_and_collect(
         }
         return Err(too_large());
     }
-    let client_ip = client_ip(peer, headers, &app.trusted_proxies);
-    let https = forwarded_https(peer, headers, &app.trusted_proxies);
+    let client_ip = app.proxies.client_ip(peer, headers);
+    let https = app.proxies.forwarded_https(peer, headers);
     let user_agent = header_str(headers, header::USER_AGENT).map(str::to_string);
     let cookie_vid = visitor_cookie(headers);
     let gpc = header_str(headers, "sec-gpc").is_some_and(|v| v.trim() == "1");

@@ -2,7 +2,7 @@
 
 pub mod api;
 pub mod assets;
-mod client_ip;
+pub mod client_ip;
 mod collect;
 pub mod error;
 mod response;

@@ -4,10 +4,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ipnet::IpNet;
-
 use super::api::ApiKeys;
 use super::assets::{DemoSite, TagAssets};
+use super::client_ip::Proxies;
 use crate::collect::Collector;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -31,8 +30,8 @@ pub struct Shared {
     /// Served under `/demo/` when configured.
     pub demo: Option<DemoSite>,
     pub api_keys: ApiKeys,
-    /// Peers whose forwarding headers are believed.
-    pub trusted_proxies: Vec<IpNet>,
+    /// Peers whose forwarding header is believed, and which header that is.
+    pub proxies: Proxies,
     /// Mount point of the public routes.
     pub public_prefix: String,
     pub max_body_bytes: usize,

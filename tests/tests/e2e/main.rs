@@ -7,6 +7,7 @@ mod collect;
 mod deploy;
 mod durability;
 mod engine;
+mod forwarding;
 mod identity;
 mod ipdb;
 mod rules;
