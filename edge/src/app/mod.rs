@@ -89,6 +89,10 @@ impl App {
             },
             public_prefix: config.server.public_prefix.as_str().to_string(),
             max_body_bytes: config.limits.max_body_bytes,
+            body_timing: crate::http::body::BodyTiming {
+                timeout: config.server.body_timeout.0,
+                min_rate: config.server.body_min_rate,
+            },
             half_life_ms: config.scoring.half_life.0.as_millis() as i64,
             token_ttl: config.identity.token_ttl.0,
         }))

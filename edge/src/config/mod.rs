@@ -75,6 +75,10 @@ pub struct ServerConfig {
     pub shutdown_timeout: HumanDuration,
     /// How long a client may take to send request headers.
     pub header_timeout: HumanDuration,
+    /// How long a client may take to send a whole request body (collect and the API).
+    pub body_timeout: HumanDuration,
+    /// Bytes per second a request body must average after its first second; 0 turns it off.
+    pub body_min_rate: u64,
     /// Peers whose forwarding header is believed.
     pub trusted_proxies: Vec<IpNet>,
     /// The one header the trusted proxies write the client's address into.
@@ -92,6 +96,8 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             shutdown_timeout: HumanDuration(Duration::from_secs(10)),
             header_timeout: HumanDuration(Duration::from_secs(10)),
+            body_timeout: HumanDuration(Duration::from_secs(10)),
+            body_min_rate: 1024,
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::default(),
             secret: None,
@@ -516,6 +522,15 @@ impl Config {
             ));
         }
         self.validate_storage(path, text)?;
+        if self.server.body_timeout.0 < Duration::from_secs(1) {
+            return Err(ConfigError::at(
+                path,
+                text,
+                span_of("body_timeout"),
+                Some("server.body_timeout".into()),
+                "must be at least 1s: a body of real visitors needs time to arrive",
+            ));
+        }
         if self.server.max_connections == 0 {
             return Err(ConfigError::at(
                 path,

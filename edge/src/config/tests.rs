@@ -91,6 +91,11 @@ fn errors_point_at_the_line() {
             5,
             "365 days",
         ),
+        (
+            "[server]\nbody_timeout = \"100ms\"\n[[sites]]\nkey = \"a\"\norigins = [\"http://a\"]\n",
+            2,
+            "at least 1s",
+        ),
     ];
     for (text, line, needle) in cases {
         let err = parse(text).expect_err(text);

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::api::ApiKeys;
 use super::assets::{DemoSite, TagAssets};
+use super::body::BodyTiming;
 use super::client_ip::Proxies;
 use crate::collect::Collector;
 use crate::metrics::Metrics;
@@ -35,6 +36,8 @@ pub struct Shared {
     /// Mount point of the public routes.
     pub public_prefix: String,
     pub max_body_bytes: usize,
+    /// How long a request body may take, collect's and the API's alike.
+    pub body_timing: BodyTiming,
     /// Scores shown by the API decay with this half-life.
     pub half_life_ms: i64,
     /// Default lifetime of minted email-click tokens.

@@ -12,5 +12,6 @@ mod identity;
 mod ipdb;
 mod rules;
 mod secret_file;
+mod slow_clients;
 mod visibility;
 mod webhooks;

@@ -95,7 +95,7 @@ async fn body_for<T: serde::de::DeserializeOwned>(
     request: Request<Incoming>,
 ) -> Result<T, ApiError> {
     people::find(app.store.as_ref(), sites, id).await?;
-    request::json_body(request).await
+    request::json_body(app, request).await
 }
 
 pub async fn patch(

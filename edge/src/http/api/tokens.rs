@@ -31,7 +31,7 @@ pub async fn mint(
     sites: &[Arc<str>],
     request: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    let body: MintBody = request::json_body(request).await?;
+    let body: MintBody = request::json_body(app, request).await?;
     let query: Vec<(String, String)> = body
         .site
         .iter()
