@@ -61,6 +61,10 @@ impl Background {
                 Arc::clone(&app.collector.clock),
                 config_path,
                 rule_set.reload_check,
+                {
+                    let app = app.clone();
+                    move |config: &crate::config::Config| app.api_keys.replace(config)
+                },
                 receiver,
             )),
         ));

@@ -443,7 +443,18 @@ impl Config {
                 );
             }
         }
+        // Two entries with one key: the last one silently won, so a key meant for one site could
+        // end up with another's sites, and revoking "the" entry would not revoke it.
+        let mut secrets = HashSet::new();
         for (i, api_key) in self.api_keys.iter().enumerate() {
+            if !secrets.insert(api_key.get_ref().key.expose()) {
+                return at(
+                    api_key.span(),
+                    format!("api_keys[{i}].key"),
+                    "this key is used by an earlier [[api_keys]] entry: give each entry its own"
+                        .into(),
+                );
+            }
             for (j, site) in api_key.get_ref().sites.iter().enumerate() {
                 if !keys.contains(site.get_ref()) {
                     return at(

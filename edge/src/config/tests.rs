@@ -96,6 +96,11 @@ fn errors_point_at_the_line() {
             2,
             "at least 1s",
         ),
+        (
+            "[[sites]]\nkey = \"a\"\norigins = [\"http://a\"]\n[[api_keys]]\nkey = \"0123456789abcdef0123456789\"\nsites = [\"a\"]\n[[api_keys]]\nkey = \"0123456789abcdef0123456789\"\nsites = [\"a\"]\n",
+            7,
+            "earlier [[api_keys]] entry",
+        ),
     ];
     for (text, line, needle) in cases {
         let err = parse(text).expect_err(text);
