@@ -12,6 +12,9 @@ use serde_json::Value;
 use crate::redis::RedisServer;
 use crate::{API_KEY, BROWSER_UA, ORIGIN, SITE};
 
+/// The token test edges open `/metrics` and the full `/healthz` with.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789abcdef";
+
 /// The secret edges sharing a Redis share (visitor ids are signed with it).
 pub const TEST_SECRET: &str = "test-secret-shared-by-every-node-0123456789";
 
@@ -39,6 +42,8 @@ pub struct EdgeConfig {
     pub extra_toml: String,
     /// Lines added to the `[server]` table as written (`forwarded_header = "forwarded"`).
     pub server_toml: String,
+    /// `server.metrics_token`; `METRICS_TOKEN` unless a test turns it off.
+    pub metrics_token: Option<&'static str>,
     /// Which backend the edge stores into.
     pub store: TestStore,
 }
@@ -90,6 +95,7 @@ impl Default for EdgeConfig {
             webhooks: Vec::new(),
             extra_toml: String::new(),
             server_toml: String::new(),
+            metrics_token: Some(METRICS_TOKEN),
             store: TestStore::from_env(),
         }
     }
@@ -147,7 +153,7 @@ listen = "127.0.0.1:0"
 public_prefix = "{prefix}"
 trusted_proxies = [{proxies}]
 shutdown_timeout = "5s"
-{secret}{server_extra}
+{secret}{metrics_token}{server_extra}
 [storage]
 data_dir = {data:?}
 snapshot_after_bytes = {snapshot}
@@ -171,6 +177,10 @@ sites = ["{SITE}"]
 "#,
             prefix = self.public_prefix,
             server_extra = self.server_toml,
+            metrics_token = self
+                .metrics_token
+                .map(|t| format!("metrics_token = {t:?}\n"))
+                .unwrap_or_default(),
             proxies = quoted(&proxies),
             data = self.data_dir.path().display().to_string(),
             snapshot = self.snapshot_after_bytes,
@@ -275,6 +285,8 @@ pub fn ipdb_binary() -> PathBuf {
 pub struct Edge {
     child: Child,
     pub base: String,
+    /// The admin listener (`server.admin_listen`), when configured.
+    pub admin_base: Option<String>,
     pub http: reqwest::Client,
     config_path: PathBuf,
     /// Lines the process wrote to stderr (its log), for failure messages.
@@ -330,14 +342,19 @@ impl Edge {
         });
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            // The admin line comes first, when there is one.
+            let mut admin = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("mikomi-edge admin listening on ") {
+                    admin = Some(address.to_string());
+                }
                 if let Some(address) = line.strip_prefix("mikomi-edge listening on ") {
-                    let _ = tx.send(address.to_string());
+                    let _ = tx.send((address.to_string(), admin.take()));
                 }
             }
         });
-        let base = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => base,
+        let (base, admin_base) = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(bases) => bases,
             Err(_) => {
                 let _ = child.kill();
                 let log = log.lock().map(|l| l.join("\n")).unwrap_or_default();
@@ -347,6 +364,7 @@ impl Edge {
         Edge {
             child,
             base,
+            admin_base,
             http: reqwest::Client::builder()
                 .user_agent(BROWSER_UA)
                 .build()
@@ -530,10 +548,11 @@ impl Edge {
         }
     }
 
-    /// The text of `/metrics`.
+    /// The text of `/metrics`, asked with the metrics token.
     pub async fn metrics(&self) -> String {
         self.http
             .get(self.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
             .send()
             .await
             .expect("metrics")
@@ -542,17 +561,22 @@ impl Edge {
             .expect("metrics text")
     }
 
-    /// The store's counters from `/healthz`.
-    pub async fn stored_events(&self) -> u64 {
-        let health: Value = self
-            .http
+    /// The full `/healthz`, asked with the metrics token.
+    pub async fn health(&self) -> Value {
+        self.http
             .get(self.url("/healthz"))
+            .bearer_auth(METRICS_TOKEN)
             .send()
             .await
             .expect("healthz")
             .json()
             .await
-            .expect("healthz JSON");
+            .expect("healthz JSON")
+    }
+
+    /// The store's counters from `/healthz`.
+    pub async fn stored_events(&self) -> u64 {
+        let health = self.health().await;
         health["store"]["stats"]["events"]
             .as_u64()
             .expect("event count")

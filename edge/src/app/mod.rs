@@ -95,6 +95,11 @@ impl App {
             },
             half_life_ms: config.scoring.half_life.0.as_millis() as i64,
             token_ttl: config.identity.token_ttl.0,
+            metrics_token: config
+                .server
+                .metrics_token
+                .as_ref()
+                .map(|t| t.expose().as_bytes().to_vec()),
         }))
     }
 }

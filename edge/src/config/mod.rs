@@ -86,6 +86,10 @@ pub struct ServerConfig {
     /// Signs visitor ids. Several edge nodes must share it. When absent, one is generated in
     /// the data directory on first start.
     pub secret: Option<Secret>,
+    /// A second listener for operators only: `/metrics` and the full `/healthz`.
+    pub admin_listen: Option<SocketAddr>,
+    /// A bearer token that opens `/metrics` and the full `/healthz` on the public listener.
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for ServerConfig {
@@ -101,6 +105,8 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::default(),
             secret: None,
+            admin_listen: None,
+            metrics_token: None,
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Shared {
     pub half_life_ms: i64,
     /// Default lifetime of minted email-click tokens.
     pub token_ttl: std::time::Duration,
+    /// Opens `/metrics` and the full `/healthz` on the public listener.
+    pub metrics_token: Option<Vec<u8>>,
 }
 
 impl std::ops::Deref for App {

@@ -11,6 +11,7 @@ mod engine;
 mod forwarding;
 mod identity;
 mod ipdb;
+mod operator_routes;
 mod rules;
 mod secret_file;
 mod slow_clients;
