@@ -75,6 +75,10 @@ impl App {
             clock,
             max_events: config.limits.max_events_per_request,
             rules,
+            new_people: crate::collect::new_people::NewPeopleCap::new(
+                config.identity.max_new_people_per_visitor,
+                config.identity.max_new_people_per_address,
+            ),
         };
         Ok(App::new(Shared {
             collector,

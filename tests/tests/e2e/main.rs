@@ -8,6 +8,7 @@ mod collect;
 mod deploy;
 mod durability;
 mod engine;
+mod form_abuse;
 mod forwarding;
 mod identity;
 mod ipdb;
