@@ -60,6 +60,11 @@ pub enum TestStore {
         urls: Vec<String>,
         cluster: bool,
     },
+    /// A Redis reached over TLS (`rediss://`), trusting the CA in `ca_file`.
+    Tls {
+        url: String,
+        ca_file: PathBuf,
+    },
 }
 
 impl TestStore {
@@ -124,6 +129,15 @@ impl EdgeConfig {
                 (vec![server.url()], false)
             }
             TestStore::Shared { urls, cluster } => (urls.clone(), *cluster),
+            TestStore::Tls { url, ca_file } => {
+                return (
+                    format!("secret = {TEST_SECRET:?}\n"),
+                    format!(
+                        "backend = \"redis\"\n\n[storage.redis]\nurls = [{url:?}]\nca_file = {:?}\ntimeout = \"2s\"\n",
+                        ca_file.display().to_string()
+                    ),
+                );
+            }
         };
         let urls: Vec<String> = urls.iter().map(|u| format!("{u:?}")).collect();
         (

@@ -196,12 +196,20 @@ fn open_store(
         ),
         (StorageBackend::Redis, Some(redis)) => {
             let redis = redis.get_ref();
+            let ca_pem =
+                match &redis.ca_file {
+                    Some(path) => Some(std::fs::read(path).with_context(|| {
+                        format!("read storage.redis.ca_file {}", path.display())
+                    })?),
+                    None => None,
+                };
             let options = RedisOptions {
                 endpoint: Endpoint {
                     urls: redis.urls.iter().map(|u| u.get_ref().clone()).collect(),
                     cluster: redis.is_cluster(),
                     connections: redis.connections,
                     timeout: redis.timeout.0,
+                    ca_pem,
                 },
                 key_prefix: redis.key_prefix.clone(),
                 spool_dir: data_dir.join("spool"),

@@ -143,8 +143,13 @@ pub struct StorageConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisConfig {
-    /// One `redis://` URL for a single server, or the seed nodes of a cluster.
+    /// One `redis://` (or `rediss://`, TLS) URL for a single server, or the seed nodes of a
+    /// cluster.
     pub urls: Vec<Spanned<String>>,
+    /// A PEM file of the CA that signed the Redis servers' certificates, for `rediss://` with a
+    /// private CA; without it the webpki roots (the public CAs) are trusted.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// Whether `urls` name a Redis Cluster; by default, when there is more than one.
     #[serde(default)]
     pub cluster: Option<bool>,
@@ -599,6 +604,17 @@ impl Config {
                         );
                     }
                 }
+                let tls = config
+                    .urls
+                    .iter()
+                    .any(|u| u.get_ref().starts_with("rediss://"));
+                if config.ca_file.is_some() && !tls {
+                    return fail(
+                        Some(redis.span()),
+                        "storage.redis.ca_file",
+                        "a CA file is for rediss:// URLs (TLS); these are all redis://".into(),
+                    );
+                }
                 if config.connections == 0 || config.timeout.0.is_zero() {
                     return fail(
                         Some(redis.span()),
@@ -624,6 +640,11 @@ impl Config {
         }
         for layer in &mut self.ipdb.layers {
             join(&mut layer.path);
+        }
+        if let Some(redis) = &mut self.storage.redis
+            && let Some(ca) = &mut redis.get_mut().ca_file
+        {
+            join(ca);
         }
     }
 

@@ -112,6 +112,24 @@ fn errors_point_at_the_line() {
 }
 
 #[test]
+fn a_redis_ca_file_needs_a_tls_url_and_follows_the_file() {
+    let redis = |url: &str| {
+        format!(
+            "[server]\nsecret = \"0123456789abcdef0123456789\"\n{MINIMAL}[storage]\nbackend = \"redis\"\n\
+             [storage.redis]\nurls = [\"{url}\"]\nca_file = \"ca.pem\"\n"
+        )
+    };
+    let err = parse(&redis("redis://cache:6379")).expect_err("plain redis");
+    assert!(err.to_string().contains("rediss://"), "{err}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("edge.toml");
+    std::fs::write(&path, redis("rediss://cache:6380")).expect("write");
+    let config = Config::load(&path).expect("valid");
+    let ca = config.storage.redis.and_then(|r| r.into_inner().ca_file);
+    assert_eq!(ca, Some(dir.path().join("ca.pem")));
+}
+
+#[test]
 fn a_file_without_sites_is_refused() {
     let err = parse("[server]\nlisten = \"127.0.0.1:0\"\n").expect_err("no sites");
     assert!(err.to_string().contains("[[sites]]"), "{err}");

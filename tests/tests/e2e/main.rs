@@ -13,6 +13,7 @@ mod forwarding;
 mod identity;
 mod ipdb;
 mod operator_routes;
+mod redis_tls;
 mod rules;
 mod secret_file;
 mod slow_clients;
