@@ -10,6 +10,8 @@ pub mod config;
 pub mod engine;
 pub mod event;
 pub mod explain;
+#[cfg(test)]
+pub mod fuzz;
 pub mod glob;
 pub mod http;
 pub mod identity;
