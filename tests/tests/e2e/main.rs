@@ -4,6 +4,7 @@
 mod bad_input;
 mod cli;
 mod collect;
+mod console;
 mod deploy;
 mod durability;
 mod engine;
