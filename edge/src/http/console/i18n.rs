@@ -370,6 +370,11 @@ fn text(lang: Lang, key: &str) -> &'static str {
             "No rule applies to this site.",
         ),
         "popups.rule" => ("ルール", "Rule"),
+        "popups.no_data" => (
+            "まだ対象になった訪問者はいません。",
+            "No visitor has been eligible yet.",
+        ),
+        "popups.rules_loaded" => ("件のルール", "rules loaded"),
         "popups.variant" => ("パターン（任意）", "Variant (optional)"),
         "setup.title" => ("設置状況", "Setup"),
         "setup.tag" => ("タグ", "Tag"),
