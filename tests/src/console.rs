@@ -32,12 +32,17 @@ pub struct Console {
 
 impl Console {
     pub fn new(edge: &Edge) -> Console {
+        Console::at(&edge.url(""))
+    }
+
+    /// A client of the console of the edge at `base` (`http://127.0.0.1:8080`).
+    pub fn at(base: &str) -> Console {
         Console {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
-            base: edge.url(""),
+            base: base.trim_end_matches('/').to_string(),
             cookie: None,
         }
     }

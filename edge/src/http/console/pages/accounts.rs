@@ -151,34 +151,30 @@ fn choices(values: BTreeSet<String>, selected: Option<&str>, any: &str) -> Vec<C
 pub async fn hot(ctx: &Ctx<'_>, frame: Frame, site: &str) -> Response<Body> {
     let store = ctx.app.store.as_ref();
     let chosen = selection(ctx);
-    let list = match accounts::hot_filtered(store, site, &chosen.query, &chosen.filter).await {
+    // One pass over the accounts serves the list, its filters' choices and "now on the site":
+    // the accounts table is locked while a list is computed, and collect waits for it.
+    let all = HotQuery {
+        limit: accounts::MAX_LIMIT,
+        ..chosen.query
+    };
+    let mut list = match accounts::hot(store, site, &all).await {
         Ok(list) => list,
         Err(e) => return failed(ctx, e),
     };
-    // The filters offer what the window holds, whatever is selected now.
-    let unfiltered = accounts::hot(
-        store,
-        site,
-        &HotQuery {
-            limit: accounts::MAX_LIMIT,
-            ..chosen.query
-        },
-    )
-    .await;
     let (mut industries, mut countries) = (BTreeSet::new(), BTreeSet::new());
-    for a in unfiltered.iter().flat_map(|l| &l.accounts) {
+    for a in &list.accounts {
         industries.extend(a.firmographics.industry.clone());
         countries.extend(a.firmographics.country.clone());
     }
-    let now_query = HotQuery {
-        window_ms: NOW_MS,
-        limit: 20,
-        ..chosen.query
-    };
-    let now = accounts::hot_filtered(store, site, &now_query, &chosen.filter)
-        .await
-        .map(|l| l.accounts)
-        .unwrap_or_default();
+    list.accounts.retain(|a| chosen.filter.keeps(a));
+    let now: Vec<HotAccount> = list
+        .accounts
+        .iter()
+        .filter(|a| a.last_seen_ms >= ctx.now_ms - NOW_MS)
+        .take(20)
+        .cloned()
+        .collect();
+    list.accounts.truncate(ROWS);
     let tr = &frame.tr;
     let rows: Vec<HotRow> = list
         .accounts
