@@ -17,6 +17,7 @@ pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod model;
+pub mod password;
 pub mod ratelimit;
 pub mod rules;
 pub mod scoring;

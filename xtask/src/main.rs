@@ -5,6 +5,7 @@
 //! - `test`: build everything the tests need, then run formatting, lint and every test.
 //! - `bench-load`: the load benchmark (collect against a bare-hyper baseline), release build.
 //! - `bench-memory`: resident memory per idle visitor for 1,000,000 visitors.
+//! - `bench-console`: the console's hot-accounts and company pages as the store grows.
 //! - `bench-tag`: the tag in headless Chromium against a release edge: the page's `load` event
 //!   to its first collect request, median of 20 loads.
 //! - `bench-rules`: instructions per popup decision for each case of the `rules_decide`
@@ -53,12 +54,13 @@ fn run_task(task: &str, rest: &[String]) -> anyhow::Result<()> {
         "test" => test(&root, rest),
         "bench-load" => bench(&root, "load", rest),
         "bench-memory" => bench(&root, "memory", rest),
+        "bench-console" => bench(&root, "console", rest),
         "bench-tag" => bench_tag(&root),
         "bench-rules" => bench_rules(&root),
         "build-tag" => tracker::build(&root, Budget::WarnUnoptimised),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo | test | bench-load | bench-memory | bench-tag | bench-rules | build-tag>"
+                "usage: cargo xtask <demo | test | bench-load | bench-memory | bench-console | bench-tag | bench-rules | build-tag>"
             );
             if task == "help" {
                 Ok(())
@@ -82,8 +84,10 @@ fn demo(root: &Path) -> anyhow::Result<()> {
     step("building the demo company database");
     demo_db::build(root).context("step: building the demo company database")?;
     step(
-        "building and starting the edge (the first build takes a few minutes): open \
-         http://127.0.0.1:8080/demo/ once it says it is listening (Ctrl-C stops it)",
+        "building and starting the edge (the first build takes a few minutes). Once it says it \
+         is listening (Ctrl-C stops it), open the demo site at http://127.0.0.1:8080/demo/ and \
+         the console at http://127.0.0.1:8080/console/ (user `demo`, password `mikomi-demo`; \
+         user `viewer` with the same password can only read)",
     );
     cargo(
         root,
@@ -185,7 +189,7 @@ fn bench(root: &Path, which: &str, extra: &[String]) -> anyhow::Result<()> {
 /// release edge.
 fn bench_tag(root: &Path) -> anyhow::Result<()> {
     step("checking for Chromium and its driver");
-    setup::system_tools(&setup::TEST_TOOLS[2..5]).context("step: installing system packages")?;
+    setup::system_tools(&setup::TEST_TOOLS[2..6]).context("step: installing system packages")?;
     step("building the tag");
     tracker::build(root, Budget::Enforce)?;
     step("building the release edge");

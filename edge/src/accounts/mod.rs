@@ -68,6 +68,39 @@ pub struct HotAccount {
     pub last_seen_ms: i64,
     /// The ranking: visits + 2 × key-page views + 3 × distinct visitors + 5 × known people.
     pub heat: f64,
+    /// Visits per day over the last `SPARK_DAYS` days, oldest first: the console's sparkline.
+    #[serde(skip)]
+    pub recent_visits: Vec<u32>,
+    /// The first day with activity still kept (at most `MAX_DAYS` ago), in ms.
+    #[serde(skip)]
+    pub first_seen_ms: i64,
+}
+
+/// Days in a hot row's activity sparkline.
+pub const SPARK_DAYS: i64 = 14;
+
+/// One day of an account's activity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayActivity {
+    /// The day's start, in ms (days are UTC days).
+    pub day_ms: i64,
+    pub visits: u32,
+    pub pageviews: u32,
+}
+
+/// Everything an account holds: its company page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccountDetail {
+    pub domain: String,
+    pub firmographics: Firmographics,
+    /// Oldest first; days without activity are left out.
+    pub days: Vec<DayActivity>,
+    /// Key-page views over the days kept, most viewed first.
+    pub key_pages: Vec<(String, u32)>,
+    /// Each visitor's last activity and person, most recent first.
+    pub visitors: Vec<(VisitorId, i64, Option<PersonId>)>,
+    pub people: Vec<PersonId>,
+    pub last_seen_ms: i64,
 }
 
 /// Which hot list: the companies active within `window_ms` before `now_ms`, at most `limit`;
@@ -204,14 +237,24 @@ impl Accounts {
                     key_pages: BTreeMap::new(),
                     last_seen_ms: a.last_seen_ms,
                     heat: 0.0,
+                    recent_visits: recent_visits(a, now_ms),
+                    first_seen_ms: a.days.keys().next().map_or(a.last_seen_ms, |d| d * DAY_MS),
                 };
+                // Summed under borrowed names: a page's name is copied once per row, not
+                // once per day (a 30-day list of thousands of companies otherwise spends most
+                // of its time allocating).
+                let mut key_pages: BTreeMap<&str, u32> = BTreeMap::new();
                 for (_, day) in a.days.range(first_day..) {
                     row.visits += day.visits;
                     row.pageviews += day.pageviews;
                     for (page, n) in &day.key_pages {
-                        *row.key_pages.entry(page.clone()).or_default() += n;
+                        *key_pages.entry(page).or_default() += n;
                     }
                 }
+                row.key_pages = key_pages
+                    .into_iter()
+                    .map(|(page, n)| (page.to_string(), n))
+                    .collect();
                 let mut people = BTreeSet::new();
                 for (last, person) in a.visitors.values() {
                     if *last >= from_ms {
@@ -252,6 +295,45 @@ impl Accounts {
         }
     }
 
+    /// The account of `domain` on `site`, whole.
+    pub fn detail(&self, site: &str, domain: &str) -> Option<AccountDetail> {
+        let account = self.by_key.get(&(Arc::from(site), domain.to_string()))?;
+        let mut key_pages: BTreeMap<&str, u32> = BTreeMap::new();
+        for day in account.days.values() {
+            for (page, n) in &day.key_pages {
+                *key_pages.entry(page).or_default() += n;
+            }
+        }
+        let mut key_pages: Vec<(String, u32)> = key_pages
+            .into_iter()
+            .map(|(p, n)| (p.to_string(), n))
+            .collect();
+        key_pages.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut visitors: Vec<(VisitorId, i64, Option<PersonId>)> = account
+            .visitors
+            .iter()
+            .map(|(v, (last, person))| (*v, *last, *person))
+            .collect();
+        visitors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Some(AccountDetail {
+            domain: account.domain.clone(),
+            firmographics: account.firmographics.clone(),
+            days: account
+                .days
+                .iter()
+                .map(|(day, d)| DayActivity {
+                    day_ms: day * DAY_MS,
+                    visits: d.visits,
+                    pageviews: d.pageviews,
+                })
+                .collect(),
+            key_pages,
+            visitors,
+            people: account.people.iter().copied().collect(),
+            last_seen_ms: account.last_seen_ms,
+        })
+    }
+
     /// Forgets erased visitors and people everywhere.
     pub fn forget(&mut self, visitors: &[VisitorId], person: PersonId) {
         for account in self.by_key.values_mut() {
@@ -288,6 +370,17 @@ impl Accounts {
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
     }
+}
+
+/// Visits per day for the `SPARK_DAYS` days up to `now_ms`, oldest first.
+fn recent_visits(account: &Account, now_ms: i64) -> Vec<u32> {
+    let today = now_ms.div_euclid(DAY_MS);
+    let first = today - SPARK_DAYS + 1;
+    let mut days = vec![0; SPARK_DAYS as usize];
+    for (day, activity) in account.days.range(first..=today) {
+        days[(day - first) as usize] = activity.visits;
+    }
+    days
 }
 
 #[cfg(test)]

@@ -63,7 +63,11 @@ impl Background {
                 rule_set.reload_check,
                 {
                     let app = app.clone();
-                    move |config: &crate::config::Config| app.api_keys.replace(config)
+                    Box::new(move |config: &Config| {
+                        // Revoked API keys and console users stop working with the reload.
+                        app.api_keys.replace(config);
+                        app.console.auth.reload(config);
+                    })
                 },
                 receiver,
             )),
@@ -87,7 +91,10 @@ async fn housekeeping(app: App, mut stop: Stop) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tokio::select! {
-            _ = tick.tick() => app.collector.limits.sweep(),
+            _ = tick.tick() => {
+                app.collector.limits.sweep();
+                app.console.auth.sweep();
+            }
             () = stopped(&mut stop) => return,
         }
     }

@@ -21,6 +21,7 @@ use crate::config::{Config, IpdbConfig, StorageBackend};
 use crate::engine::Model;
 use crate::http::api::ApiKeys;
 use crate::http::assets::{DemoSite, TagAssets};
+use crate::http::console::Console;
 use crate::identity::TokenCodec;
 use crate::metrics::Metrics;
 use crate::model::SessionRules;
@@ -87,6 +88,7 @@ impl App {
             tag,
             demo,
             api_keys: ApiKeys::from_config(config),
+            console: Console::new(config, &secret),
             proxies: crate::http::client_ip::Proxies {
                 trusted: config.server.trusted_proxies.clone(),
                 header: config.server.forwarded_header,

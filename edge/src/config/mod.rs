@@ -1,6 +1,7 @@
 //! The one TOML file an operator writes. Parsed once, validated completely, and turned into typed
 //! values; every error names the file, the line and the key.
 
+mod console;
 mod error;
 mod identity;
 pub mod rules;
@@ -16,6 +17,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use console::{ConsoleConfig, ConsoleRole, ConsoleUserConfig};
 pub use error::{ConfigError, Located, line_of};
 pub use identity::{AccountsConfig, IdentityConfig, MAX_TOKEN_TTL, ScoringConfig, WebhookConfig};
 pub use values::{AssetName, HumanDuration, Origin, PathPrefix, Secret, SiteKey};
@@ -60,6 +62,9 @@ pub struct Config {
     /// Popup rules, as written.
     #[serde(default)]
     pub rules: Vec<Spanned<RuleConfig>>,
+    /// Who may sign in to the console under `/console/`.
+    #[serde(default)]
+    pub console: ConsoleConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -359,6 +364,13 @@ pub struct SiteConfig {
     /// Treat Do-Not-Track as "no consent".
     #[serde(default)]
     pub honor_dnt: bool,
+    /// The IANA time zone the site's people work in: the console shows days and times in it.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: Spanned<String>,
+}
+
+fn default_time_zone() -> Spanned<String> {
+    Spanned::new(0..0, "UTC".into())
 }
 
 fn yes() -> bool {
@@ -454,6 +466,20 @@ impl Config {
                 );
             }
         }
+        for (i, site) in self.sites.iter().enumerate() {
+            let zone = &site.get_ref().time_zone;
+            if jiff::tz::TimeZone::get(zone.get_ref()).is_err() {
+                return at(
+                    zone.span(),
+                    format!("sites[{i}].time_zone"),
+                    format!(
+                        "`{}` is not an IANA time zone name such as Asia/Tokyo or UTC",
+                        zone.get_ref()
+                    ),
+                );
+            }
+        }
+        self.validate_console(&keys, path, text)?;
         // Two entries with one key: the last one silently won, so a key meant for one site could
         // end up with another's sites, and revoking "the" entry would not revoke it.
         let mut secrets = HashSet::new();
@@ -560,6 +586,58 @@ impl Config {
                 None,
                 Some("server.max_connections".into()),
                 "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_console(
+        &self,
+        sites: &HashSet<SiteKey>,
+        path: &Path,
+        text: &str,
+    ) -> Result<(), ConfigError> {
+        let at = |span, key: String, message: String| {
+            Err(ConfigError::at(path, text, Some(span), Some(key), message))
+        };
+        let mut names = HashSet::new();
+        for (i, user) in self.console.users.iter().enumerate() {
+            let entry = user.get_ref();
+            if let Err(message) = console::check_user(entry) {
+                return at(user.span(), format!("console.users[{i}]"), message);
+            }
+            if !names.insert(entry.name.as_str()) {
+                return at(
+                    user.span(),
+                    format!("console.users[{i}].name"),
+                    format!("user name `{}` is used twice", entry.name),
+                );
+            }
+            for (j, site) in entry.sites.iter().enumerate() {
+                if !sites.contains(site.get_ref()) {
+                    return at(
+                        site.span(),
+                        format!("console.users[{i}].sites[{j}]"),
+                        format!(
+                            "no [[sites]] entry has the key `{}`",
+                            site.get_ref().as_str()
+                        ),
+                    );
+                }
+            }
+        }
+        if self.console.session_ttl.0 < Duration::from_secs(60)
+            || self.console.login_burst == 0
+            || self.console.login_burst_per_address == 0
+            || self.console.login_every.0.is_zero()
+        {
+            return Err(ConfigError::at(
+                path,
+                text,
+                None,
+                Some("console".into()),
+                "session_ttl is at least 1m, and login_burst, login_burst_per_address and \
+                 login_every are above zero",
             ));
         }
         Ok(())

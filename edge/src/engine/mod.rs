@@ -11,10 +11,12 @@
 
 pub mod feed;
 pub mod image;
+mod listing;
 pub mod outbox;
 mod people;
 mod query;
 
+pub use listing::SiteOverview;
 pub use query::{FeedItem, FeedPage};
 
 pub use people::vid_hex;

@@ -129,6 +129,7 @@ impl From<PeopleError> for ApiError {
         let (status, code) = match &err {
             E::InvalidId => (StatusCode::BAD_REQUEST, "invalid_person_id"),
             E::NotFound => return ApiError::not_found(),
+            E::OtherSite => (StatusCode::FORBIDDEN, "forbidden"),
             E::InvalidStage => (StatusCode::BAD_REQUEST, "invalid_stage"),
             E::InvalidAttribute(_) => (StatusCode::BAD_REQUEST, "invalid_attribute"),
             // Well-formed requests that the person's state does not allow: a conflict.

@@ -8,6 +8,7 @@ use super::api::ApiKeys;
 use super::assets::{DemoSite, TagAssets};
 use super::body::BodyTiming;
 use super::client_ip::Proxies;
+use super::console::Console;
 use crate::collect::Collector;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -31,6 +32,8 @@ pub struct Shared {
     /// Served under `/demo/` when configured.
     pub demo: Option<DemoSite>,
     pub api_keys: ApiKeys,
+    /// The console's users and each site's time zone.
+    pub console: Console,
     /// Peers whose forwarding header is believed, and which header that is.
     pub proxies: Proxies,
     /// Mount point of the public routes.

@@ -5,6 +5,7 @@ mod api_keys;
 mod bad_input;
 mod cli;
 mod collect;
+mod console;
 mod contract;
 mod deploy;
 mod durability;
