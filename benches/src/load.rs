@@ -214,12 +214,13 @@ fn extract_vid(body: &[u8]) -> Option<String> {
     Some(text[start..end].to_string())
 }
 
-/// A plain blocking GET, for reading `/metrics` between runs.
-pub fn http_get(address: &str, path: &str) -> anyhow::Result<String> {
+/// A plain blocking GET with a bearer token, for reading `/metrics` between runs.
+pub fn http_get(address: &str, path: &str, token: &str) -> anyhow::Result<String> {
     let mut stream = std::net::TcpStream::connect(address)?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Connection: close\r\n\r\n"
     )?;
     let mut text = String::new();
     stream.read_to_string(&mut text)?;

@@ -17,6 +17,8 @@ use crate::http;
 use crate::http::App;
 
 pub struct ServerOptions {
+    /// Which routes this listener serves.
+    pub surface: http::Surface,
     pub max_connections: usize,
     pub header_timeout: Duration,
     pub shutdown_timeout: Duration,
@@ -57,7 +59,9 @@ pub async fn run(
         };
         let _ = stream.set_nodelay(true);
         let app_for_conn = app.clone();
-        let service = service_fn(move |request| http::handle(app_for_conn.clone(), peer, request));
+        let surface = options.surface;
+        let service =
+            service_fn(move |request| http::handle(app_for_conn.clone(), surface, peer, request));
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         let gauge = app.metrics.http.connections.clone();
         gauge.inc();

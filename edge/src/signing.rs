@@ -24,6 +24,15 @@ pub enum Unsealed {
 /// Bytes of MAC on sealed tokens: 128 bits.
 const SEAL_TAG: usize = 16;
 
+/// The longest part a sealed token carries: its length is one byte.
+pub const MAX_PART: usize = 255;
+
+/// A part longer than `MAX_PART` was given to `seal`. It is refused, never cut: a token naming
+/// the first 255 bytes of a longer address would vouch for another address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a sealed part is longer than {MAX_PART} bytes")]
+pub struct PartTooLong;
+
 impl Signer {
     pub fn new(secret: &[u8], label: &str) -> Signer {
         // HMAC takes keys of any length; this cannot fail.
@@ -49,18 +58,19 @@ impl Signer {
     }
 
     /// A URL-safe token carrying an expiry and short text parts:
-    /// `expires ‖ (len ‖ part)* ‖ tag`, base64url. Parts longer than 255 bytes are cut.
-    pub fn seal(&self, expires_ms: i64, parts: &[&str]) -> String {
+    /// `expires ‖ (len ‖ part)* ‖ tag`, base64url. A part longer than `MAX_PART` bytes is
+    /// refused.
+    pub fn seal(&self, expires_ms: i64, parts: &[&str]) -> Result<String, PartTooLong> {
         let mut bytes = Vec::with_capacity(64);
         bytes.extend_from_slice(&expires_ms.to_le_bytes());
         for part in parts {
-            let part = &part.as_bytes()[..part.len().min(255)];
-            bytes.push(part.len() as u8);
-            bytes.extend_from_slice(part);
+            let len = u8::try_from(part.len()).map_err(|_| PartTooLong)?;
+            bytes.push(len);
+            bytes.extend_from_slice(part.as_bytes());
         }
         let tag = self.tag::<SEAL_TAG>(&bytes);
         bytes.extend_from_slice(&tag);
-        URL_SAFE_NO_PAD.encode(bytes)
+        Ok(URL_SAFE_NO_PAD.encode(bytes))
     }
 
     /// Checks a sealed token's signature (first) and expiry; returns its expiry and parts.
@@ -103,7 +113,9 @@ mod tests {
     #[test]
     fn sealed_tokens_round_trip_and_refuse_tampering_expiry_and_other_labels() {
         let signer = Signer::new(b"secret", "test");
-        let token = signer.seal(2_000, &["demo", "山田@example.jp", ""]);
+        let token = signer
+            .seal(2_000, &["demo", "山田@example.jp", ""])
+            .expect("short parts");
         assert_eq!(
             signer.open(&token, 1_000),
             Ok((
@@ -133,5 +145,15 @@ mod tests {
                 "{garbage}"
             );
         }
+    }
+
+    #[test]
+    fn a_part_too_long_for_its_length_byte_is_refused_not_cut() {
+        let signer = Signer::new(b"secret", "test");
+        let longest = "a".repeat(MAX_PART);
+        let token = signer.seal(2_000, &[&longest]).expect("255 bytes fit");
+        assert_eq!(signer.open(&token, 0), Ok((2_000, vec![longest])));
+        let too_long = format!("{}@example.jp", "a".repeat(250));
+        assert_eq!(signer.seal(2_000, &[&too_long]), Err(PartTooLong));
     }
 }

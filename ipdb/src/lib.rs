@@ -37,6 +37,7 @@
 
 pub mod build;
 mod cache;
+pub mod cells;
 pub mod classify;
 mod company;
 mod error;

@@ -15,7 +15,23 @@ pub struct RedisServer {
     pub port: u16,
     dir: PathBuf,
     cluster: bool,
+    /// A TLS port beside the plain one (which stays for the readiness check and `command`).
+    tls: Option<Tls>,
     child: Mutex<Option<Child>>,
+}
+
+/// The PEM files a TLS server is started with.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub ca: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+struct Tls {
+    port: u16,
+    files: TlsFiles,
 }
 
 impl RedisServer {
@@ -24,13 +40,27 @@ impl RedisServer {
         RedisServer::start_in(dir, false)
     }
 
+    /// Starts a server that also listens for TLS (`--tls-port`) with these files; clients need
+    /// no certificate of their own.
+    pub fn start_tls(dir: &Path, files: TlsFiles) -> RedisServer {
+        RedisServer::start_with(dir, false, Some(files))
+    }
+
     fn start_in(dir: &Path, cluster: bool) -> RedisServer {
+        RedisServer::start_with(dir, cluster, None)
+    }
+
+    fn start_with(dir: &Path, cluster: bool, tls: Option<TlsFiles>) -> RedisServer {
         std::fs::create_dir_all(dir).expect("create the redis directory");
         for _ in 0..5 {
             let server = RedisServer {
                 port: free_port(),
                 dir: dir.to_path_buf(),
                 cluster,
+                tls: tls.clone().map(|files| Tls {
+                    port: free_port(),
+                    files,
+                }),
                 child: Mutex::new(None),
             };
             if server.launch() {
@@ -59,6 +89,17 @@ impl RedisServer {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        if let Some(tls) = &self.tls {
+            command
+                .args(["--tls-port", &tls.port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(&tls.files.cert)
+                .arg("--tls-key-file")
+                .arg(&tls.files.key)
+                .arg("--tls-ca-cert-file")
+                .arg(&tls.files.ca)
+                .args(["--tls-auth-clients", "no"]);
+        }
         if self.cluster {
             command.args([
                 "--cluster-enabled",
@@ -94,6 +135,13 @@ impl RedisServer {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The `rediss://` URL of a TLS server, by the name its certificate carries.
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls
+            .as_ref()
+            .map(|tls| format!("rediss://localhost:{}", tls.port))
     }
 
     /// Kills the process outright, as a crash or a lost machine would.

@@ -12,6 +12,9 @@ use serde_json::Value;
 use crate::redis::RedisServer;
 use crate::{API_KEY, BROWSER_UA, ORIGIN, SITE};
 
+/// The token test edges open `/metrics` and the full `/healthz` with.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789abcdef";
+
 /// The secret edges sharing a Redis share (visitor ids are signed with it).
 pub const TEST_SECRET: &str = "test-secret-shared-by-every-node-0123456789";
 
@@ -37,6 +40,10 @@ pub struct EdgeConfig {
     pub webhooks: Vec<(String, String)>,
     /// Appended as written: `[popups]` and `[[rules]]` sections.
     pub extra_toml: String,
+    /// Lines added to the `[server]` table as written (`forwarded_header = "forwarded"`).
+    pub server_toml: String,
+    /// `server.metrics_token`; `METRICS_TOKEN` unless a test turns it off.
+    pub metrics_token: Option<&'static str>,
     /// Which backend the edge stores into.
     pub store: TestStore,
 }
@@ -52,6 +59,11 @@ pub enum TestStore {
     Shared {
         urls: Vec<String>,
         cluster: bool,
+    },
+    /// A Redis reached over TLS (`rediss://`), trusting the CA in `ca_file`.
+    Tls {
+        url: String,
+        ca_file: PathBuf,
     },
 }
 
@@ -87,6 +99,8 @@ impl Default for EdgeConfig {
             session_timeout: None,
             webhooks: Vec::new(),
             extra_toml: String::new(),
+            server_toml: String::new(),
+            metrics_token: Some(METRICS_TOKEN),
             store: TestStore::from_env(),
         }
     }
@@ -115,6 +129,15 @@ impl EdgeConfig {
                 (vec![server.url()], false)
             }
             TestStore::Shared { urls, cluster } => (urls.clone(), *cluster),
+            TestStore::Tls { url, ca_file } => {
+                return (
+                    format!("secret = {TEST_SECRET:?}\n"),
+                    format!(
+                        "backend = \"redis\"\n\n[storage.redis]\nurls = [{url:?}]\nca_file = {:?}\ntimeout = \"2s\"\n",
+                        ca_file.display().to_string()
+                    ),
+                );
+            }
         };
         let urls: Vec<String> = urls.iter().map(|u| format!("{u:?}")).collect();
         (
@@ -144,7 +167,7 @@ listen = "127.0.0.1:0"
 public_prefix = "{prefix}"
 trusted_proxies = [{proxies}]
 shutdown_timeout = "5s"
-{secret}
+{secret}{metrics_token}{server_extra}
 [storage]
 data_dir = {data:?}
 snapshot_after_bytes = {snapshot}
@@ -167,6 +190,11 @@ key = "{API_KEY}"
 sites = ["{SITE}"]
 "#,
             prefix = self.public_prefix,
+            server_extra = self.server_toml,
+            metrics_token = self
+                .metrics_token
+                .map(|t| format!("metrics_token = {t:?}\n"))
+                .unwrap_or_default(),
             proxies = quoted(&proxies),
             data = self.data_dir.path().display().to_string(),
             snapshot = self.snapshot_after_bytes,
@@ -271,6 +299,8 @@ pub fn ipdb_binary() -> PathBuf {
 pub struct Edge {
     child: Child,
     pub base: String,
+    /// The admin listener (`server.admin_listen`), when configured.
+    pub admin_base: Option<String>,
     pub http: reqwest::Client,
     config_path: PathBuf,
     /// Lines the process wrote to stderr (its log), for failure messages.
@@ -326,14 +356,19 @@ impl Edge {
         });
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            // The admin line comes first, when there is one.
+            let mut admin = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("mikomi-edge admin listening on ") {
+                    admin = Some(address.to_string());
+                }
                 if let Some(address) = line.strip_prefix("mikomi-edge listening on ") {
-                    let _ = tx.send(address.to_string());
+                    let _ = tx.send((address.to_string(), admin.take()));
                 }
             }
         });
-        let base = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => base,
+        let (base, admin_base) = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(bases) => bases,
             Err(_) => {
                 let _ = child.kill();
                 let log = log.lock().map(|l| l.join("\n")).unwrap_or_default();
@@ -343,6 +378,7 @@ impl Edge {
         Edge {
             child,
             base,
+            admin_base,
             http: reqwest::Client::builder()
                 .user_agent(BROWSER_UA)
                 .build()
@@ -526,10 +562,11 @@ impl Edge {
         }
     }
 
-    /// The text of `/metrics`.
+    /// The text of `/metrics`, asked with the metrics token.
     pub async fn metrics(&self) -> String {
         self.http
             .get(self.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
             .send()
             .await
             .expect("metrics")
@@ -538,17 +575,22 @@ impl Edge {
             .expect("metrics text")
     }
 
-    /// The store's counters from `/healthz`.
-    pub async fn stored_events(&self) -> u64 {
-        let health: Value = self
-            .http
+    /// The full `/healthz`, asked with the metrics token.
+    pub async fn health(&self) -> Value {
+        self.http
             .get(self.url("/healthz"))
+            .bearer_auth(METRICS_TOKEN)
             .send()
             .await
             .expect("healthz")
             .json()
             .await
-            .expect("healthz JSON");
+            .expect("healthz JSON")
+    }
+
+    /// The store's counters from `/healthz`.
+    pub async fn stored_events(&self) -> u64 {
+        let health = self.health().await;
         health["store"]["stats"]["events"]
             .as_u64()
             .expect("event count")

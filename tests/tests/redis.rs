@@ -128,14 +128,7 @@ async fn two_nodes_on_one_cluster_behave_as_one_service() {
 }
 
 async fn health(edge: &Edge) -> Value {
-    edge.http
-        .get(edge.url("/healthz"))
-        .send()
-        .await
-        .expect("healthz")
-        .json()
-        .await
-        .expect("healthz JSON")
+    edge.health().await
 }
 
 /// A counter's value from `/metrics`.

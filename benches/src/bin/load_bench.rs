@@ -87,7 +87,7 @@ fn main() -> anyhow::Result<()> {
     let half_rate = peak.per_second() / 2.0;
     eprintln!("collect: open loop at {half_rate:.0} req/s (half of peak)");
     let half = runtime.block_on(load::run(&spec(&edge.address, collect, Some(half_rate))))?;
-    let metrics = load::http_get(&edge.address, "/metrics").unwrap_or_default();
+    let metrics = load::http_get(&edge.address, "/metrics", METRICS_TOKEN).unwrap_or_default();
     drop(edge);
 
     // Rules on: the demo's popup rules decided on every page view.
@@ -271,11 +271,15 @@ fn bench_dir(release: &Path, name: &str) -> anyhow::Result<PathBuf> {
 /// Defaults everywhere except: the load generator is a trusted proxy (each visitor has its own
 /// forwarded address, so per-address limits apply per visitor), and the per-site limit is
 /// raised past what one site would normally be allowed, since the benchmark is one site.
+/// Opens `/metrics` on the benchmark's edge.
+const METRICS_TOKEN: &str = "bench-metrics-token-0123456789abcdef";
+
 fn edge_config(data: &Path) -> String {
     format!(
         r#"[server]
 listen = "127.0.0.1:0"
 trusted_proxies = ["127.0.0.1/32"]
+metrics_token = "{METRICS_TOKEN}"
 
 [storage]
 data_dir = {data:?}

@@ -63,7 +63,10 @@ impl Background {
                 rule_set.reload_check,
                 {
                     let app = app.clone();
-                    Box::new(move |config: &Config| app.console.auth.reload(config))
+                    move |config: &Config| {
+                        app.api_keys.replace(config);
+                        app.console.auth.reload(config);
+                    }
                 },
                 receiver,
             )),

@@ -76,6 +76,10 @@ impl App {
             clock,
             max_events: config.limits.max_events_per_request,
             rules,
+            new_people: crate::collect::new_people::NewPeopleCap::new(
+                config.identity.max_new_people_per_visitor,
+                config.identity.max_new_people_per_address,
+            ),
         };
         Ok(App::new(Shared {
             collector,
@@ -85,11 +89,23 @@ impl App {
             demo,
             api_keys: ApiKeys::from_config(config),
             console: Console::new(config, &secret),
-            trusted_proxies: config.server.trusted_proxies.clone(),
+            proxies: crate::http::client_ip::Proxies {
+                trusted: config.server.trusted_proxies.clone(),
+                header: config.server.forwarded_header,
+            },
             public_prefix: config.server.public_prefix.as_str().to_string(),
             max_body_bytes: config.limits.max_body_bytes,
+            body_timing: crate::http::body::BodyTiming {
+                timeout: config.server.body_timeout.0,
+                min_rate: config.server.body_min_rate,
+            },
             half_life_ms: config.scoring.half_life.0.as_millis() as i64,
             token_ttl: config.identity.token_ttl.0,
+            metrics_token: config
+                .server
+                .metrics_token
+                .as_ref()
+                .map(|t| t.expose().as_bytes().to_vec()),
         }))
     }
 }
@@ -126,6 +142,12 @@ fn load_or_create_secret(dir: &Path) -> anyhow::Result<Vec<u8>> {
     let tmp = path.with_extension("tmp");
     write_private(&tmp, &secret).with_context(|| format!("write {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("rename to {}", path.display()))?;
+    // The rename lives in the directory: until the directory itself is synced, a crash can
+    // forget it, and the next start would generate another secret and invalidate every visitor
+    // id (and cookie) already handed out under this one.
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("sync {}", dir.display()))?;
     tracing::info!(path = %path.display(), "generated the visitor-id secret");
     Ok(secret.to_vec())
 }
@@ -176,12 +198,20 @@ fn open_store(
         ),
         (StorageBackend::Redis, Some(redis)) => {
             let redis = redis.get_ref();
+            let ca_pem =
+                match &redis.ca_file {
+                    Some(path) => Some(std::fs::read(path).with_context(|| {
+                        format!("read storage.redis.ca_file {}", path.display())
+                    })?),
+                    None => None,
+                };
             let options = RedisOptions {
                 endpoint: Endpoint {
                     urls: redis.urls.iter().map(|u| u.get_ref().clone()).collect(),
                     cluster: redis.is_cluster(),
                     connections: redis.connections,
                     timeout: redis.timeout.0,
+                    ca_pem,
                 },
                 key_prefix: redis.key_prefix.clone(),
                 spool_dir: data_dir.join("spool"),

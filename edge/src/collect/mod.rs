@@ -2,6 +2,7 @@
 //! events and an answer. Every check runs before anything is stored; any failure stores
 //! nothing.
 
+pub mod new_people;
 mod sites;
 pub mod validate;
 pub mod wire;
@@ -16,7 +17,7 @@ use crate::bots::BotFilter;
 use crate::clock::Clock;
 use crate::config::ConsentMode;
 use crate::event::{Event, TimedEvent};
-use crate::identity::{TokenCodec, email};
+use crate::identity::{TokenCodec, email, stitch};
 use crate::model::{Batch, VisitorKey, truncate_ip};
 use crate::ratelimit::RateLimits;
 use crate::rules::{DecideRequest, Decision, Incoming, Outcome, PopupContent, Rules, page_lang};
@@ -96,6 +97,8 @@ pub struct Collector {
     pub max_events: usize,
     /// Popup rules, reloadable.
     pub rules: Arc<Rules>,
+    /// New people per browser and per client address and day.
+    pub new_people: new_people::NewPeopleCap,
 }
 
 impl Collector {
@@ -155,6 +158,7 @@ impl Collector {
         };
         let now = self.clock.now_ms();
         let events = self.verify_clicks(events, &site.key, now);
+        let events = self.cap_new_people(events, &site.key, visitor, input.client_ip, now);
         let mut batch = Batch {
             site: Arc::clone(&site.key),
             visitor,
@@ -189,6 +193,37 @@ impl Collector {
 
     /// The popup decision for the batch's last page view, over the visitor's state as it is
     /// before the batch. A store that cannot answer means no popup, never a failed collect.
+    /// Drops the address of a form that would create a person past the day's bound for this
+    /// browser or address (`new_people`); the conversion itself is kept.
+    fn cap_new_people(
+        &self,
+        mut events: Vec<TimedEvent>,
+        site: &Arc<str>,
+        visitor: crate::visitor_id::VisitorId,
+        address: IpAddr,
+        now: i64,
+    ) -> Vec<TimedEvent> {
+        let mut admitted: Vec<String> = Vec::new();
+        for timed in &mut events {
+            let Event::Conversion { fields, form, .. } = &mut timed.event else {
+                continue;
+            };
+            let Some(email) = stitch::form_email(fields) else {
+                continue;
+            };
+            if admitted.contains(&email) || self.store.engine().knows_email(site, &email) {
+                continue;
+            }
+            if self.new_people.admit(site, visitor, address, now) {
+                admitted.push(email);
+            } else {
+                tracing::info!(%site, form = %form, "a form's address dropped: this browser or address created its people for today");
+                fields.retain(|(name, _)| !stitch::is_email_field(name));
+            }
+        }
+        events
+    }
+
     async fn decide(&self, batch: &Batch, lang: Option<&str>, preview: Option<&str>) -> Decision {
         let none = Decision {
             outcome: Outcome::None,

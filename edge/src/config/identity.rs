@@ -7,17 +7,28 @@ use serde::Deserialize;
 use super::values::HumanDuration;
 use crate::glob::Glob;
 
+/// The longest an email-click token may live. A link in a mail is clicked within days or weeks;
+/// a token that outlives a year is a mistake (or an attempt to get one that never expires), and
+/// an unbounded duration would overflow the expiry's milliseconds.
+pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(365 * 86_400);
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IdentityConfig {
     /// How long an email-click token minted by the API stays valid.
     pub token_ttl: HumanDuration,
+    /// New people one browser may create (with forms naming unknown addresses) per day.
+    pub max_new_people_per_visitor: u32,
+    /// New people one client address may create per day (an office shares one address).
+    pub max_new_people_per_address: u32,
 }
 
 impl Default for IdentityConfig {
     fn default() -> Self {
         IdentityConfig {
             token_ttl: HumanDuration(Duration::from_secs(30 * 86_400)),
+            max_new_people_per_visitor: 3,
+            max_new_people_per_address: 50,
         }
     }
 }

@@ -19,7 +19,7 @@ use toml::Spanned;
 
 pub use console::{ConsoleConfig, ConsoleRole, ConsoleUserConfig};
 pub use error::{ConfigError, Located, line_of};
-pub use identity::{AccountsConfig, IdentityConfig, ScoringConfig, WebhookConfig};
+pub use identity::{AccountsConfig, IdentityConfig, MAX_TOKEN_TTL, ScoringConfig, WebhookConfig};
 pub use values::{AssetName, HumanDuration, Origin, PathPrefix, Secret, SiteKey};
 
 use self::rules::{PopupsConfig, RuleConfig};
@@ -80,11 +80,21 @@ pub struct ServerConfig {
     pub shutdown_timeout: HumanDuration,
     /// How long a client may take to send request headers.
     pub header_timeout: HumanDuration,
-    /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    /// How long a client may take to send a whole request body (collect and the API).
+    pub body_timeout: HumanDuration,
+    /// Bytes per second a request body must average after its first second; 0 turns it off.
+    pub body_min_rate: u64,
+    /// Peers whose forwarding header is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// The one header the trusted proxies write the client's address into.
+    pub forwarded_header: ForwardedHeader,
     /// Signs visitor ids. Several edge nodes must share it. When absent, one is generated in
     /// the data directory on first start.
     pub secret: Option<Secret>,
+    /// A second listener for operators only: `/metrics` and the full `/healthz`.
+    pub admin_listen: Option<SocketAddr>,
+    /// A bearer token that opens `/metrics` and the full `/healthz` on the public listener.
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for ServerConfig {
@@ -95,10 +105,30 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             shutdown_timeout: HumanDuration(Duration::from_secs(10)),
             header_timeout: HumanDuration(Duration::from_secs(10)),
+            body_timeout: HumanDuration(Duration::from_secs(10)),
+            body_min_rate: 1024,
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
             secret: None,
+            admin_listen: None,
+            metrics_token: None,
         }
     }
+}
+
+/// Which forwarding header names the client. Exactly one is read: a proxy that sets one of them
+/// usually passes the others through as the client wrote them, so believing a second header
+/// would let the client choose its own address.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, …` (with `X-Forwarded-Proto`).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client;proto=https, for=proxy1`.
+    Forwarded,
+    /// `X-Real-IP: client`, one address set by the nearest proxy (with `X-Forwarded-Proto`).
+    XRealIp,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,8 +148,13 @@ pub struct StorageConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisConfig {
-    /// One `redis://` URL for a single server, or the seed nodes of a cluster.
+    /// One `redis://` (or `rediss://`, TLS) URL for a single server, or the seed nodes of a
+    /// cluster.
     pub urls: Vec<Spanned<String>>,
+    /// A PEM file of the CA that signed the Redis servers' certificates, for `rediss://` with a
+    /// private CA; without it the webpki roots (the public CAs) are trusted.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// Whether `urls` name a Redis Cluster; by default, when there is more than one.
     #[serde(default)]
     pub cluster: Option<bool>,
@@ -445,7 +480,18 @@ impl Config {
             }
         }
         self.validate_console(&keys, path, text)?;
+        // Two entries with one key: the last one silently won, so a key meant for one site could
+        // end up with another's sites, and revoking "the" entry would not revoke it.
+        let mut secrets = HashSet::new();
         for (i, api_key) in self.api_keys.iter().enumerate() {
+            if !secrets.insert(api_key.get_ref().key.expose()) {
+                return at(
+                    api_key.span(),
+                    format!("api_keys[{i}].key"),
+                    "this key is used by an earlier [[api_keys]] entry: give each entry its own"
+                        .into(),
+                );
+            }
             for (j, site) in api_key.get_ref().sites.iter().enumerate() {
                 if !keys.contains(site.get_ref()) {
                     return at(
@@ -513,7 +559,26 @@ impl Config {
                 ),
             );
         }
+        let ttl = self.identity.token_ttl.0;
+        if ttl.is_zero() || ttl > MAX_TOKEN_TTL {
+            return Err(ConfigError::at(
+                path,
+                text,
+                span_of("token_ttl"),
+                Some("identity.token_ttl".into()),
+                "an email-click token lives from 1 second to 365 days",
+            ));
+        }
         self.validate_storage(path, text)?;
+        if self.server.body_timeout.0 < Duration::from_secs(1) {
+            return Err(ConfigError::at(
+                path,
+                text,
+                span_of("body_timeout"),
+                Some("server.body_timeout".into()),
+                "must be at least 1s: a body of real visitors needs time to arrive",
+            ));
+        }
         if self.server.max_connections == 0 {
             return Err(ConfigError::at(
                 path,
@@ -617,6 +682,17 @@ impl Config {
                         );
                     }
                 }
+                let tls = config
+                    .urls
+                    .iter()
+                    .any(|u| u.get_ref().starts_with("rediss://"));
+                if config.ca_file.is_some() && !tls {
+                    return fail(
+                        Some(redis.span()),
+                        "storage.redis.ca_file",
+                        "a CA file is for rediss:// URLs (TLS); these are all redis://".into(),
+                    );
+                }
                 if config.connections == 0 || config.timeout.0.is_zero() {
                     return fail(
                         Some(redis.span()),
@@ -642,6 +718,11 @@ impl Config {
         }
         for layer in &mut self.ipdb.layers {
             join(&mut layer.path);
+        }
+        if let Some(redis) = &mut self.storage.redis
+            && let Some(ca) = &mut redis.get_mut().ca_file
+        {
+            join(ca);
         }
     }
 

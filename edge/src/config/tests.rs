@@ -45,6 +45,11 @@ fn errors_point_at_the_line() {
         ("[server]\nshutdown_timeout = \"soon\"\n", 2, "soon"),
         ("[server]\nunknown_key = 1\n", 2, "unknown_key"),
         (
+            "[server]\nforwarded_header = \"true-client-ip\"\n",
+            2,
+            "true-client-ip",
+        ),
+        (
             "[[sites]]\nkey = \"a\"\norigins = [\"example.com\"]\n",
             3,
             "http",
@@ -81,6 +86,21 @@ fn errors_point_at_the_line() {
             5,
             "at least 24",
         ),
+        (
+            "[[sites]]\nkey = \"a\"\norigins = [\"http://a\"]\n[identity]\ntoken_ttl = \"366d\"\n",
+            5,
+            "365 days",
+        ),
+        (
+            "[server]\nbody_timeout = \"100ms\"\n[[sites]]\nkey = \"a\"\norigins = [\"http://a\"]\n",
+            2,
+            "at least 1s",
+        ),
+        (
+            "[[sites]]\nkey = \"a\"\norigins = [\"http://a\"]\n[[api_keys]]\nkey = \"0123456789abcdef0123456789\"\nsites = [\"a\"]\n[[api_keys]]\nkey = \"0123456789abcdef0123456789\"\nsites = [\"a\"]\n",
+            7,
+            "earlier [[api_keys]] entry",
+        ),
     ];
     for (text, line, needle) in cases {
         let err = parse(text).expect_err(text);
@@ -89,6 +109,24 @@ fn errors_point_at_the_line() {
         assert!(message.starts_with("edge.toml:"), "{message}");
         assert!(message.contains(needle), "{message} lacks {needle}");
     }
+}
+
+#[test]
+fn a_redis_ca_file_needs_a_tls_url_and_follows_the_file() {
+    let redis = |url: &str| {
+        format!(
+            "[server]\nsecret = \"0123456789abcdef0123456789\"\n{MINIMAL}[storage]\nbackend = \"redis\"\n\
+             [storage.redis]\nurls = [\"{url}\"]\nca_file = \"ca.pem\"\n"
+        )
+    };
+    let err = parse(&redis("redis://cache:6379")).expect_err("plain redis");
+    assert!(err.to_string().contains("rediss://"), "{err}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("edge.toml");
+    std::fs::write(&path, redis("rediss://cache:6380")).expect("write");
+    let config = Config::load(&path).expect("valid");
+    let ca = config.storage.redis.and_then(|r| r.into_inner().ca_file);
+    assert_eq!(ca, Some(dir.path().join("ca.pem")));
 }
 
 #[test]

@@ -127,11 +127,7 @@ impl Engine {
                 .get(&(Arc::clone(&batch.site), address.to_string()))
                 .map(|id| *id)
         };
-        let points: f64 = batch
-            .events
-            .iter()
-            .map(|e| self.model.scoring.points(&e.event))
-            .sum();
+        let points = self.model.scoring.batch_points(&batch.events);
         let half_life = self.model.scoring.half_life_ms;
 
         // The visitor side.
@@ -154,7 +150,7 @@ impl Engine {
                     .replace(&batch.site, before.as_deref(), visitor.popups.as_deref());
             }
             let decisions = stitch::decide(&mut visitor, seq, batch, &lookup, ids);
-            visitor.score.add(points, now, half_life);
+            visitor.score.add(points.total(), now, half_life);
             lock(&self.feed).update(&key, &visitor);
             let owner = visitor.owner();
             self.record_account(&key, &visitor, batch, summary.new_session, owner);
@@ -162,7 +158,7 @@ impl Engine {
         };
 
         // The people side.
-        self.apply_decisions(batch, &decisions, owner, points, visitor_score, ids);
+        self.apply_decisions(batch, &decisions, owner, &points, visitor_score, ids);
         Some(summary)
     }
 

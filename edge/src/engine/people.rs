@@ -13,6 +13,7 @@ use crate::model::ids::RecordIds;
 use crate::model::person::{AuditKind, Person, PersonId, Stage};
 use crate::model::record::AdminOp;
 use crate::model::{Batch, VisitorKey};
+use crate::scoring::{self, BatchPoints};
 use crate::visitor_id::VisitorId;
 
 /// Collects a record's webhook events with ids fixed by the record's position.
@@ -80,7 +81,7 @@ impl Engine {
         batch: &Batch,
         decisions: &[Decision],
         owner: Option<PersonId>,
-        points: f64,
+        points: &BatchPoints,
         visitor_score: f64,
         ids: &mut RecordIds,
     ) {
@@ -121,6 +122,14 @@ impl Engine {
                     let mut p = self.persons.entry(*person).or_insert_with(|| {
                         Person::new(*person, Arc::clone(&batch.site), email.clone(), now)
                     });
+                    // A device's first join brings its score, this batch's points included: less
+                    // the forms this person was already given points for today.
+                    let repeated: f64 = points
+                        .forms
+                        .iter()
+                        .filter(|(form, _)| !scoring::counts_conversion(&p, form, now))
+                        .map(|(_, form_points)| form_points)
+                        .sum();
                     let join = people::Join {
                         seq,
                         at_ms: now,
@@ -129,7 +138,7 @@ impl Engine {
                         fields,
                         previous: *previous,
                         retroactive: *retroactive,
-                        visitor_score,
+                        visitor_score: visitor_score - repeated,
                     };
                     let new_device = people::join(&mut p, &join, half_life);
                     if *created {
@@ -190,8 +199,16 @@ impl Engine {
             && fresh(self, owner, &mut done)
             && let Some(mut p) = self.persons.get_mut(&owner)
         {
+            let mut earned = points.other;
+            for (form, form_points) in &points.forms {
+                if *form_points > 0.0 && scoring::counts_conversion(&p, form, now) {
+                    // A first join took these points with the visitor's score already.
+                    earned += form_points;
+                    p.audit(seq, now, AuditKind::ConversionScored { form: form.clone() });
+                }
+            }
             if !scored {
-                p.score.add(points, now, half_life);
+                p.score.add(earned, now, half_life);
             }
             p.last_seen_ms = p.last_seen_ms.max(now);
             if self.model.scoring.promotes(&p, now) {

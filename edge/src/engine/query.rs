@@ -15,6 +15,12 @@ use crate::visitor_id::VisitorId;
 const MAX_SCAN: usize = 10_000;
 
 impl Engine {
+    /// Whether a person of `site` has the (normalised) address `email`.
+    pub fn knows_email(&self, site: &Arc<str>, email: &str) -> bool {
+        self.emails
+            .contains_key(&(Arc::clone(site), email.to_string()))
+    }
+
     /// A person by id, following merges to the survivor.
     pub fn person(&self, id: PersonId) -> Option<Person> {
         let mut id = id;

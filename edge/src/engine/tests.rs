@@ -382,7 +382,14 @@ fn erasure_removes_the_person_their_devices_and_every_mention() {
     assert!(log.state.visitors.get(&key).is_none());
     let b = log.person("b@x.jp");
     assert!(b.visitors.is_empty());
-    assert!(b.audit.is_empty(), "no audit line names the erased device");
+    // What is left names no device: the points B's form earned (counted once a day).
+    assert!(
+        b.audit
+            .iter()
+            .all(|e| matches!(e.what, AuditKind::ConversionScored { .. })),
+        "no audit line names the erased device: {:?}",
+        b.audit
+    );
     assert!(
         lock(&log.state.outbox)
             .entries
@@ -502,4 +509,96 @@ fn replay_over_a_snapshot_holding_part_of_a_record_makes_the_same_people() {
         "b@example.co.jp",
         "B is made, under its own id"
     );
+}
+
+/// Anyone who knows an address can submit a form with it: a later form fills only what is
+/// blank, and a different value waits in the audit for the backend to decide.
+#[test]
+fn a_later_form_fills_blanks_and_proposes_changes() {
+    let mut log = Log::new();
+    log.batch(1, 0, vec![form("a@x.jp", "佐藤 花子")]);
+    log.batch(
+        2,
+        DAY,
+        vec![Event::Conversion {
+            form: "contact".into(),
+            url: "https://example.co.jp/contact".into(),
+            fields: vec![
+                ("email".into(), "a@x.jp".into()),
+                ("name".into(), "Mallory".into()),
+                ("company".into(), "Northwind".into()),
+            ],
+        }],
+    );
+    let a = log.person("a@x.jp");
+    assert_eq!(
+        a.attributes.name.as_deref(),
+        Some("佐藤 花子"),
+        "not replaced"
+    );
+    assert_eq!(
+        a.attributes.company.as_deref(),
+        Some("Northwind"),
+        "a blank filled"
+    );
+    let proposed: Vec<_> = a
+        .audit
+        .iter()
+        .filter_map(|e| match &e.what {
+            AuditKind::ProposedChange {
+                visitor,
+                attribute,
+                value,
+            } => Some((*visitor, attribute.as_str(), value.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(proposed, [(VisitorId([2; 16]), "name", "Mallory")]);
+    // The backend decides: a PATCH replaces the value.
+    log.admin(AdminOp::UpdatePerson {
+        site: "demo".into(),
+        person: a.id,
+        stage: None,
+        fields: vec![("name".into(), "Mallory".into())],
+    });
+    assert_eq!(
+        log.person("a@x.jp").attributes.name.as_deref(),
+        Some("Mallory")
+    );
+}
+
+/// A script posting one form over and over must not make its victim an MQL: a person takes a
+/// form's points once a day (the threshold here is 30, a conversion 20).
+#[test]
+fn a_forms_points_count_once_a_day_per_person() {
+    let mut log = Log::new();
+    log.batch(1, 0, vec![form("a@x.jp", "A")]);
+    let first = log.person("a@x.jp").score.value;
+    assert!((first - 20.0).abs() < 1e-9, "{first}");
+    for i in 1..=5 {
+        // Another device, the same form, within the day: nothing more.
+        log.batch(2, i * MIN, vec![form("a@x.jp", ""), form("a@x.jp", "")]);
+    }
+    let a = log.person("a@x.jp");
+    // (20 points, decayed by five minutes of a 14-day half-life.)
+    assert!((a.score.value - 20.0).abs() < 0.01, "{:?}", a.score);
+    assert_eq!(a.stage, Stage::Lead, "not promoted by repetition");
+    // Another form counts, and the same form counts again the next day.
+    log.batch(
+        2,
+        10 * MIN,
+        vec![Event::Conversion {
+            form: "brochure".into(),
+            url: "https://example.co.jp/brochure".into(),
+            fields: vec![("email".into(), "a@x.jp".into())],
+        }],
+    );
+    log.batch(2, DAY + MIN, vec![form("a@x.jp", "")]);
+    let scored = log
+        .person("a@x.jp")
+        .audit
+        .iter()
+        .filter(|e| matches!(e.what, AuditKind::ConversionScored { .. }))
+        .count();
+    assert_eq!(scored, 3, "contact, brochure, contact a day later");
 }

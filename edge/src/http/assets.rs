@@ -176,6 +176,10 @@ impl DemoSite {
     }
 }
 
+/// Reads every file below `dir`. Symbolic links are skipped, files and folders alike: a link
+/// can point anywhere on the machine (`secret.key`, `/etc`), and whatever it names would be
+/// served to anyone under `/demo/`. `file_type` of a directory entry does not follow links, so
+/// the check sees the link itself.
 fn load_tree(dir: &Path, prefix: &str, files: &mut HashMap<String, Asset>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -186,7 +190,12 @@ fn load_tree(dir: &Path, prefix: &str, files: &mut HashMap<String, Asset>) -> st
             continue;
         }
         let path = entry.path();
-        if entry.file_type()?.is_dir() {
+        let file_type = entry.file_type()?;
+        if file_type.is_symlink() {
+            tracing::warn!(path = %path.display(), "a symbolic link in the demo site is not served");
+            continue;
+        }
+        if file_type.is_dir() {
             load_tree(&path, &format!("{prefix}{name}/"), files)?;
         } else {
             let body = Bytes::from(std::fs::read(&path)?);
@@ -285,6 +294,27 @@ mod tests {
         headers.insert(header::IF_NONE_MATCH, asset.etag.clone());
         assert_eq!(asset.respond(&headers).status(), StatusCode::NOT_MODIFIED);
         assert_eq!(asset.respond(&HeaderMap::new()).status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn symbolic_links_in_the_demo_site_are_not_served() {
+        let outside = tempfile::tempdir().expect("tempdir");
+        std::fs::write(outside.path().join("secret.key"), "secret").expect("write");
+        let site = tempfile::tempdir().expect("tempdir");
+        std::fs::write(site.path().join("index.html"), "<p>hello</p>").expect("write");
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.key"),
+            site.path().join("key.txt"),
+        )
+        .expect("symlink to a file");
+        std::os::unix::fs::symlink(outside.path(), site.path().join("up")).expect("symlink");
+        let demo = DemoSite::load(site.path()).expect("load");
+        assert!(demo.get("").is_some(), "the real file is served");
+        assert!(demo.get("key.txt").is_none(), "a link to a file is skipped");
+        assert!(
+            demo.get("up/secret.key").is_none(),
+            "a link to a folder is skipped"
+        );
     }
 
     #[test]

@@ -6,12 +6,11 @@ use std::net::IpAddr;
 use bytes::Bytes;
 use cookie::Cookie;
 use cookie::time::Duration as CookieDuration;
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 
-use super::client_ip::{client_ip, forwarded_https};
+use super::body::{self, BodyError};
 use super::error::ApiError;
 use super::response::{self, Body};
 use crate::collect::{CollectError, CollectInput, CollectOutcome, Site};
@@ -89,21 +88,22 @@ async fn read_and_collect(
         // Refused without keeping any of it. A modest body is read and dropped first, so the
         // client, still sending, gets the answer instead of a reset connection.
         if len <= DRAIN_LIMIT {
-            drain(request.into_body()).await;
+            body::drain(request.into_body(), DRAIN_LIMIT as usize, app.body_timing).await;
         }
         return Err(too_large());
     }
-    let client_ip = client_ip(peer, headers, &app.trusted_proxies);
-    let https = forwarded_https(peer, headers, &app.trusted_proxies);
+    let client_ip = app.proxies.client_ip(peer, headers);
+    let https = app.proxies.forwarded_https(peer, headers);
     let user_agent = header_str(headers, header::USER_AGENT).map(str::to_string);
     let cookie_vid = visitor_cookie(headers);
     let gpc = header_str(headers, "sec-gpc").is_some_and(|v| v.trim() == "1");
     let dnt = header_str(headers, header::DNT).is_some_and(|v| v.trim() == "1");
 
-    let body: Bytes = match Limited::new(request.into_body(), limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
-        Err(e) => {
+    let body: Bytes = match body::read(request.into_body(), limit, app.body_timing).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge) => return Err(too_large()),
+        Err(BodyError::TooSlow) => return Err(body::too_slow(app.body_timing)),
+        Err(BodyError::Unreadable(e)) => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "body_unreadable",
@@ -167,14 +167,6 @@ async fn read_and_collect(
 
 /// Oversize bodies up to this size are read and discarded before the 413.
 const DRAIN_LIMIT: u64 = 1024 * 1024;
-
-async fn drain(mut body: Incoming) {
-    while let Some(frame) = body.frame().await {
-        if frame.is_err() {
-            return;
-        }
-    }
-}
 
 fn preflight(allowed: bool) -> Response<Body> {
     if !allowed {

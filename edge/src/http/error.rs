@@ -121,7 +121,6 @@ impl From<PeopleError> for ApiError {
         let (status, code) = match &err {
             E::InvalidId => (StatusCode::BAD_REQUEST, "invalid_person_id"),
             E::NotFound => return ApiError::not_found(),
-            E::OtherSitesPerson => (StatusCode::FORBIDDEN, "forbidden"),
             E::InvalidStage => (StatusCode::BAD_REQUEST, "invalid_stage"),
             E::InvalidAttribute(_) => (StatusCode::BAD_REQUEST, "invalid_attribute"),
             E::NotLinked => (StatusCode::BAD_REQUEST, "not_linked"),
@@ -160,11 +159,11 @@ impl From<AccountsError> for ApiError {
 
 impl From<TokensError> for ApiError {
     fn from(err: TokensError) -> Self {
-        match err {
-            TokensError::InvalidEmail => {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_email", err.to_string())
-            }
-        }
+        let code = match err {
+            TokensError::InvalidEmail => "invalid_email",
+            TokensError::InvalidTtl => "invalid_ttl",
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, code, err.to_string())
     }
 }
 

@@ -2,7 +2,8 @@
 
 pub mod api;
 pub mod assets;
-mod client_ip;
+pub mod body;
+pub mod client_ip;
 mod collect;
 pub mod console;
 pub mod error;
@@ -57,6 +58,15 @@ impl Route<'_> {
     }
 }
 
+/// Which listener a request came in on. The public one serves everything, but `/metrics` only
+/// with the metrics token and `/healthz` in full only with it; the admin listener
+/// (`server.admin_listen`, for operators' networks) serves only those two, without a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Surface {
+    Public,
+    Admin,
+}
+
 /// Public routes (tag, assets, collect) live under the configurable prefix so a site can proxy
 /// them from its own domain; operator routes do not.
 fn route<'a>(path: &'a str, public_prefix: &str) -> Route<'a> {
@@ -98,6 +108,7 @@ fn public_prefix_allows_tag(name: &str) -> bool {
 
 pub async fn handle(
     app: App,
+    surface: Surface,
     peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
@@ -105,9 +116,15 @@ pub async fn handle(
     let request_id = app.next_request_id();
     let span = tracing::debug_span!("request", id = request_id, method = %request.method(), path = %request.uri().path());
     let path = request.uri().path().to_string();
-    let route = route(&path, &app.public_prefix);
+    let route = match route(&path, &app.public_prefix) {
+        route @ (Route::Health | Route::Metrics) => route,
+        _ if surface == Surface::Admin => Route::NotFound,
+        route => route,
+    };
     let label = route.label();
-    let mut response = dispatch(&app, route, request, peer).instrument(span).await;
+    let mut response = dispatch(&app, surface, route, request, peer)
+        .instrument(span)
+        .await;
     let status = response.status();
     app.metrics
         .http
@@ -133,6 +150,7 @@ pub async fn handle(
 
 async fn dispatch(
     app: &App,
+    surface: Surface,
     route: Route<'_>,
     request: Request<Incoming>,
     peer: SocketAddr,
@@ -162,24 +180,59 @@ async fn dispatch(
         },
         Route::DemoRoot | Route::Root if app.demo.is_some() => response::redirect("/demo/"),
         Route::ConsoleRoot => response::redirect("/console/"),
-        Route::Health => health(app),
-        Route::Metrics => metrics(app),
+        Route::Health => health(app, operator(app, surface, &request)),
+        Route::Metrics if operator(app, surface, &request) => metrics(app),
+        Route::Metrics if app.metrics_token.is_some() => response::error(&ApiError::unauthorized()),
+        Route::Metrics => response::error(&ApiError::not_found()),
         Route::DemoRoot | Route::Root => response::error(&ApiError::not_found()),
     }
 }
 
-fn health(app: &App) -> Response<Body> {
+/// Whether the caller is an operator: on the admin listener, or presenting the metrics token
+/// (compared in constant time).
+fn operator(app: &App, surface: Surface, request: &Request<Incoming>) -> bool {
+    if surface == Surface::Admin {
+        return true;
+    }
+    let Some(token) = &app.metrics_token else {
+        return false;
+    };
+    request
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|presented| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                presented.trim().as_bytes(),
+                token.as_slice(),
+            ))
+        })
+}
+
+/// The health of the store. Anyone may ask whether the edge is up (load balancers do), but the
+/// reasons and the counts (visitors, events, spooled records) are for operators only.
+fn health(app: &App, operator: bool) -> Response<Body> {
     let health = app.store.health();
     let status = match health {
         Health::Failed(_) => StatusCode::SERVICE_UNAVAILABLE,
         Health::Ok | Health::Degraded(_) => StatusCode::OK,
     };
-    let body = serde_json::json!({
-        "status": match health { Health::Ok => "ok", Health::Degraded(_) => "degraded", Health::Failed(_) => "failed" },
-        "store": { "health": health, "stats": app.store.stats() },
-        "tag_built": app.tag.is_built(),
-        "version": env!("CARGO_PKG_VERSION"),
-    });
+    let word = match health {
+        Health::Ok => "ok",
+        Health::Degraded(_) => "degraded",
+        Health::Failed(_) => "failed",
+    };
+    let body = if operator {
+        serde_json::json!({
+            "status": word,
+            "store": { "health": health, "stats": app.store.stats() },
+            "tag_built": app.tag.is_built(),
+            "version": env!("CARGO_PKG_VERSION"),
+        })
+    } else {
+        serde_json::json!({ "status": word })
+    };
     response::json(status, body.to_string())
 }
 

@@ -36,6 +36,13 @@ pub fn error(err: &ApiError) -> Response<Body> {
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
+    if err.status == StatusCode::REQUEST_TIMEOUT {
+        // The rest of a body that came too slowly is still on its way: the connection cannot
+        // carry another request, and its slot is better given to someone else.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
 }
 

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ipnet::IpNet;
-
 use super::api::ApiKeys;
 use super::assets::{DemoSite, TagAssets};
 use super::console::Console;
+use super::body::BodyTiming;
+use super::client_ip::Proxies;
 use crate::collect::Collector;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -34,15 +34,19 @@ pub struct Shared {
     pub api_keys: ApiKeys,
     /// The console's users and each site's time zone.
     pub console: Console,
-    /// Peers whose forwarding headers are believed.
-    pub trusted_proxies: Vec<IpNet>,
+    /// Peers whose forwarding header is believed, and which header that is.
+    pub proxies: Proxies,
     /// Mount point of the public routes.
     pub public_prefix: String,
     pub max_body_bytes: usize,
+    /// How long a request body may take, collect's and the API's alike.
+    pub body_timing: BodyTiming,
     /// Scores shown by the API decay with this half-life.
     pub half_life_ms: i64,
     /// Default lifetime of minted email-click tokens.
     pub token_ttl: std::time::Duration,
+    /// Opens `/metrics` and the full `/healthz` on the public listener.
+    pub metrics_token: Option<Vec<u8>>,
 }
 
 impl std::ops::Deref for App {

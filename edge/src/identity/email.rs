@@ -1,13 +1,19 @@
 //! Email addresses as person keys: one normal form, and the free-mail domains that never name a
 //! company.
 
+/// The longest address: RFC 5321 allows a path of 256 octets including the angle brackets. It
+/// is also what an email-click token can carry whole (`signing::MAX_PART`).
+pub const MAX_LEN: usize = 254;
+
 /// Trimmed and lower-cased; `None` when it is not a plausible address. Lower-casing the local
 /// part is not strictly what RFC 5321 allows, but every mail system a B2B visitor uses treats it
-/// case-insensitively, and two records for one person are worse than none.
+/// case-insensitively, and two records for one person are worse than none. The length is checked
+/// after lower-casing, which can make a text longer.
 pub fn normalize(raw: &str) -> Option<String> {
     let email = raw.trim().to_lowercase();
     let (local, domain) = email.split_once('@')?;
-    let plausible = !local.is_empty()
+    let plausible = email.len() <= MAX_LEN
+        && !local.is_empty()
         && local.len() <= 64
         && domain.len() <= 253
         && domain.contains('.')
@@ -95,6 +101,19 @@ mod tests {
         for (raw, expected) in cases {
             assert_eq!(normalize(raw).as_deref(), expected, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn addresses_over_254_bytes_are_refused() {
+        let local = "a".repeat(64);
+        let domain = |len: usize| format!("{}.jp", "b".repeat(len - 3));
+        let longest = format!("{local}@{}", domain(189));
+        assert_eq!(longest.len(), MAX_LEN);
+        assert_eq!(normalize(&longest).as_deref(), Some(longest.as_str()));
+        let over = format!("{local}@{}", domain(190));
+        assert_eq!(normalize(&over), None, "255 bytes");
+        // What the old bounds let through (64 + 1 + 253): longer than a token can carry.
+        assert_eq!(normalize(&format!("{local}@{}", domain(253))), None);
     }
 
     #[test]

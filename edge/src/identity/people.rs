@@ -34,12 +34,24 @@ impl Join<'_> {
     }
 }
 
-/// Applies a join to the joined person: the form's attributes, the device, the audit entry (a
-/// first join, or a device shared with the previous owner), and for a retroactive join the
-/// visitor's whole score. Returns whether the device is new to the person.
+/// Applies a join to the joined person: the form's attributes where the person has none (a
+/// differing value is audited as a proposal, never taken: anyone who knows the address can send
+/// a form with it), the device, the audit entry (a first join, or a device shared with the
+/// previous owner), and for a retroactive join the visitor's whole score. Returns whether the
+/// device is new to the person.
 pub fn join(person: &mut Person, join: &Join<'_>, half_life_ms: i64) -> bool {
     person.last_seq = join.seq;
-    person.attributes.update(join.fields);
+    for (attribute, value) in person.attributes.fill_blanks(join.fields) {
+        person.audit(
+            join.seq,
+            join.at_ms,
+            AuditKind::ProposedChange {
+                visitor: join.visitor,
+                attribute: attribute.to_string(),
+                value,
+            },
+        );
+    }
     person.last_seen_ms = person.last_seen_ms.max(join.at_ms);
     let new_device = !person.visitors.contains(&join.visitor);
     person.add_visitor(join.visitor);
@@ -100,8 +112,11 @@ pub fn mentions(kind: &AuditKind, visitors: &[VisitorId]) -> bool {
         AuditKind::Joined { visitor, .. }
         | AuditKind::SharedDevice { visitor, .. }
         | AuditKind::Split { visitor }
-        | AuditKind::ClickIgnored { visitor, .. } => visitors.contains(visitor),
-        AuditKind::Merged { .. } | AuditKind::StageChanged { .. } => false,
+        | AuditKind::ClickIgnored { visitor, .. }
+        | AuditKind::ProposedChange { visitor, .. } => visitors.contains(visitor),
+        AuditKind::Merged { .. }
+        | AuditKind::StageChanged { .. }
+        | AuditKind::ConversionScored { .. } => false,
     }
 }
 

@@ -37,6 +37,19 @@ pub enum Decision {
     },
 }
 
+/// Whether a form field carries the address that identifies the person.
+pub fn is_email_field(name: &str) -> bool {
+    matches!(name, "email" | "mail" | "e-mail")
+}
+
+/// The normalised address a form names, if any.
+pub fn form_email(fields: &[(String, String)]) -> Option<String> {
+    fields
+        .iter()
+        .find(|(name, _)| is_email_field(name))
+        .and_then(|(_, value)| email::normalize(value))
+}
+
 /// Applies the identity side of `batch` to the visitor (after its events were added).
 /// `lookup` finds the person an email already belongs to.
 pub fn decide(
@@ -65,11 +78,7 @@ pub fn decide(
     for (index, timed) in batch.events.iter().enumerate() {
         match &timed.event {
             Event::Conversion { fields, .. } => {
-                let address = fields
-                    .iter()
-                    .find(|(name, _)| name == "email" || name == "mail" || name == "e-mail")
-                    .and_then(|(_, value)| email::normalize(value));
-                if let Some(address) = address {
+                if let Some(address) = form_email(fields) {
                     let other: Vec<_> = fields
                         .iter()
                         .filter(|(n, _)| n != "email")

@@ -86,22 +86,63 @@ pub struct Attributes {
 }
 
 impl Attributes {
-    /// Takes the non-blank values of `fields`; a blank never erases what is known.
+    /// Takes the non-blank values of `fields`, replacing what is known (a change the backend
+    /// decided); a blank never erases what is known.
     pub fn update(&mut self, fields: &[(String, String)]) {
         for (name, value) in fields {
             let value = value.trim();
             if value.is_empty() {
                 continue;
             }
-            let slot = match name.as_str() {
-                "name" | "full_name" | "fullname" => &mut self.name,
-                "company" | "organization" | "organisation" => &mut self.company,
-                "phone" | "tel" | "telephone" => &mut self.phone,
-                "title" | "job_title" | "role" => &mut self.title,
-                "department" | "dept" => &mut self.department,
-                _ => continue,
+            if let Some((_, slot)) = self.slot(name) {
+                *slot = Some(value.to_string());
+            }
+        }
+    }
+
+    /// Takes the non-blank values of `fields` only where nothing is known yet. Anyone who knows
+    /// an address can submit a form with it, so a form never replaces a value: a different one
+    /// is returned as a proposal (attribute, value) for the backend to accept or not.
+    pub fn fill_blanks(&mut self, fields: &[(String, String)]) -> Vec<(&'static str, String)> {
+        let mut proposed = Vec::new();
+        for (name, value) in fields {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            let Some((attribute, slot)) = self.slot(name) else {
+                continue;
             };
-            *slot = Some(value.to_string());
+            match slot {
+                None => *slot = Some(value.to_string()),
+                Some(known) if known != value => proposed.push((attribute, value.to_string())),
+                Some(_) => {}
+            }
+        }
+        proposed
+    }
+
+    /// The attribute a form field's name fills, by its canonical name.
+    fn slot(&mut self, field: &str) -> Option<(&'static str, &mut Option<String>)> {
+        Some(match field {
+            "name" | "full_name" | "fullname" => ("name", &mut self.name),
+            "company" | "organization" | "organisation" => ("company", &mut self.company),
+            "phone" | "tel" | "telephone" => ("phone", &mut self.phone),
+            "title" | "job_title" | "role" => ("title", &mut self.title),
+            "department" | "dept" => ("department", &mut self.department),
+            _ => return None,
+        })
+    }
+
+    /// The value of a canonical attribute.
+    pub fn get(&self, attribute: &str) -> Option<&str> {
+        match attribute {
+            "name" => self.name.as_deref(),
+            "company" => self.company.as_deref(),
+            "phone" => self.phone.as_deref(),
+            "title" => self.title.as_deref(),
+            "department" => self.department.as_deref(),
+            _ => None,
         }
     }
 }
@@ -168,6 +209,19 @@ pub enum AuditKind {
     ClickIgnored {
         visitor: VisitorId,
         reason: String,
+    },
+    // Format 3 files hold the variants above by their index: new ones go below, at the end.
+    /// A form (from `visitor`) gave a value that differs from the known one. Not taken: the
+    /// backend decides with `PATCH /api/v1/people/{id}`.
+    ProposedChange {
+        visitor: VisitorId,
+        attribute: String,
+        value: String,
+    },
+    /// The points of a conversion of `form` were counted for this person; more conversions of
+    /// the same form within a day earn none.
+    ConversionScored {
+        form: String,
     },
 }
 
@@ -248,6 +302,26 @@ mod tests {
         assert_eq!(a.name.as_deref(), Some("山田 太郎"));
         assert_eq!(a.company.as_deref(), Some("Example"));
         assert_eq!(a.phone.as_deref(), Some("03-0000-0000"));
+    }
+
+    #[test]
+    fn forms_fill_blanks_and_propose_the_rest() {
+        let mut a = Attributes::default();
+        a.update(&[("name".into(), "山田 太郎".into())]);
+        let proposed = a.fill_blanks(&[
+            ("name".into(), "Mallory".into()),
+            ("company".into(), "Example".into()),
+            ("full_name".into(), "山田 太郎".into()),
+            ("title".into(), " ".into()),
+        ]);
+        assert_eq!(
+            a.name.as_deref(),
+            Some("山田 太郎"),
+            "a form never replaces a value"
+        );
+        assert_eq!(a.company.as_deref(), Some("Example"), "a blank is filled");
+        assert_eq!(proposed, [("name", "Mallory".to_string())]);
+        assert_eq!(a.get("company"), Some("Example"));
     }
 
     #[test]

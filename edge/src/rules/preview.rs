@@ -3,7 +3,7 @@
 //! visitor ids are, under another label) and expires, so it cannot be forged or kept forever;
 //! a previewed popup is never recorded, so it touches neither caps nor results.
 
-use crate::signing::{Signer, Unsealed};
+use crate::signing::{PartTooLong, Signer, Unsealed};
 
 /// Tokens longer than this are refused before decoding.
 pub const MAX_TOKEN_LEN: usize = 512;
@@ -39,8 +39,9 @@ impl PreviewCodec {
         }
     }
 
-    pub fn mint(&self, grant: &PreviewGrant) -> String {
-        // Ids are at most 64 bytes (checked where rules and sites are configured).
+    /// Ids are at most 64 bytes (checked where rules and sites are configured), so a grant for
+    /// a configured rule always fits.
+    pub fn mint(&self, grant: &PreviewGrant) -> Result<String, PartTooLong> {
         self.signer.seal(
             grant.expires_ms,
             &[
@@ -90,7 +91,7 @@ mod tests {
     #[test]
     fn a_minted_token_verifies_until_it_expires() {
         let codec = PreviewCodec::new(b"edge secret");
-        let token = codec.mint(&grant());
+        let token = codec.mint(&grant()).expect("mint");
         assert!(
             token
                 .chars()
@@ -102,13 +103,16 @@ mod tests {
             variant: None,
             ..grant()
         };
-        assert_eq!(codec.verify(&codec.mint(&plain), 0), Ok(plain));
+        assert_eq!(
+            codec.verify(&codec.mint(&plain).expect("mint"), 0),
+            Ok(plain)
+        );
     }
 
     #[test]
     fn forged_or_broken_tokens_are_refused() {
         let codec = PreviewCodec::new(b"edge secret");
-        let token = codec.mint(&grant());
+        let token = codec.mint(&grant()).expect("mint");
         let other = PreviewCodec::new(b"another secret");
         assert_eq!(other.verify(&token, 0), Err(InvalidPreview::BadSignature));
         // A longer expiry written into the payload breaks the signature.

@@ -5,9 +5,10 @@
 pub mod breakdown;
 
 use crate::config::ScoringConfig;
+use crate::event::TimedEvent;
 use crate::event::{Event, PopupAction};
 use crate::glob::{Glob, url_path};
-use crate::model::person::{Person, Stage};
+use crate::model::person::{AuditKind, Person, Stage};
 
 #[derive(Clone, Debug)]
 pub struct ScoringRules {
@@ -32,6 +33,33 @@ impl Default for ScoringRules {
     fn default() -> Self {
         ScoringRules::from_config(&ScoringConfig::default())
     }
+}
+
+/// A batch's points: conversions by form, and everything else.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BatchPoints {
+    pub other: f64,
+    pub forms: Vec<(String, f64)>,
+}
+
+impl BatchPoints {
+    pub fn total(&self) -> f64 {
+        self.other + self.forms.iter().map(|(_, p)| p).sum::<f64>()
+    }
+}
+
+/// How long a person's conversion of one form earns nothing more.
+pub const CONVERSION_WINDOW_MS: i64 = 86_400_000;
+
+/// Whether a conversion of `form` at `now_ms` still earns `person` points: not when the same
+/// form was counted for them within the last day. Anyone who knows an address can submit a form
+/// with it; without this, a script could post one form until the person became an MQL and the
+/// CRM called them.
+pub fn counts_conversion(person: &Person, form: &str, now_ms: i64) -> bool {
+    !person.audit.iter().rev().any(|entry| {
+        entry.at_ms > now_ms - CONVERSION_WINDOW_MS
+            && matches!(&entry.what, AuditKind::ConversionScored { form: f } if f == form)
+    })
 }
 
 impl ScoringRules {
@@ -66,6 +94,23 @@ impl ScoringRules {
     pub fn promotes(&self, person: &Person, now_ms: i64) -> bool {
         person.stage == Stage::Lead
             && person.score.at(now_ms, self.half_life_ms) >= self.mql_threshold
+    }
+
+    /// The points of a batch's events, conversions apart by form (one conversion per form and
+    /// batch counts): a person takes a form's points once a day (`counts_conversion`).
+    pub fn batch_points(&self, events: &[TimedEvent]) -> BatchPoints {
+        let mut points = BatchPoints::default();
+        for timed in events {
+            match &timed.event {
+                Event::Conversion { form, .. } => {
+                    if !points.forms.iter().any(|(f, _)| f == form) {
+                        points.forms.push((form.clone(), self.points(&timed.event)));
+                    }
+                }
+                event => points.other += self.points(event),
+            }
+        }
+        points
     }
 
     /// Points one event earns.

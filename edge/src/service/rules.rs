@@ -116,12 +116,16 @@ pub fn preview(
             variant: v.chars().take(64).collect(),
         });
     }
-    let expires_ms = now.saturating_add(ttl.as_millis() as i64);
-    let token = rules.preview.mint(&PreviewGrant {
-        site: site.into(),
-        rule: rule.into(),
-        variant: variant.map(str::to_string),
-        expires_ms,
-    });
+    let expires_ms = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+    let token = rules
+        .preview
+        .mint(&PreviewGrant {
+            site: site.into(),
+            rule: rule.into(),
+            variant: variant.map(str::to_string),
+            expires_ms,
+        })
+        // Only a configured rule, variant and site get here, and their ids are short.
+        .map_err(|_| RulesApiError::UnknownRule(rule.chars().take(64).collect()))?;
     Ok((token, expires_ms))
 }

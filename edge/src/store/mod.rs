@@ -1,6 +1,7 @@
 //! Where visitors live. One trait, so the collect path and the API do not care whether state is
 //! embedded in this process or shared through Redis by several edge nodes.
 
+pub mod append;
 pub mod codec;
 pub mod embedded;
 pub mod frame;

@@ -262,6 +262,7 @@ fn for_each_row(
             }),
             _ => None,
         };
+        let org = crate::cells::from_text_cell(org);
         f(asn, label, org, half.unwrap_or("uniform"), profile);
     }
     Ok(())
@@ -270,6 +271,17 @@ fn for_each_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_guarded_organisation_reads_as_its_name() {
+        let mut orgs = Vec::new();
+        let sample = "asn,label,organisation\n1,business,'=cmd|' /C calc'!A0\n2,isp,'quoted\n";
+        for_each_row(sample, Path::new("t.csv"), |_, _, org, _, _| {
+            orgs.push(org.to_string())
+        })
+        .expect("rows");
+        assert_eq!(orgs, ["=cmd|' /C calc'!A0", "'quoted"]);
+    }
 
     #[test]
     fn counts_follow_the_definitions() {

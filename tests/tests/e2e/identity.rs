@@ -523,7 +523,10 @@ async fn backends_change_stage_split_wrong_joins_and_merge_people() {
         .flatten()
         .filter_map(|e| e["event"]["type"].as_str())
         .collect();
-    assert_eq!(kinds, vec!["joined", "stage_changed", "split"]);
+    assert_eq!(
+        kinds,
+        vec!["joined", "conversion_scored", "stage_changed", "split"]
+    );
 
     // B turns out to be A: B's device and history move to A, and B's id still answers.
     let (status, merged) = edge

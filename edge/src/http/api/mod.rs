@@ -14,6 +14,8 @@ pub(crate) use request::visitor_id as request_visitor_id;
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
 use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Method, Request, Response, StatusCode};
@@ -29,30 +31,41 @@ struct ApiKey {
     sites: Vec<Arc<str>>,
 }
 
-pub struct ApiKeys(Vec<ApiKey>);
+/// The configured API keys. Replaced as a whole when the configuration reloads with the rules,
+/// so a revoked key stops working without a restart; a request sees one version or the other.
+pub struct ApiKeys(ArcSwap<Vec<ApiKey>>);
 
 impl ApiKeys {
     pub fn from_config(config: &Config) -> Self {
-        ApiKeys(
-            config
-                .api_keys
-                .iter()
-                .map(|k| ApiKey {
-                    secret: k.get_ref().key.expose().as_bytes().to_vec(),
-                    sites: k
-                        .get_ref()
-                        .sites
-                        .iter()
-                        .map(|s| s.get_ref().as_str().into())
-                        .collect(),
-                })
-                .collect(),
-        )
+        ApiKeys(ArcSwap::from_pointee(Self::keys(config)))
+    }
+
+    /// Takes the keys of a reloaded configuration.
+    pub fn replace(&self, config: &Config) {
+        let keys = Self::keys(config);
+        tracing::info!(keys = keys.len(), "API keys reloaded");
+        self.0.store(Arc::new(keys));
+    }
+
+    fn keys(config: &Config) -> Vec<ApiKey> {
+        config
+            .api_keys
+            .iter()
+            .map(|k| ApiKey {
+                secret: k.get_ref().key.expose().as_bytes().to_vec(),
+                sites: k
+                    .get_ref()
+                    .sites
+                    .iter()
+                    .map(|s| s.get_ref().as_str().into())
+                    .collect(),
+            })
+            .collect()
     }
 
     /// The sites a bearer token may see. Every key is compared, each in constant time, so the
     /// answer's timing says nothing about which key came close.
-    pub(super) fn authorize(&self, request: &Request<Incoming>) -> Result<&[Arc<str>], ApiError> {
+    pub(super) fn authorize(&self, request: &Request<Incoming>) -> Result<Vec<Arc<str>>, ApiError> {
         let presented = request
             .headers()
             .get(header::AUTHORIZATION)
@@ -61,13 +74,14 @@ impl ApiKeys {
             .ok_or_else(ApiError::unauthorized)?
             .trim()
             .as_bytes();
+        let keys = self.0.load();
         let mut found = None;
-        for key in &self.0 {
+        for key in keys.iter() {
             if bool::from(key.secret.as_slice().ct_eq(presented)) {
-                found = Some(key.sites.as_slice());
+                found = Some(&key.sites);
             }
         }
-        found.ok_or_else(ApiError::unauthorized)
+        found.cloned().ok_or_else(ApiError::unauthorized)
     }
 }
 
@@ -80,7 +94,7 @@ pub async fn handle(app: &App, request: Request<Incoming>, path: &str) -> Respon
         return response::json(StatusCode::OK, OPENAPI.to_string());
     }
     let result = async {
-        let sites = app.api_keys.authorize(&request)?.to_vec();
+        let sites = app.api_keys.authorize(&request)?;
         let parts: Vec<&str> = path.split('/').collect();
         let method = request.method().clone();
         match (&method, parts.as_slice()) {

@@ -26,6 +26,10 @@ fn render_timeline(app: &App, timeline: &Timeline) -> Response<Body> {
     let mut body = render::person(&timeline.person, now, request::half_life(app));
     if let serde_json::Value::Object(map) = &mut body {
         map.insert(
+            "proposed_changes".into(),
+            proposed_changes(&timeline.person).into(),
+        );
+        map.insert(
             "sessions".into(),
             timeline
                 .sessions
@@ -35,6 +39,34 @@ fn render_timeline(app: &App, timeline: &Timeline) -> Response<Body> {
         );
     }
     response::json(StatusCode::OK, body.to_string())
+}
+
+/// The values forms gave that differ from what is known, newest first, one per attribute and
+/// value: the backend takes one with PATCH (after which it is known, and no longer listed).
+fn proposed_changes(person: &crate::model::person::Person) -> Vec<serde_json::Value> {
+    use crate::model::person::AuditKind;
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut out = Vec::new();
+    for entry in person.audit.iter().rev() {
+        let AuditKind::ProposedChange {
+            visitor,
+            attribute,
+            value,
+        } = &entry.what
+        else {
+            continue;
+        };
+        let known = person.attributes.get(attribute);
+        if known == Some(value.as_str()) || seen.contains(&(attribute.as_str(), value.as_str())) {
+            continue;
+        }
+        seen.push((attribute, value));
+        out.push(json!({
+            "attribute": attribute, "value": value, "current": known,
+            "visitor": render::vid(*visitor), "at": render::time(entry.at_ms),
+        }));
+    }
+    out
 }
 
 pub async fn audit(app: &App, sites: &[Arc<str>], id: &str) -> Result<Response<Body>, ApiError> {
@@ -74,6 +106,14 @@ fn audit_json(kind: &crate::model::person::AuditKind) -> serde_json::Value {
         K::ClickIgnored { visitor, reason } => {
             json!({"type": "click_ignored", "visitor": render::vid(*visitor), "reason": reason})
         }
+        K::ProposedChange {
+            visitor,
+            attribute,
+            value,
+        } => {
+            json!({"type": "proposed_change", "visitor": render::vid(*visitor), "attribute": attribute, "value": value})
+        }
+        K::ConversionScored { form } => json!({"type": "conversion_scored", "form": form}),
     }
 }
 
@@ -87,7 +127,7 @@ struct Patch {
 }
 
 /// The body of a change to the person `id`, read once the person is known: a missing person
-/// answers 404 (another site's 403) whatever the body says.
+/// answers 404 (and so does another site's, see `people::find`) whatever the body says.
 async fn body_for<T: serde::de::DeserializeOwned>(
     app: &App,
     sites: &[Arc<str>],
@@ -95,7 +135,7 @@ async fn body_for<T: serde::de::DeserializeOwned>(
     request: Request<Incoming>,
 ) -> Result<T, ApiError> {
     people::find(app.store.as_ref(), sites, id).await?;
-    request::json_body(request).await
+    request::json_body(app, request).await
 }
 
 pub async fn patch(

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::http::App;
+use crate::http::body::{self, BodyError};
 use crate::http::error::ApiError;
 use crate::visitor_id::VisitorId;
 
@@ -59,19 +59,22 @@ pub fn site(sites: &[Arc<str>], query: &[(String, String)]) -> Result<Arc<str>, 
     }
 }
 
-/// Reads and parses a JSON body; unknown fields are refused by the target type.
-pub async fn json_body<T: DeserializeOwned>(request: Request<Incoming>) -> Result<T, ApiError> {
-    let bytes = Limited::new(request.into_body(), MAX_BODY)
-        .collect()
+/// Reads and parses a JSON body, within `server.body_timeout` and `server.body_min_rate`;
+/// unknown fields are refused by the target type.
+pub async fn json_body<T: DeserializeOwned>(
+    app: &App,
+    request: Request<Incoming>,
+) -> Result<T, ApiError> {
+    let bytes = body::read(request.into_body(), MAX_BODY, app.body_timing)
         .await
-        .map_err(|_| {
-            ApiError::new(
+        .map_err(|e| match e {
+            BodyError::TooSlow => body::too_slow(app.body_timing),
+            BodyError::TooLarge | BodyError::Unreadable(_) => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
                 format!("the body may be at most {MAX_BODY} bytes"),
-            )
-        })?
-        .to_bytes();
+            ),
+        })?;
     serde_json::from_slice(&bytes).map_err(|e| bad_request("malformed_json", e.to_string()))
 }
 

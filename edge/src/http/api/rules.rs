@@ -71,7 +71,7 @@ pub async fn preview(
     sites: &[Arc<str>],
     request: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    let asked: PreviewRequest = request::json_body(request).await?;
+    let asked: PreviewRequest = request::json_body(app, request).await?;
     let named: Vec<(String, String)> = asked
         .site
         .iter()

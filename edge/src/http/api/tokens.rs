@@ -31,7 +31,7 @@ pub async fn mint(
     sites: &[Arc<str>],
     request: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    let body: MintBody = request::json_body(request).await?;
+    let body: MintBody = request::json_body(app, request).await?;
     let query: Vec<(String, String)> = body
         .site
         .iter()
@@ -50,7 +50,7 @@ pub async fn mint(
         address,
         ttl,
         request::now(app),
-    );
+    )?;
     let body = json!({"token": minted.token, "expires": render::time(minted.expires_ms), "parameter": "mk_t"});
     Ok(response::json(StatusCode::CREATED, body.to_string()))
 }

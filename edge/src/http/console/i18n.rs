@@ -339,6 +339,11 @@ fn text(lang: Lang, key: &str) -> &'static str {
         "audit.stage" => ("ステージ変更", "Stage changed"),
         "audit.click_ignored" => ("メールのクリックを無視", "Email click ignored"),
         "audit.form" => ("フォーム", "form"),
+        "audit.proposed" => (
+            "フォームからの変更案（未反映）",
+            "Change proposed by a form (not applied)",
+        ),
+        "audit.scored" => ("フォームの点数を加算", "Form points counted"),
         "audit.email_click" => ("メールのクリック", "email click"),
         "audit.retroactive" => ("過去の訪問も紐付け", "earlier visits included"),
         "popups.title" => ("ポップアップの成果", "How every popup performs"),

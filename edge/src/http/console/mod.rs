@@ -29,7 +29,6 @@ use auth::{SESSION_COOKIE, SignedIn};
 use i18n::{LANG_COOKIE, Lang, Tr};
 
 use super::App;
-use super::client_ip::{client_ip, forwarded_https};
 use super::response::Body;
 use crate::config::Config;
 
@@ -198,8 +197,8 @@ pub async fn handle(
         path: request.uri().path().to_string(),
         now_ms: app.collector.clock.now_ms(),
         chose_lang: chosen.is_some(),
-        https: forwarded_https(peer.ip(), &headers, &app.trusted_proxies),
-        address: client_ip(peer.ip(), &headers, &app.trusted_proxies),
+        https: app.proxies.forwarded_https(peer.ip(), &headers),
+        address: app.proxies.client_ip(peer.ip(), &headers),
         headers,
     };
     let method = request.method().clone();

@@ -1,8 +1,8 @@
 //! The files in the data directory: log segments named by their first sequence number, and
 //! snapshots named by the sequence number they are complete up to (exclusive).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// The format's versions and their history are in `store::codec`.
@@ -91,62 +91,10 @@ pub fn list(dir: &Path) -> io::Result<Listing> {
     })
 }
 
-/// Makes a rename or a new file in `dir` durable.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
+/// Shared with the Redis store's spool: the cut-back of a failed write and the directory sync.
+pub use crate::store::append::{Appender, sync_dir};
 
-/// The open tail of the log.
-pub struct Appender {
-    file: File,
-    pub path: PathBuf,
-    /// Bytes known to be durable; a failed write is cut back to here.
-    pub len: u64,
-    /// A failed write could not be cut back: the segment's tail is garbage, nothing more may
-    /// be appended.
-    pub broken: bool,
-}
-
-impl Appender {
-    /// Starts a new, empty segment.
-    pub fn create(dir: &Path, start_seq: u64) -> io::Result<Appender> {
-        let path = segment_path(dir, start_seq);
-        let mut file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)?;
-        file.write_all(SEGMENT_MAGIC)?;
-        file.sync_all()?;
-        sync_dir(dir)?;
-        Ok(Appender {
-            file,
-            path,
-            len: SEGMENT_MAGIC.len() as u64,
-            broken: false,
-        })
-    }
-
-    /// Writes and syncs `bytes`. On failure the segment is cut back to its last durable length,
-    /// so that a later append never lands behind a half-written frame.
-    pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let result = self
-            .file
-            .write_all(bytes)
-            .and_then(|()| self.file.sync_data());
-        match result {
-            Ok(()) => {
-                self.len += bytes.len() as u64;
-                Ok(())
-            }
-            Err(e) => {
-                if let Err(cut) = self.file.set_len(self.len) {
-                    self.broken = true;
-                    return Err(io::Error::other(format!(
-                        "{e}; and cutting the segment back failed too: {cut}"
-                    )));
-                }
-                Err(e)
-            }
-        }
-    }
+/// Starts a new, empty segment.
+pub fn create_segment(dir: &Path, start_seq: u64) -> io::Result<Appender> {
+    Appender::create_new(dir, segment_path(dir, start_seq), SEGMENT_MAGIC)
 }

@@ -135,7 +135,7 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
         fs::remove_file(&fresh)
             .map_err(|e| StoreError::io(format!("{}: remove", fresh.display()), e))?;
     }
-    let appender = Appender::create(dir, next_seq)
+    let appender = files::create_segment(dir, next_seq)
         .map_err(|e| StoreError::io(format!("{shown}: new segment"), e))?;
     shared.log_bytes.store(log_bytes, Ordering::Relaxed);
     shared.last_seq.store(next_seq - 1, Ordering::Relaxed);

@@ -159,7 +159,7 @@ impl Writer {
             return;
         }
         let seq = self.next_seq;
-        match Appender::create(&self.dir, seq) {
+        match files::create_segment(&self.dir, seq) {
             Ok(appender) => self.appender = appender,
             Err(e) => {
                 tracing::warn!(error = %e, "could not start a new log segment; snapshot postponed");
@@ -191,7 +191,7 @@ impl Writer {
         }
         let seq = self.next_seq;
         if self.appender.path != files::segment_path(&self.dir, seq) {
-            self.appender = Appender::create(&self.dir, seq)
+            self.appender = files::create_segment(&self.dir, seq)
                 .map_err(|e| StoreError::io(format!("{}: new segment", self.dir.display()), e))?;
         }
         self.snapshot_seq = seq;

@@ -60,6 +60,19 @@ pub struct Endpoint {
     /// Multiplexed connections to keep; requests are spread over them.
     pub connections: usize,
     pub timeout: Duration,
+    /// PEM of the CA that signed the servers' certificates (`rediss://` with a private CA);
+    /// `None` trusts the webpki roots.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl Endpoint {
+    /// TLS roots for `rediss://`: the configured CA, when there is one.
+    fn certificates(&self) -> Option<redis::TlsCertificates> {
+        self.ca_pem.as_ref().map(|pem| redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem.clone()),
+        })
+    }
 }
 
 /// A small pool of multiplexed connections.
@@ -116,7 +129,11 @@ impl Redis {
         let mut connections = Vec::with_capacity(endpoint.connections.max(1));
         for _ in 0..endpoint.connections.max(1) {
             let connection = if endpoint.cluster {
-                let client = ClusterClientBuilder::new(endpoint.urls.clone())
+                let mut builder = ClusterClientBuilder::new(endpoint.urls.clone());
+                if let Some(certificates) = endpoint.certificates() {
+                    builder = builder.certs(certificates);
+                }
+                let client = builder
                     .connection_timeout(endpoint.timeout)
                     .response_timeout(BULK_TIMEOUT)
                     .retries(1)
@@ -134,7 +151,11 @@ impl Redis {
                 let url = endpoint.urls.first().ok_or_else(|| {
                     StoreError::Unavailable("redis: no server address configured".into())
                 })?;
-                let client = redis::Client::open(url.as_str()).map_err(failed)?;
+                let client = match endpoint.certificates() {
+                    Some(certificates) => redis::Client::build_with_tls(url.as_str(), certificates),
+                    None => redis::Client::open(url.as_str()),
+                }
+                .map_err(failed)?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(endpoint.timeout))
                     .set_response_timeout(Some(BULK_TIMEOUT))

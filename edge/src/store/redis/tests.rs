@@ -45,6 +45,7 @@ async fn open_with(
             cluster: false,
             connections: 2,
             timeout: Duration::from_secs(2),
+            ca_pem: None,
         },
         key_prefix: prefix.to_string(),
         spool_dir: spool.to_path_buf(),
@@ -128,6 +129,7 @@ async fn an_unreachable_redis_is_refused_at_start_with_its_address() {
             cluster: false,
             connections: 1,
             timeout: Duration::from_millis(300),
+            ca_pem: None,
         },
         key_prefix: prefix(),
         spool_dir: dir.path().to_path_buf(),
@@ -195,6 +197,7 @@ async fn data_of_another_format_is_refused_and_kept() {
         cluster: false,
         connections: 1,
         timeout: Duration::from_secs(2),
+        ca_pem: None,
     })
     .await
     .expect("connect");
@@ -208,6 +211,7 @@ async fn data_of_another_format_is_refused_and_kept() {
             cluster: false,
             connections: 2,
             timeout: Duration::from_secs(2),
+            ca_pem: None,
         },
         key_prefix: prefix.clone(),
         spool_dir: spool.path().to_path_buf(),

@@ -16,6 +16,10 @@ use crate::store::{Recorded, StoreError};
 /// Spooled records appended per Redis call on replay: replay must outrun new arrivals.
 const REPLAY_GROUP: usize = 256;
 
+/// Spooled records read into memory at once on replay (a record is at most one collect body's
+/// worth, 64 KiB by default): an outage of hours is replayed chunk by chunk, never loaded whole.
+pub(super) const REPLAY_CHUNK: usize = 4 * REPLAY_GROUP;
+
 /// Where a record went.
 enum Placed {
     /// In the shared log, at this position.
@@ -168,9 +172,12 @@ impl Node {
         loop {
             let offset = self.spool_offset.load(Ordering::Acquire);
             let spool = Arc::clone(&self.spool);
-            let waiting = tokio::task::spawn_blocking(move || spool.read_from(offset))
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("the spool reader stopped: {e}")))??;
+            let waiting =
+                tokio::task::spawn_blocking(move || spool.read_from(offset, REPLAY_CHUNK))
+                    .await
+                    .map_err(|e| {
+                        StoreError::Unavailable(format!("the spool reader stopped: {e}"))
+                    })??;
             if waiting.is_empty() {
                 let spool = Arc::clone(&self.spool);
                 let finished = tokio::task::spawn_blocking(move || spool.finish(offset))
@@ -236,10 +243,17 @@ impl Node {
     /// Records spooled before a restart may have reached the log before the node stopped:
     /// watch them, so the first catch-up marks those that did.
     pub(super) fn watch_spooled(&self) -> Result<(), StoreError> {
-        let mut watched = lock(&self.watched);
-        for spooled in self.spool.read_from(0)? {
-            watched.insert(spooled.id, false);
+        let mut offset = 0;
+        loop {
+            let chunk = self.spool.read_from(offset, REPLAY_CHUNK)?;
+            let Some(last) = chunk.last() else {
+                return Ok(());
+            };
+            offset = last.end;
+            let mut watched = lock(&self.watched);
+            for spooled in &chunk {
+                watched.insert(spooled.id, false);
+            }
         }
-        Ok(())
     }
 }

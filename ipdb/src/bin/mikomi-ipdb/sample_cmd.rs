@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use ipdb::cells::{from_text_cell, text_cell};
 use ipdb::classify::profile::AsTable;
 use ipdb::classify::sample::draw;
 
@@ -49,7 +50,7 @@ pub fn unlisted(min_weight: u64, data: &[PathBuf]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(std::io::stdout().lock());
     w.write_record(["asn", "weight", "name"])?;
     for (asn, weight, name) in ipdb::classify::known::unlisted(&table, min_weight) {
-        w.write_record([asn.to_string(), weight.to_string(), name])?;
+        w.write_record([asn.to_string(), weight.to_string(), text_cell(&name)])?;
     }
     w.flush()?;
     Ok(())
@@ -95,7 +96,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             w.write_record([
                 r.get(0).unwrap_or(""),
                 r.get(1).unwrap_or(""),
-                r.get(2).unwrap_or(""),
+                &text_cell(from_text_cell(r.get(2).unwrap_or(""))),
                 r.get(3).unwrap_or("uniform"),
                 &p.ipv4.to_string(),
                 &p.ipv6_40s.to_string(),
@@ -110,7 +111,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             w.write_record([
                 s.asn.to_string(),
                 String::new(),
-                s.org,
+                text_cell(&s.org),
                 s.half.as_str().to_owned(),
                 s.profile.ipv4.to_string(),
                 s.profile.ipv6_40s.to_string(),

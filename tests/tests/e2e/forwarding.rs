@@ -1,0 +1,51 @@
+//! Who the client is behind a proxy: only the configured forwarding header is read.
+
+use mikomi_tests::{Edge, EdgeConfig};
+
+/// Sends a page view through a "proxy" on loopback with the given extra headers.
+async fn collect_with(edge: &Edge, headers: &[(&str, String)]) -> u16 {
+    let mut request = edge
+        .http
+        .post(edge.url("/v1/collect"))
+        .header("origin", mikomi_tests::ORIGIN)
+        .header("content-type", "application/json")
+        .body(mikomi_tests::edge::page_view(None, "http://site.test/").to_string());
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request.send().await.expect("collect").status().as_u16()
+}
+
+/// Behind a proxy that appends to `X-Forwarded-For` and passes `Forwarded` through, a client that
+/// writes its own `Forwarded` must not choose its address: here, to escape its rate limit. Only
+/// the configured header is read.
+#[tokio::test]
+async fn only_the_configured_forwarding_header_names_the_client() {
+    let limited = |server_toml: &str| EdgeConfig {
+        per_ip: (1, 2),
+        trusted_proxies: vec!["127.0.0.0/8"],
+        server_toml: server_toml.to_string(),
+        ..EdgeConfig::default()
+    };
+    let edge = Edge::start(&limited(""));
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let headers = [
+            ("x-forwarded-for", "203.0.113.9".to_string()),
+            ("forwarded", format!("for=198.51.100.{i}")),
+        ];
+        statuses.push(collect_with(&edge, &headers).await);
+    }
+    assert_eq!(statuses, [200, 200, 429], "one client, one bucket");
+
+    let edge = Edge::start(&limited("forwarded_header = \"forwarded\"\n"));
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let headers = [
+            ("x-forwarded-for", format!("198.51.100.{i}")),
+            ("forwarded", "for=203.0.113.9".to_string()),
+        ];
+        statuses.push(collect_with(&edge, &headers).await);
+    }
+    assert_eq!(statuses, [200, 200, 429], "Forwarded names the client");
+}
