@@ -193,7 +193,7 @@ pub async fn list(
     limit: usize,
 ) -> Result<(Vec<Lead>, usize), PeopleError> {
     if !sites.iter().any(|s| **s == *site) {
-        return Err(PeopleError::OtherSitesPerson);
+        return Err(PeopleError::NotFound);
     }
     let half_life = store.engine().model.scoring.half_life_ms;
     let mut leads: Vec<Lead> = store

@@ -169,8 +169,9 @@ impl Auth {
         checked.ok_or(LoginRefused::WrongPassword)
     }
 
-    /// The cookie value that signs `user` in until `now_ms` + the session lifetime.
-    pub fn session_for(&self, user: &User, now_ms: i64) -> String {
+    /// The cookie value that signs `user` in until `now_ms` + the session lifetime. `None`
+    /// cannot happen for a name the configuration accepted (at most 64 bytes).
+    pub fn session_for(&self, user: &User, now_ms: i64) -> Option<String> {
         let nonce: [u8; 12] = rand::random();
         self.sessions.seal(
             now_ms.saturating_add(self.ttl.as_millis() as i64),
@@ -180,6 +181,7 @@ impl Auth {
                 &URL_SAFE_NO_PAD.encode(nonce),
             ],
         )
+        .ok()
     }
 
     /// The user a session cookie signs in, if it is genuine, unexpired and still matches the
