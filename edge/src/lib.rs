@@ -15,6 +15,7 @@ pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod model;
+pub mod outgoing;
 pub mod ratelimit;
 pub mod rules;
 pub mod scoring;

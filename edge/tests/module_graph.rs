@@ -28,8 +28,9 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     // the log backends and the node that reads once for both
     &["store"],
-    // services: the collect path, the backend API's operations, webhook delivery
-    &["collect", "service", "webhooks"],
+    // services: the outgoing HTTPS client, the collect path, the backend API's operations,
+    // webhook delivery
+    &["outgoing", "collect", "service", "webhooks"],
     // HTTP: routing, handlers, rendering, errors to statuses
     &["http"],
     // the composition root and the accept loop

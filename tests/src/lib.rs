@@ -2,6 +2,7 @@
 //! HTTP over loopback, and helpers to read back what it stored.
 
 pub mod edge;
+pub mod receiver;
 pub mod site;
 
 /// Real `redis-server` processes (the same crate the edge's own store tests use).

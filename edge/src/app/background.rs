@@ -40,7 +40,11 @@ impl Background {
             "housekeeping",
             tokio::spawn(housekeeping(app.clone(), receiver.clone())),
         ));
-        if let Some(sender) = crate::webhooks::Sender::new(&config.webhooks, app.store.clone())? {
+        let tls = crate::outgoing::tls_config(&config.outgoing)?;
+        let client = crate::outgoing::HttpClient::new(tls);
+        if let Some(sender) =
+            crate::webhooks::Sender::new(&config.webhooks, app.store.clone(), client.clone())?
+        {
             tasks.push(("webhooks", tokio::spawn(sender.run(receiver.clone()))));
         }
         if let Some(resolver) = app.collector.resolver.clone() {

@@ -3,6 +3,7 @@
 
 mod error;
 mod identity;
+mod outgoing;
 pub mod rules;
 mod values;
 
@@ -18,6 +19,7 @@ use toml::Spanned;
 
 pub use error::{ConfigError, Located, line_of};
 pub use identity::{AccountsConfig, IdentityConfig, ScoringConfig, WebhookConfig};
+pub use outgoing::{OutgoingConfig, TrustRoots};
 pub use values::{AssetName, HumanDuration, Origin, PathPrefix, Secret, SiteKey};
 
 use self::rules::{PopupsConfig, RuleConfig};
@@ -50,6 +52,9 @@ pub struct Config {
     pub accounts: AccountsConfig,
     #[serde(default)]
     pub webhooks: Vec<WebhookConfig>,
+    /// How outgoing HTTPS (webhooks, alerts) trusts receivers.
+    #[serde(default)]
+    pub outgoing: OutgoingConfig,
     #[serde(default)]
     pub sites: Vec<Spanned<SiteConfig>>,
     #[serde(default)]
@@ -564,6 +569,9 @@ impl Config {
         }
         for layer in &mut self.ipdb.layers {
             join(&mut layer.path);
+        }
+        for root in &mut self.outgoing.extra_roots {
+            join(root.get_mut());
         }
     }
 

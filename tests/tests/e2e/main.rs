@@ -9,5 +9,6 @@ mod durability;
 mod engine;
 mod identity;
 mod ipdb;
+mod outgoing;
 mod rules;
 mod webhooks;
