@@ -2,6 +2,7 @@
 //! and answers the backend API.
 
 pub mod accounts;
+pub mod alerts;
 pub mod app;
 pub mod bots;
 pub mod clock;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod model;
+pub mod notice;
 pub mod outgoing;
 pub mod ratelimit;
 pub mod rules;

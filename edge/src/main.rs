@@ -66,11 +66,13 @@ fn main() -> ExitCode {
         }) {
             Ok((config, rule_set)) => {
                 println!(
-                    "{}: ok ({} sites, {} API keys, {} popup rules)",
+                    "{}: ok ({} sites, {} API keys, {} popup rules, {} alert rules, {} digests)",
                     file.display(),
                     config.sites.len(),
                     config.api_keys.len(),
-                    rule_set.rules.len()
+                    rule_set.rules.len(),
+                    rule_set.alerts.len(),
+                    config.digests.len()
                 );
                 ExitCode::SUCCESS
             }

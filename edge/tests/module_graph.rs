@@ -10,7 +10,15 @@ use std::path::{Path, PathBuf};
 /// earlier line; a module in no layer fails the test, so a new module is placed on purpose.
 const LAYERS: &[&[&str]] = &[
     // shared leaf types and utilities
-    &["clock", "signing", "metrics", "glob", "event", "visitor_id"],
+    &[
+        "clock",
+        "signing",
+        "metrics",
+        "glob",
+        "notice",
+        "event",
+        "visitor_id",
+    ],
     // configuration as plain data
     &["config"],
     // the domain's data
@@ -20,6 +28,7 @@ const LAYERS: &[&[&str]] = &[
         "identity",
         "scoring",
         "accounts",
+        "alerts",
         "rules",
         "ratelimit",
         "bots",

@@ -191,48 +191,7 @@ impl Accounts {
             .by_key
             .iter()
             .filter(|((s, _), a)| &**s == site && a.last_seen_ms >= from_ms)
-            .map(|(_, a)| {
-                let mut row = HotAccount {
-                    domain: a.domain.clone(),
-                    firmographics: a.firmographics.clone(),
-                    visits: 0,
-                    pageviews: 0,
-                    visitors: 0,
-                    known_visitors: 0,
-                    anonymous_visitors: 0,
-                    known_people: Vec::new(),
-                    key_pages: BTreeMap::new(),
-                    last_seen_ms: a.last_seen_ms,
-                    heat: 0.0,
-                };
-                for (_, day) in a.days.range(first_day..) {
-                    row.visits += day.visits;
-                    row.pageviews += day.pageviews;
-                    for (page, n) in &day.key_pages {
-                        *row.key_pages.entry(page.clone()).or_default() += n;
-                    }
-                }
-                let mut people = BTreeSet::new();
-                for (last, person) in a.visitors.values() {
-                    if *last >= from_ms {
-                        row.visitors += 1;
-                        match person {
-                            Some(p) => {
-                                row.known_visitors += 1;
-                                people.insert(*p);
-                            }
-                            None => row.anonymous_visitors += 1,
-                        }
-                    }
-                }
-                row.known_people = people.into_iter().collect();
-                let key_views: u32 = row.key_pages.values().sum();
-                row.heat = f64::from(row.visits)
-                    + 2.0 * f64::from(key_views)
-                    + 3.0 * f64::from(row.visitors)
-                    + 5.0 * row.known_people.len() as f64;
-                row
-            })
+            .map(|(_, a)| row(a, first_day..i64::MAX, from_ms))
             .collect();
         rows.sort_by(|a, b| {
             b.heat
@@ -250,6 +209,63 @@ impl Accounts {
             accounts: rows,
             hidden_unconfident,
         }
+    }
+
+    /// The account of `domain` as it will be once `activity` is recorded, over each window
+    /// of `windows_ms` before `activity.at_ms`, and whether the activity is the company's first
+    /// ever. Nothing is changed: alert rules look ahead at the batch they are deciding for.
+    pub fn preview(
+        &self,
+        site: &Arc<str>,
+        domain: &str,
+        firmographics: Firmographics,
+        activity: Activity<'_>,
+        windows_ms: &[i64],
+    ) -> (bool, Vec<HotAccount>) {
+        let key = (Arc::clone(site), domain.to_string());
+        let first = !self.by_key.contains_key(&key);
+        let mut scratch = Accounts {
+            by_key: HashMap::new(),
+            key_pages: self.key_pages.clone(),
+        };
+        if let Some(account) = self.by_key.get(&key) {
+            scratch.by_key.insert(key.clone(), account.clone());
+        }
+        let now_ms = activity.at_ms;
+        scratch.record(site, domain, firmographics, activity);
+        let rows = match scratch.by_key.get(&key) {
+            Some(account) => windows_ms
+                .iter()
+                .map(|window| {
+                    let from_ms = now_ms - window;
+                    row(account, from_ms.div_euclid(DAY_MS)..i64::MAX, from_ms)
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        (first, rows)
+    }
+
+    /// The accounts of `site` active in `[from_ms, to_ms)`, hottest first, at most `limit`,
+    /// over the days the period covers (days are UTC days: a period that starts or ends inside
+    /// one counts all of it). Visitors count when last seen at or after `from_ms`.
+    pub fn period(&self, site: &str, from_ms: i64, to_ms: i64, limit: usize) -> Vec<HotAccount> {
+        let days = from_ms.div_euclid(DAY_MS)..(to_ms - 1).div_euclid(DAY_MS) + 1;
+        let mut rows: Vec<HotAccount> = self
+            .by_key
+            .iter()
+            .filter(|((s, _), a)| &**s == site && a.days.range(days.clone()).next().is_some())
+            .map(|(_, a)| row(a, days.clone(), from_ms))
+            .filter(|r| r.visits > 0 || r.pageviews > 0)
+            .collect();
+        rows.sort_by(|a, b| {
+            b.heat
+                .total_cmp(&a.heat)
+                .then(b.last_seen_ms.cmp(&a.last_seen_ms))
+                .then(a.domain.cmp(&b.domain))
+        });
+        rows.truncate(limit);
+        rows
     }
 
     /// Forgets erased visitors and people everywhere.
@@ -288,6 +304,50 @@ impl Accounts {
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
     }
+}
+
+/// One account's row over the `days` given, counting visitors last seen at or after `from_ms`.
+fn row(a: &Account, days: std::ops::Range<i64>, from_ms: i64) -> HotAccount {
+    let mut row = HotAccount {
+        domain: a.domain.clone(),
+        firmographics: a.firmographics.clone(),
+        visits: 0,
+        pageviews: 0,
+        visitors: 0,
+        known_visitors: 0,
+        anonymous_visitors: 0,
+        known_people: Vec::new(),
+        key_pages: BTreeMap::new(),
+        last_seen_ms: a.last_seen_ms,
+        heat: 0.0,
+    };
+    for (_, day) in a.days.range(days) {
+        row.visits += day.visits;
+        row.pageviews += day.pageviews;
+        for (page, n) in &day.key_pages {
+            *row.key_pages.entry(page.clone()).or_default() += n;
+        }
+    }
+    let mut people = BTreeSet::new();
+    for (last, person) in a.visitors.values() {
+        if *last >= from_ms {
+            row.visitors += 1;
+            match person {
+                Some(p) => {
+                    row.known_visitors += 1;
+                    people.insert(*p);
+                }
+                None => row.anonymous_visitors += 1,
+            }
+        }
+    }
+    row.known_people = people.into_iter().collect();
+    let key_views: u32 = row.key_pages.values().sum();
+    row.heat = f64::from(row.visits)
+        + 2.0 * f64::from(key_views)
+        + 3.0 * f64::from(row.visitors)
+        + 5.0 * row.known_people.len() as f64;
+    row
 }
 
 #[cfg(test)]

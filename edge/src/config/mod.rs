@@ -1,6 +1,7 @@
 //! The one TOML file an operator writes. Parsed once, validated completely, and turned into typed
 //! values; every error names the file, the line and the key.
 
+pub mod alerts;
 mod error;
 mod identity;
 mod outgoing;
@@ -18,7 +19,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use error::{ConfigError, Located, line_of};
-pub use identity::{AccountsConfig, IdentityConfig, ScoringConfig, WebhookConfig};
+pub use identity::{AccountsConfig, IdentityConfig, ScoringConfig, WebhookConfig, WebhookUrl};
 pub use outgoing::{OutgoingConfig, TrustRoots};
 pub use values::{AssetName, HumanDuration, Origin, PathPrefix, Secret, SiteKey};
 
@@ -65,6 +66,15 @@ pub struct Config {
     /// Popup rules, as written.
     #[serde(default)]
     pub rules: Vec<Spanned<RuleConfig>>,
+    /// Alert rules, as written (compiled by `alerts::compile`).
+    #[serde(default)]
+    pub alerts: Vec<Spanned<alerts::AlertRuleConfig>>,
+    /// Alert channels and delivery.
+    #[serde(default)]
+    pub alerting: alerts::AlertingConfig,
+    /// Daily and weekly summaries.
+    #[serde(default)]
+    pub digests: Vec<Spanned<alerts::DigestConfig>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -329,6 +339,9 @@ pub struct SiteConfig {
     /// Treat Do-Not-Track as "no consent".
     #[serde(default)]
     pub honor_dnt: bool,
+    /// The site's time zone: alert quiet hours and digests follow its clock.
+    #[serde(default)]
+    pub time_zone: alerts::TimeZoneName,
 }
 
 fn yes() -> bool {
@@ -493,6 +506,7 @@ impl Config {
             );
         }
         self.validate_storage(path, text)?;
+        alerts::validate(self, path, text)?;
         if self.server.max_connections == 0 {
             return Err(ConfigError::at(
                 path,
