@@ -8,6 +8,7 @@ pub mod bots;
 pub mod clock;
 pub mod collect;
 pub mod config;
+pub mod delivery;
 pub mod engine;
 pub mod event;
 pub mod explain;

@@ -39,7 +39,7 @@ const LAYERS: &[&[&str]] = &[
     &["store"],
     // services: the outgoing HTTPS client, the collect path, the backend API's operations,
     // webhook delivery
-    &["outgoing", "collect", "service", "webhooks"],
+    &["outgoing", "collect", "service", "webhooks", "delivery"],
     // HTTP: routing, handlers, rendering, errors to statuses
     &["http"],
     // the composition root and the accept loop

@@ -47,6 +47,15 @@ impl Background {
         {
             tasks.push(("webhooks", tokio::spawn(sender.run(receiver.clone()))));
         }
+        if let Some(deliverer) = crate::delivery::Deliverer::new(
+            config,
+            app.store.clone(),
+            client.clone(),
+            Arc::clone(&app.collector.clock),
+            app.metrics.alerts.clone(),
+        )? {
+            tasks.push(("alerts", tokio::spawn(deliverer.run(receiver.clone()))));
+        }
         if let Some(resolver) = app.collector.resolver.clone() {
             tasks.push((
                 "ipdb reloads",
