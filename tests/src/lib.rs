@@ -1,6 +1,7 @@
 //! Harness for the end-to-end tests: the real `mikomi-edge` binary as a child process, real
 //! HTTP over loopback, and helpers to read back what it stored.
 
+pub mod alerting;
 pub mod edge;
 pub mod receiver;
 pub mod site;

@@ -1,6 +1,7 @@
 //! End-to-end tests against the real `mikomi-edge` binary. One test binary, so everything links
 //! once.
 
+mod alerts;
 mod bad_input;
 mod cli;
 mod collect;
