@@ -28,7 +28,7 @@ pub struct Alert {
     pub heat: f64,
     pub visits: u32,
     pub visitors: u32,
-    /// Pages of this batch, then key pages of the window, most viewed first (at most 10).
+    /// Pages of this batch, then the account's most viewed in the window (at most 10).
     pub pages: Vec<String>,
     /// Known people of the account in the window (at most 10).
     pub known_people: Vec<u64>,

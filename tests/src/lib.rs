@@ -5,6 +5,7 @@ pub mod alerting;
 pub mod edge;
 pub mod receiver;
 pub mod site;
+pub mod smtp;
 
 /// Real `redis-server` processes (the same crate the edge's own store tests use).
 pub use mikomi_test_redis as redis;

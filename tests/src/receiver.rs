@@ -46,6 +46,20 @@ impl TestCa {
         path
     }
 
+    /// A certificate for `localhost` and 127.0.0.1 signed by this CA, and its key, written as
+    /// PEM into `dir` (for servers run as their own process).
+    pub fn write_server_pem(&self, dir: &Path) -> (PathBuf, PathBuf) {
+        let params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .expect("server parameters");
+        let key = KeyPair::generate().expect("a server key");
+        let certificate = params.signed_by(&key, &self.issuer).expect("sign");
+        let cert_path = dir.join("server.pem");
+        let key_path = dir.join("server.key");
+        std::fs::write(&cert_path, certificate.pem()).expect("write the certificate");
+        std::fs::write(&key_path, key.serialize_pem()).expect("write the key");
+        (cert_path, key_path)
+    }
+
     /// A server configuration for `localhost` and 127.0.0.1, signed by this CA.
     pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
         let params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])

@@ -39,7 +39,13 @@ struct Day {
     visits: u32,
     pageviews: u32,
     key_pages: BTreeMap<String, u32>,
+    /// Views per page path, for the pages alerts name; at most `MAX_PATHS_PER_DAY` paths.
+    paths: BTreeMap<String, u32>,
 }
+
+/// Distinct paths counted per account and day: enough to name what a company read, bounded
+/// against a crawler walking every URL.
+const MAX_PATHS_PER_DAY: usize = 64;
 
 #[derive(Clone, Debug, Default)]
 pub struct Account {
@@ -68,6 +74,9 @@ pub struct HotAccount {
     pub last_seen_ms: i64,
     /// The ranking: visits + 2 × key-page views + 3 × distinct visitors + 5 × known people.
     pub heat: f64,
+    /// The most viewed page paths, most first (at most 10): for alert messages.
+    #[serde(skip)]
+    pub top_pages: Vec<(String, u32)>,
 }
 
 /// Which hot list: the companies active within `window_ms` before `now_ms`, at most `limit`;
@@ -140,6 +149,11 @@ impl Accounts {
         }
         for path in activity.page_paths {
             entry.pageviews += 1;
+            if let Some(n) = entry.paths.get_mut(*path) {
+                *n += 1;
+            } else if entry.paths.len() < MAX_PATHS_PER_DAY {
+                entry.paths.insert(path.to_string(), 1);
+            }
             for glob in &self.key_pages {
                 if glob.matches(path) {
                     *entry
@@ -320,14 +334,26 @@ fn row(a: &Account, days: std::ops::Range<i64>, from_ms: i64) -> HotAccount {
         key_pages: BTreeMap::new(),
         last_seen_ms: a.last_seen_ms,
         heat: 0.0,
+        top_pages: Vec::new(),
     };
+    let mut paths: BTreeMap<&str, u32> = BTreeMap::new();
     for (_, day) in a.days.range(days) {
         row.visits += day.visits;
         row.pageviews += day.pageviews;
         for (page, n) in &day.key_pages {
             *row.key_pages.entry(page.clone()).or_default() += n;
         }
+        for (path, n) in &day.paths {
+            *paths.entry(path.as_str()).or_default() += n;
+        }
     }
+    let mut top: Vec<(&str, u32)> = paths.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    row.top_pages = top
+        .into_iter()
+        .take(10)
+        .map(|(p, n)| (p.to_string(), n))
+        .collect();
     let mut people = BTreeSet::new();
     for (last, person) in a.visitors.values() {
         if *last >= from_ms {

@@ -101,6 +101,7 @@ fn the_attack_list_is_csv_with_a_bom_and_japanese_intact() {
         key_pages: BTreeMap::from([("/pricing*".to_string(), 4)]),
         last_seen_ms: 0,
         heat: 12.0,
+        top_pages: Vec::new(),
     };
     let text = attack_list(&[row]);
     assert!(text.starts_with('\u{feff}'));

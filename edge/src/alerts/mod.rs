@@ -304,13 +304,9 @@ impl AlertRule {
                 pages.push(page.clone());
             }
         }
-        if let Some(row) = row {
-            let mut key: Vec<(&String, &u32)> = row.key_pages.iter().collect();
-            key.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-            for (page, _) in key {
-                if !pages.contains(page) {
-                    pages.push(page.clone());
-                }
+        for (page, _) in row.map_or(&[][..], |r| &r.top_pages[..]) {
+            if !pages.contains(page) {
+                pages.push(page.clone());
             }
         }
         pages.truncate(MAX_LISTED);

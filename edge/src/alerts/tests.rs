@@ -135,6 +135,7 @@ fn row(heat: f64, key_pages: u32, employees: Option<u32>) -> HotAccount {
         key_pages: BTreeMap::from([("*/pricing*".to_string(), key_pages)]),
         last_seen_ms: 0,
         heat,
+        top_pages: vec![("/product".to_string(), 3), ("/pricing".to_string(), 2)],
     }
 }
 
@@ -171,7 +172,8 @@ fn an_account_rule_fires_when_every_condition_holds_and_not_while_cooling() {
     assert_eq!(alert.destinations, vec!["sales-slack".to_string()]);
     assert_eq!(
         alert.pages,
-        vec!["/pricing".to_string(), "*/pricing*".to_string()]
+        vec!["/pricing".to_string(), "/product".to_string()],
+        "the batch's page first, then the window's most viewed"
     );
     for (heat, key, employees) in [
         (9.0, 1, Some(900)),

@@ -50,7 +50,7 @@ pub struct ChannelConfig {
     /// The incoming-webhook URL of a Slack or Teams channel.
     #[serde(default)]
     pub url: Option<WebhookUrl>,
-    /// Recipients of an email channel.
+    /// Recipients of an email channel: `sales@example.co.jp` or `営業部 <sales@example.co.jp>`.
     #[serde(default)]
     pub to: Vec<String>,
 }
@@ -341,11 +341,13 @@ pub(super) fn validate(config: &super::Config, path: &Path, text: &str) -> Resul
             }
             ChannelKind::Email => {
                 for address in &c.to {
-                    if address.parse::<lettre::Address>().is_err() {
+                    if address.parse::<lettre::message::Mailbox>().is_err() {
                         return at(
                             channel.span(),
                             format!("{key}.to"),
-                            format!("`{address}` is not an email address"),
+                            format!(
+                                "`{address}` is not an address like \"sales@example.co.jp\" or \"営業部 <sales@example.co.jp>\""
+                            ),
                         );
                     }
                 }

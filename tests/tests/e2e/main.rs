@@ -2,6 +2,7 @@
 //! once.
 
 mod alerts;
+mod alerts_email;
 mod bad_input;
 mod cli;
 mod collect;
