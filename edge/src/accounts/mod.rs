@@ -16,6 +16,9 @@ use crate::model::person::PersonId;
 use crate::visitor_id::VisitorId;
 
 const DAY_MS: i64 = 86_400_000;
+/// Activity is counted per hour, so windows and digest periods in any time zone with whole-hour
+/// offsets start and end where they say.
+const BUCKET_MS: i64 = 3_600_000;
 /// Days of history kept per account; windows longer than this see only this much.
 pub const MAX_DAYS: i64 = 90;
 
@@ -39,13 +42,14 @@ struct Day {
     visits: u32,
     pageviews: u32,
     key_pages: BTreeMap<String, u32>,
-    /// Views per page path, for the pages alerts name; at most `MAX_PATHS_PER_DAY` paths.
+    /// Views per page path, for the pages alerts name; at most `MAX_PATHS_PER_DAY` paths (per
+    /// hour bucket).
     paths: BTreeMap<String, u32>,
 }
 
 /// Distinct paths counted per account and day: enough to name what a company read, bounded
 /// against a crawler walking every URL.
-const MAX_PATHS_PER_DAY: usize = 64;
+const MAX_PATHS_PER_DAY: usize = 32;
 
 #[derive(Clone, Debug, Default)]
 pub struct Account {
@@ -54,6 +58,7 @@ pub struct Account {
     /// Each visitor's last activity and, when known, its person.
     visitors: HashMap<VisitorId, (i64, Option<PersonId>)>,
     people: BTreeSet<PersonId>,
+    /// Activity per hour (the key is hours since the epoch).
     days: BTreeMap<i64, Day>,
     pub last_seen_ms: i64,
 }
@@ -142,7 +147,7 @@ impl Accounts {
             account.firmographics = firmographics;
         }
         account.firmographics.confident = confident;
-        let day = activity.at_ms.div_euclid(DAY_MS);
+        let day = activity.at_ms.div_euclid(BUCKET_MS);
         let entry = account.days.entry(day).or_default();
         if activity.new_visit {
             entry.visits += 1;
@@ -175,7 +180,12 @@ impl Accounts {
             account.people.insert(person);
         }
         account.last_seen_ms = account.last_seen_ms.max(activity.at_ms);
-        while account.days.len() as i64 > MAX_DAYS {
+        let oldest = (account.last_seen_ms - MAX_DAYS * DAY_MS).div_euclid(BUCKET_MS);
+        while account
+            .days
+            .first_key_value()
+            .is_some_and(|(hour, _)| *hour < oldest)
+        {
             account.days.pop_first();
         }
     }
@@ -200,7 +210,7 @@ impl Accounts {
             confident_only,
         } = *query;
         let from_ms = now_ms - window_ms;
-        let first_day = from_ms.div_euclid(DAY_MS);
+        let first_day = from_ms.div_euclid(BUCKET_MS);
         let mut rows: Vec<HotAccount> = self
             .by_key
             .iter()
@@ -252,7 +262,7 @@ impl Accounts {
                 .iter()
                 .map(|window| {
                     let from_ms = now_ms - window;
-                    row(account, from_ms.div_euclid(DAY_MS)..i64::MAX, from_ms)
+                    row(account, from_ms.div_euclid(BUCKET_MS)..i64::MAX, from_ms)
                 })
                 .collect(),
             None => Vec::new(),
@@ -261,10 +271,10 @@ impl Accounts {
     }
 
     /// The accounts of `site` active in `[from_ms, to_ms)`, hottest first, at most `limit`,
-    /// over the days the period covers (days are UTC days: a period that starts or ends inside
-    /// one counts all of it). Visitors count when last seen at or after `from_ms`.
+    /// over the hours the period covers (a period that starts or ends inside an hour counts all
+    /// of it). Visitors count when last seen at or after `from_ms`.
     pub fn period(&self, site: &str, from_ms: i64, to_ms: i64, limit: usize) -> Vec<HotAccount> {
-        let days = from_ms.div_euclid(DAY_MS)..(to_ms - 1).div_euclid(DAY_MS) + 1;
+        let days = from_ms.div_euclid(BUCKET_MS)..(to_ms - 1).div_euclid(BUCKET_MS) + 1;
         let mut rows: Vec<HotAccount> = self
             .by_key
             .iter()

@@ -56,6 +56,18 @@ impl Background {
         )? {
             tasks.push(("alerts", tokio::spawn(deliverer.run(receiver.clone()))));
         }
+        let digests = crate::delivery::digest::schedules(config);
+        if !digests.is_empty() {
+            tasks.push((
+                "digests",
+                tokio::spawn(crate::delivery::digest::run(
+                    app.store.clone(),
+                    digests,
+                    Arc::clone(&app.collector.clock),
+                    receiver.clone(),
+                )),
+            ));
+        }
         if let Some(resolver) = app.collector.resolver.clone() {
             tasks.push((
                 "ipdb reloads",

@@ -7,6 +7,7 @@
 //! Messages are written when sent (people's names are looked up then, links made from
 //! `[alerting] console_url`), from what the log fixed when they were decided.
 
+pub mod digest;
 pub mod email;
 pub mod slack;
 pub mod teams;
