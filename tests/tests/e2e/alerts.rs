@@ -247,3 +247,90 @@ async fn a_dead_channel_does_not_hold_back_the_others_and_its_dead_letter_is_ret
     assert_eq!(setup.slack.seen().len(), 1, "Slack got its message once");
     drop(edge);
 }
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwYWJjZGVmZ2g=";
+
+/// The `webhooks` channel sends the alert as a Standard Webhooks event of its own type to the
+/// `[[webhooks]]` endpoints that want it, signed like every other event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_reaches_the_webhook_endpoints_as_an_account_hot_event() {
+    let hooks = Receiver::http().await;
+    let mut setup = setup(
+        r#"
+[[alerts]]
+name = "back-again"
+site = "test"
+to = ["crm"]
+lang = "en"
+[alerts.person]
+returned = true
+"#,
+    )
+    .await;
+    setup.config.session_timeout = Some("1s");
+    setup.config.webhooks = vec![(hooks.url("/hook"), SECRET.to_string())];
+    setup.config.extra_toml = setup.config.extra_toml.replace(
+        "to = [\"sales-slack\", \"sales-teams\"]",
+        "to = [\"sales-slack\", \"crm\"]",
+    );
+    setup.config.extra_toml = setup.config.extra_toml.replacen(
+        "[[alerts]]",
+        "[[alerting.channels]]\nname = \"crm\"\nkind = \"webhooks\"\n\n[[alerts]]",
+        1,
+    );
+    let edge = Edge::start(&setup.config);
+    burst(&edge, true).await;
+    let within = Duration::from_secs(30);
+    let is_alert = |s: &mikomi_tests::receiver::Seen| {
+        s.accepted
+            && serde_json::from_slice::<Value>(&s.body).is_ok_and(|b| b["type"] == "account.hot")
+    };
+    hooks
+        .wait_for("the account.hot event", within, |s| s.iter().any(is_alert))
+        .await;
+    let event = hooks.accepted().into_iter().find(is_alert).expect("seen");
+    standardwebhooks::Webhook::new(SECRET)
+        .expect("secret")
+        .verify(&event.body, &event.headers)
+        .expect("the signature verifies");
+    assert!(
+        event.headers["webhook-id"]
+            .to_str()
+            .is_ok_and(|id| id.starts_with("alt_"))
+    );
+    let body: Value = serde_json::from_slice(&event.body).expect("JSON");
+    assert_eq!(body["data"]["company"]["domain"], DEMO_DOMAIN);
+    assert_eq!(body["data"]["rule"], "hot-target");
+    assert_eq!(
+        body["data"]["account_url"],
+        format!("{CONSOLE}/sites/test/accounts/{DEMO_DOMAIN}")
+    );
+
+    // A known person comes back after their visit ended: a person.returned event.
+    let conversion = json!({"type": "conversion", "form": "contact", "url": "http://site.test/contact",
+        "fields": {"email": "sato@toyota-demo.example"}});
+    let sato = visit(&edge, DEMO_IP, None, "/contact", vec![conversion]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await; // past the 1 s session timeout
+    visit(&edge, DEMO_IP, Some(&sato), "/pricing", vec![]).await;
+    let returned = |s: &mikomi_tests::receiver::Seen| {
+        s.accepted
+            && serde_json::from_slice::<Value>(&s.body)
+                .is_ok_and(|b| b["type"] == "person.returned")
+    };
+    hooks
+        .wait_for("the person.returned event", within, |s| {
+            s.iter().any(returned)
+        })
+        .await;
+    let back = hooks.accepted().into_iter().find(returned).expect("seen");
+    let body: Value = serde_json::from_slice(&back.body).expect("JSON");
+    assert_eq!(body["data"]["rule"], "back-again");
+    assert_eq!(hooks.accepted().iter().filter(|s| returned(s)).count(), 1);
+    assert!(
+        body["data"]["person_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&format!("{CONSOLE}/sites/test/people/"))),
+        "{body}"
+    );
+    drop(edge);
+}
