@@ -27,6 +27,10 @@ pub struct AlertingConfig {
     pub max_age: HumanDuration,
     /// Longest wait for one delivery attempt.
     pub timeout: HumanDuration,
+    /// Whether this node delivers. Every node decides and records alerts alike; with several
+    /// nodes, let one deliver (Slack and Teams cannot drop a duplicate the way a webhook
+    /// receiver can).
+    pub deliver: bool,
 }
 
 impl Default for AlertingConfig {
@@ -38,6 +42,7 @@ impl Default for AlertingConfig {
             max_attempts: 8,
             max_age: HumanDuration(std::time::Duration::from_secs(24 * 3600)),
             timeout: HumanDuration(std::time::Duration::from_secs(10)),
+            deliver: true,
         }
     }
 }

@@ -86,7 +86,8 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    /// `None` when no channel is configured. Reads the mail server's extra roots.
+    /// `None` when no channel is configured or this node does not deliver. Reads the mail
+    /// server's extra roots.
     pub fn new(
         config: &Config,
         store: Arc<dyn Store>,
@@ -95,7 +96,7 @@ impl Deliverer {
         metrics: AlertMetrics,
     ) -> anyhow::Result<Option<Deliverer>> {
         let alerting = &config.alerting;
-        if alerting.channels.is_empty() {
+        if alerting.channels.is_empty() || !alerting.deliver {
             return Ok(None);
         }
         let mailer = match &alerting.smtp {
