@@ -326,4 +326,4 @@ fn page_paths<'a>(events: impl Iterator<Item = &'a Event>) -> Vec<&'a str> {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_alerts;
+pub(crate) mod tests_alerts;

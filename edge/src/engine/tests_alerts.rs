@@ -10,7 +10,7 @@ use crate::visitor_id::VisitorId;
 
 const HOUR: i64 = 3_600_000;
 
-fn engine() -> Engine {
+pub(crate) fn engine() -> Engine {
     Engine::new(Model {
         sessions: SessionRules {
             timeout_ms: 30 * 60_000,
@@ -23,7 +23,7 @@ fn engine() -> Engine {
     })
 }
 
-fn raised(visitor: u8, at: i64) -> LogRecord {
+pub(crate) fn raised(visitor: u8, at: i64) -> LogRecord {
     let alert = Alert {
         rule: "hot".into(),
         kind: "account.hot".into(),
