@@ -252,10 +252,31 @@ impl Accounts {
             by_key: HashMap::new(),
             key_pages: self.key_pages.clone(),
         };
-        if let Some(account) = self.by_key.get(&key) {
-            scratch.by_key.insert(key.clone(), account.clone());
-        }
         let now_ms = activity.at_ms;
+        if let Some(account) = self.by_key.get(&key) {
+            // Only what the widest window sees is copied: an old, busy account's history is
+            // not, so the look-ahead stays cheap on the collect path.
+            let from_ms = now_ms - windows_ms.iter().copied().max().unwrap_or(0);
+            let from_bucket = from_ms.div_euclid(BUCKET_MS);
+            let recent = Account {
+                domain: account.domain.clone(),
+                firmographics: account.firmographics.clone(),
+                visitors: account
+                    .visitors
+                    .iter()
+                    .filter(|(_, (last, _))| *last >= from_ms)
+                    .map(|(id, seen)| (*id, *seen))
+                    .collect(),
+                people: BTreeSet::new(),
+                days: account
+                    .days
+                    .range(from_bucket..)
+                    .map(|(hour, day)| (*hour, day.clone()))
+                    .collect(),
+                last_seen_ms: account.last_seen_ms,
+            };
+            scratch.by_key.insert(key.clone(), recent);
+        }
         scratch.record(site, domain, firmographics, activity);
         let rows = match scratch.by_key.get(&key) {
             Some(account) => windows_ms
