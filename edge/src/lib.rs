@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod model;
 pub mod notice;
 pub mod outgoing;
+pub mod password;
 pub mod ratelimit;
 pub mod rules;
 pub mod scoring;

@@ -25,6 +25,9 @@ enum Command {
     },
     /// Validate a configuration file (rules included); errors name the line and key.
     CheckConfig { file: PathBuf },
+    /// Hash a console password for `[[console.users]] password_hash`. Reads the password from
+    /// standard input (one line), so it stays out of the shell history and the process list.
+    HashPassword,
     /// Ask the running edge, rule by rule, which conditions and caps hold for a visitor on a
     /// page, and what it would decide.
     Explain {
@@ -81,6 +84,23 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::HashPassword => {
+            let mut line = String::new();
+            if let Err(e) = std::io::stdin().read_line(&mut line) {
+                eprintln!("mikomi-edge hash-password: cannot read standard input: {e}");
+                return ExitCode::FAILURE;
+            }
+            match mikomi_edge::password::hash(line.trim_end_matches(['\r', '\n'])) {
+                Ok(hash) => {
+                    println!("{hash}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("mikomi-edge hash-password: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Explain {
             config,
             vid,

@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &[
         "clock",
         "signing",
+        "password",
         "metrics",
         "glob",
         "notice",

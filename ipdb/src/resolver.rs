@@ -39,6 +39,8 @@ pub struct Layer {
     path: PathBuf,
     schema: Schema,
     reader: Reader<Vec<u8>>,
+    /// Networks with data, counted once at open: operators check it after an update.
+    networks: u64,
 }
 
 impl std::fmt::Debug for Layer {
@@ -78,11 +80,19 @@ impl Layer {
                 }
             })?,
         };
+        let networks = reader
+            .networks(Default::default())
+            .map(|iter| {
+                iter.filter(|n| n.as_ref().is_ok_and(|n| n.has_data()))
+                    .count() as u64
+            })
+            .unwrap_or(0);
         Ok(Layer {
             name: spec.name.clone(),
             path,
             schema,
             reader,
+            networks,
         })
     }
 
@@ -94,6 +104,21 @@ impl Layer {
     /// The schema in use.
     pub fn schema(&self) -> Schema {
         self.schema
+    }
+
+    /// The file the layer was read from.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// When the file was built (`build_epoch`, seconds since the epoch).
+    pub fn build_epoch(&self) -> u64 {
+        self.reader.metadata().build_epoch
+    }
+
+    /// Networks with data in the file.
+    pub fn networks(&self) -> u64 {
+        self.networks
     }
 
     /// The underlying reader, for inspection tools.

@@ -2,6 +2,7 @@
 //! HTTP over loopback, and helpers to read back what it stored.
 
 pub mod alerting;
+pub mod console;
 pub mod edge;
 pub mod receiver;
 pub mod site;

@@ -82,8 +82,10 @@ fn demo(root: &Path) -> anyhow::Result<()> {
     step("building the demo company database");
     demo_db::build(root).context("step: building the demo company database")?;
     step(
-        "building and starting the edge (the first build takes a few minutes): open \
-         http://127.0.0.1:8080/demo/ once it says it is listening (Ctrl-C stops it)",
+        "building and starting the edge (the first build takes a few minutes). Once it says it \
+         is listening (Ctrl-C stops it), open the demo site at http://127.0.0.1:8080/demo/ and \
+         the console at http://127.0.0.1:8080/console/ (user `demo`, password `mikomi-demo`; \
+         user `viewer` with the same password can only read)",
     );
     cargo(
         root,

@@ -21,7 +21,7 @@ pub struct SystemTool {
 }
 
 /// What `cargo xtask test` starts or calls.
-pub const TEST_TOOLS: [SystemTool; 5] = [
+pub const TEST_TOOLS: [SystemTool; 6] = [
     SystemTool {
         program: "redis-server",
         package: "redis-server",
@@ -46,6 +46,11 @@ pub const TEST_TOOLS: [SystemTool; 5] = [
         program: "chromedriver",
         package: "chromium-driver",
         why: "the browser tests drive Chromium over WebDriver",
+    },
+    SystemTool {
+        program: "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        package: "fonts-noto-cjk",
+        why: "the console's screenshots show Japanese text, which needs a CJK font",
     },
 ];
 
@@ -194,7 +199,12 @@ pub fn locked_version(lock: &str, name: &str) -> Option<String> {
 }
 
 /// A tool on PATH, else in cargo's bin folder (where `cargo install` puts it).
+/// A program on the PATH or in cargo's bin folder, or a file named by its absolute path (a font
+/// is a package's file, not a program).
 pub fn find_tool(name: &str) -> Option<PathBuf> {
+    if name.starts_with('/') {
+        return Some(PathBuf::from(name)).filter(|p| p.is_file());
+    }
     find_on_path(name).or_else(|| cargo_bin().map(|b| b.join(name)).filter(|p| p.is_file()))
 }
 

@@ -79,9 +79,42 @@ pub struct HotAccount {
     pub last_seen_ms: i64,
     /// The ranking: visits + 2 × key-page views + 3 × distinct visitors + 5 × known people.
     pub heat: f64,
+    /// Visits per day over the last `SPARK_DAYS` days, oldest first: the console's sparkline.
+    #[serde(skip)]
+    pub recent_visits: Vec<u32>,
+    /// The first day with activity still kept (at most `MAX_DAYS` ago), in ms.
+    #[serde(skip)]
+    pub first_seen_ms: i64,
     /// The most viewed page paths, most first (at most 10): for alert messages.
     #[serde(skip)]
     pub top_pages: Vec<(String, u32)>,
+}
+
+/// Days in a hot row's activity sparkline.
+pub const SPARK_DAYS: i64 = 14;
+
+/// One day of an account's activity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayActivity {
+    /// The day's start, in ms (days are UTC days).
+    pub day_ms: i64,
+    pub visits: u32,
+    pub pageviews: u32,
+}
+
+/// Everything an account holds: its company page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccountDetail {
+    pub domain: String,
+    pub firmographics: Firmographics,
+    /// Oldest first; days without activity are left out.
+    pub days: Vec<DayActivity>,
+    /// Key-page views over the days kept, most viewed first.
+    pub key_pages: Vec<(String, u32)>,
+    /// Each visitor's last activity and person, most recent first.
+    pub visitors: Vec<(VisitorId, i64, Option<PersonId>)>,
+    pub people: Vec<PersonId>,
+    pub last_seen_ms: i64,
 }
 
 /// Which hot list: the companies active within `window_ms` before `now_ms`, at most `limit`;
@@ -215,7 +248,7 @@ impl Accounts {
             .by_key
             .iter()
             .filter(|((s, _), a)| &**s == site && a.last_seen_ms >= from_ms)
-            .map(|(_, a)| row(a, first_day..i64::MAX, from_ms))
+            .map(|(_, a)| row(a, first_day..i64::MAX, from_ms, now_ms))
             .collect();
         rows.sort_by(|a, b| {
             b.heat
@@ -283,7 +316,12 @@ impl Accounts {
                 .iter()
                 .map(|window| {
                     let from_ms = now_ms - window;
-                    row(account, from_ms.div_euclid(BUCKET_MS)..i64::MAX, from_ms)
+                    row(
+                        account,
+                        from_ms.div_euclid(BUCKET_MS)..i64::MAX,
+                        from_ms,
+                        now_ms,
+                    )
                 })
                 .collect(),
             None => Vec::new(),
@@ -300,7 +338,7 @@ impl Accounts {
             .by_key
             .iter()
             .filter(|((s, _), a)| &**s == site && a.days.range(days.clone()).next().is_some())
-            .map(|(_, a)| row(a, days.clone(), from_ms))
+            .map(|(_, a)| row(a, days.clone(), from_ms, to_ms))
             .filter(|r| r.visits > 0 || r.pageviews > 0)
             .collect();
         rows.sort_by(|a, b| {
@@ -311,6 +349,51 @@ impl Accounts {
         });
         rows.truncate(limit);
         rows
+    }
+
+    /// The account of `domain` on `site`, whole.
+    pub fn detail(&self, site: &str, domain: &str) -> Option<AccountDetail> {
+        let account = self.by_key.get(&(Arc::from(site), domain.to_string()))?;
+        let mut key_pages: BTreeMap<&str, u32> = BTreeMap::new();
+        for day in account.days.values() {
+            for (page, n) in &day.key_pages {
+                *key_pages.entry(page).or_default() += n;
+            }
+        }
+        let mut key_pages: Vec<(String, u32)> = key_pages
+            .into_iter()
+            .map(|(p, n)| (p.to_string(), n))
+            .collect();
+        key_pages.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut visitors: Vec<(VisitorId, i64, Option<PersonId>)> = account
+            .visitors
+            .iter()
+            .map(|(v, (last, person))| (*v, *last, *person))
+            .collect();
+        visitors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Some(AccountDetail {
+            domain: account.domain.clone(),
+            firmographics: account.firmographics.clone(),
+            days: {
+                // Hours, summed into (UTC) days.
+                let mut days: BTreeMap<i64, DayActivity> = BTreeMap::new();
+                for (hour, d) in &account.days {
+                    let day = (hour * BUCKET_MS).div_euclid(DAY_MS);
+                    let entry = days.entry(day).or_insert(DayActivity {
+                        day_ms: day * DAY_MS,
+                        visits: 0,
+                        pageviews: 0,
+                    });
+                    entry.visits += d.visits;
+                    entry.pageviews += d.pageviews;
+                }
+                days.into_values().collect()
+            },
+            key_pages,
+            visitors,
+            people: account.people.iter().copied().collect(),
+            last_seen_ms: account.last_seen_ms,
+        })
     }
 
     /// Forgets erased visitors and people everywhere.
@@ -351,8 +434,22 @@ impl Accounts {
     }
 }
 
+/// Visits per day for the `SPARK_DAYS` days up to `now_ms`, oldest first.
+fn recent_visits(account: &Account, now_ms: i64) -> Vec<u32> {
+    let today = now_ms.div_euclid(DAY_MS);
+    let first = today - SPARK_DAYS + 1;
+    let mut days = vec![0; SPARK_DAYS as usize];
+    let hours =
+        (first * DAY_MS).div_euclid(BUCKET_MS)..((today + 1) * DAY_MS).div_euclid(BUCKET_MS);
+    for (hour, activity) in account.days.range(hours) {
+        let day = (hour * BUCKET_MS).div_euclid(DAY_MS);
+        days[(day - first) as usize] += activity.visits;
+    }
+    days
+}
+
 /// One account's row over the `days` given, counting visitors last seen at or after `from_ms`.
-fn row(a: &Account, days: std::ops::Range<i64>, from_ms: i64) -> HotAccount {
+fn row(a: &Account, days: std::ops::Range<i64>, from_ms: i64, now_ms: i64) -> HotAccount {
     let mut row = HotAccount {
         domain: a.domain.clone(),
         firmographics: a.firmographics.clone(),
@@ -365,6 +462,12 @@ fn row(a: &Account, days: std::ops::Range<i64>, from_ms: i64) -> HotAccount {
         key_pages: BTreeMap::new(),
         last_seen_ms: a.last_seen_ms,
         heat: 0.0,
+        recent_visits: recent_visits(a, now_ms),
+        first_seen_ms: a
+            .days
+            .keys()
+            .next()
+            .map_or(a.last_seen_ms, |hour| hour * BUCKET_MS),
         top_pages: Vec::new(),
     };
     let mut paths: BTreeMap<&str, u32> = BTreeMap::new();

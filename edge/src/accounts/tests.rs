@@ -101,6 +101,8 @@ fn the_attack_list_is_csv_with_a_bom_and_japanese_intact() {
         key_pages: BTreeMap::from([("/pricing*".to_string(), 4)]),
         last_seen_ms: 0,
         heat: 12.0,
+        recent_visits: Vec::new(),
+        first_seen_ms: 0,
         top_pages: Vec::new(),
     };
     let text = attack_list(&[row]);
@@ -216,4 +218,53 @@ fn a_preview_is_the_row_recording_would_make() {
     }
     assert_eq!(rows[0].visitors, 2);
     assert_eq!(rows[1].visitors, 3);
+}
+
+#[test]
+fn an_account_detail_has_its_days_key_pages_and_visitors_and_rows_a_sparkline() {
+    let mut accounts = Accounts::new(vec![Glob::new("/pricing*").expect("glob")]);
+    let site: Arc<str> = "demo".into();
+    let firm = Firmographics {
+        name: Some("Example".into()),
+        source: "company".into(),
+        confident: true,
+        ..Firmographics::default()
+    };
+    let now = 100 * DAY;
+    for (i, (visitor, at, paths)) in [
+        (1u8, now - 3 * DAY, vec!["/pricing.html", "/"]),
+        (2, now - DAY, vec!["/pricing.html"]),
+        (1, now, vec!["/about"]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        accounts.record(
+            &site,
+            "example.co.jp",
+            firm.clone(),
+            Activity {
+                visitor: VisitorId([visitor; 16]),
+                person: (i == 2).then_some(PersonId(5)),
+                at_ms: at,
+                new_visit: true,
+                page_paths: &paths,
+            },
+        );
+    }
+    let detail = accounts.detail("demo", "example.co.jp").expect("account");
+    assert_eq!(detail.days.len(), 3);
+    assert_eq!(detail.days[0].day_ms, now - 3 * DAY);
+    assert_eq!(detail.days[0].pageviews, 2);
+    assert_eq!(detail.key_pages, vec![("/pricing*".to_string(), 2)]);
+    assert_eq!(
+        detail.visitors[0],
+        (VisitorId([1; 16]), now, Some(PersonId(5)))
+    );
+    assert_eq!(detail.people, vec![PersonId(5)]);
+    assert!(accounts.detail("other", "example.co.jp").is_none());
+    let row = &accounts.hot("demo", now, 7 * DAY, 10)[0];
+    assert_eq!(row.recent_visits.len(), 14);
+    assert_eq!(&row.recent_visits[10..], &[1, 0, 1, 1]);
+    assert_eq!(row.first_seen_ms, now - 3 * DAY);
 }

@@ -178,7 +178,7 @@ pub fn compile(config: &Config) -> AlertRules {
             .or_insert_with(|| SiteAlerts {
                 tz: config
                     .site(site)
-                    .and_then(|s| jiff::tz::TimeZone::get(&s.time_zone.0).ok())
+                    .and_then(|s| jiff::tz::TimeZone::get(s.time_zone.get_ref()).ok())
                     .unwrap_or(jiff::tz::TimeZone::UTC),
                 rules: Vec::new(),
             });

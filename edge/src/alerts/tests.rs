@@ -135,6 +135,8 @@ fn row(heat: f64, key_pages: u32, employees: Option<u32>) -> HotAccount {
         key_pages: BTreeMap::from([("*/pricing*".to_string(), key_pages)]),
         last_seen_ms: 0,
         heat,
+        recent_visits: Vec::new(),
+        first_seen_ms: 0,
         top_pages: vec![("/product".to_string(), 3), ("/pricing".to_string(), 2)],
     }
 }

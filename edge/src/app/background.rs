@@ -86,6 +86,10 @@ impl Background {
                 Arc::clone(&app.collector.clock),
                 config_path,
                 rule_set.reload_check,
+                {
+                    let app = app.clone();
+                    Box::new(move |config: &Config| app.console.auth.reload(config))
+                },
                 receiver,
             )),
         ));
@@ -108,7 +112,10 @@ async fn housekeeping(app: App, mut stop: Stop) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tokio::select! {
-            _ = tick.tick() => app.collector.limits.sweep(),
+            _ = tick.tick() => {
+                app.collector.limits.sweep();
+                app.console.auth.sweep();
+            }
             () = stopped(&mut stop) => return,
         }
     }

@@ -21,6 +21,7 @@ use crate::config::{Config, IpdbConfig, StorageBackend};
 use crate::engine::Model;
 use crate::http::api::ApiKeys;
 use crate::http::assets::{DemoSite, TagAssets};
+use crate::http::console::Console;
 use crate::identity::TokenCodec;
 use crate::metrics::Metrics;
 use crate::model::SessionRules;
@@ -83,6 +84,7 @@ impl App {
             tag,
             demo,
             api_keys: ApiKeys::from_config(config),
+            console: Console::new(config, &secret),
             trusted_proxies: config.server.trusted_proxies.clone(),
             public_prefix: config.server.public_prefix.as_str().to_string(),
             max_body_bytes: config.limits.max_body_bytes,

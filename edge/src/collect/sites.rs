@@ -2,13 +2,17 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::{Config, ConsentMode};
 
 #[derive(Debug)]
 pub struct Site {
     pub key: Arc<str>,
-    origins: HashSet<String>,
+    /// Each allowed origin, and whether events came from it since start: the console's setup
+    /// page tells an operator which pages already carry the tag. A flag per origin rather than
+    /// a set, so the collect path never takes a lock for it.
+    origins: HashMap<String, AtomicBool>,
     pub cookie_domain: Option<String>,
     pub consent: ConsentMode,
     pub honor_gpc: bool,
@@ -20,7 +24,7 @@ impl Site {
     pub fn for_test(key: &str, cookie_domain: Option<&str>) -> Site {
         Site {
             key: key.into(),
-            origins: HashSet::new(),
+            origins: HashMap::new(),
             cookie_domain: cookie_domain.map(str::to_string),
             consent: ConsentMode::None,
             honor_gpc: true,
@@ -28,8 +32,28 @@ impl Site {
         }
     }
 
+    /// Whether pages on `origin` may send events; marks the origin as seen when they may.
     pub fn allows_origin(&self, origin: &str) -> bool {
-        self.origins.contains(&origin.to_ascii_lowercase())
+        match self.origins.get(&origin.to_ascii_lowercase()) {
+            Some(seen) => {
+                if !seen.load(Ordering::Relaxed) {
+                    seen.store(true, Ordering::Relaxed);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The allowed origins, each with whether events came from it since start, sorted.
+    pub fn origins(&self) -> Vec<(String, bool)> {
+        let mut origins: Vec<(String, bool)> = self
+            .origins
+            .iter()
+            .map(|(o, seen)| (o.clone(), seen.load(Ordering::Relaxed)))
+            .collect();
+        origins.sort();
+        origins
     }
 }
 
@@ -44,12 +68,12 @@ impl Sites {
         let mut by_key = HashMap::new();
         let mut any_origin = HashSet::new();
         for site in config.sites.iter().map(|s| s.get_ref()) {
-            let origins: HashSet<String> = site
+            let origins: HashMap<String, AtomicBool> = site
                 .origins
                 .iter()
-                .map(|o| o.as_str().to_string())
+                .map(|o| (o.as_str().to_string(), AtomicBool::new(false)))
                 .collect();
-            any_origin.extend(origins.iter().cloned());
+            any_origin.extend(origins.keys().cloned());
             let key = site.key.get_ref().as_str();
             by_key.insert(
                 key.to_string(),

@@ -259,26 +259,6 @@ impl TryFrom<String> for LocalTime {
     }
 }
 
-/// An IANA time zone name (`Asia/Tokyo`), checked against the time zone database.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct TimeZoneName(pub String);
-
-impl TryFrom<String> for TimeZoneName {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        jiff::tz::TimeZone::get(&text)
-            .map(|_| TimeZoneName(text.clone()))
-            .map_err(|_| format!("`{text}` is not a time zone name like \"Asia/Tokyo\""))
-    }
-}
-
-impl Default for TimeZoneName {
-    fn default() -> Self {
-        TimeZoneName("UTC".into())
-    }
-}
-
 /// One `[[digests]]` entry: a summary at a local time.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,6 +2,7 @@
 //! values; every error names the file, the line and the key.
 
 pub mod alerts;
+mod console;
 mod error;
 mod identity;
 mod outgoing;
@@ -18,6 +19,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use console::{ConsoleConfig, ConsoleRole, ConsoleUserConfig};
 pub use error::{ConfigError, Located, line_of};
 pub use identity::{AccountsConfig, IdentityConfig, ScoringConfig, WebhookConfig, WebhookUrl};
 pub use outgoing::{OutgoingConfig, TrustRoots};
@@ -75,6 +77,9 @@ pub struct Config {
     /// Daily and weekly summaries.
     #[serde(default)]
     pub digests: Vec<Spanned<alerts::DigestConfig>>,
+    /// Who may sign in to the console under `/console/`.
+    #[serde(default)]
+    pub console: ConsoleConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -339,9 +344,13 @@ pub struct SiteConfig {
     /// Treat Do-Not-Track as "no consent".
     #[serde(default)]
     pub honor_dnt: bool,
-    /// The site's time zone: alert quiet hours and digests follow its clock.
-    #[serde(default)]
-    pub time_zone: alerts::TimeZoneName,
+    /// The IANA time zone the site's people work in: the console shows days and times in it.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: Spanned<String>,
+}
+
+fn default_time_zone() -> Spanned<String> {
+    Spanned::new(0..0, "UTC".into())
 }
 
 fn yes() -> bool {
@@ -437,6 +446,20 @@ impl Config {
                 );
             }
         }
+        for (i, site) in self.sites.iter().enumerate() {
+            let zone = &site.get_ref().time_zone;
+            if jiff::tz::TimeZone::get(zone.get_ref()).is_err() {
+                return at(
+                    zone.span(),
+                    format!("sites[{i}].time_zone"),
+                    format!(
+                        "`{}` is not an IANA time zone name such as Asia/Tokyo or UTC",
+                        zone.get_ref()
+                    ),
+                );
+            }
+        }
+        self.validate_console(&keys, path, text)?;
         for (i, api_key) in self.api_keys.iter().enumerate() {
             for (j, site) in api_key.get_ref().sites.iter().enumerate() {
                 if !keys.contains(site.get_ref()) {
@@ -514,6 +537,58 @@ impl Config {
                 None,
                 Some("server.max_connections".into()),
                 "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_console(
+        &self,
+        sites: &HashSet<SiteKey>,
+        path: &Path,
+        text: &str,
+    ) -> Result<(), ConfigError> {
+        let at = |span, key: String, message: String| {
+            Err(ConfigError::at(path, text, Some(span), Some(key), message))
+        };
+        let mut names = HashSet::new();
+        for (i, user) in self.console.users.iter().enumerate() {
+            let entry = user.get_ref();
+            if let Err(message) = console::check_user(entry) {
+                return at(user.span(), format!("console.users[{i}]"), message);
+            }
+            if !names.insert(entry.name.as_str()) {
+                return at(
+                    user.span(),
+                    format!("console.users[{i}].name"),
+                    format!("user name `{}` is used twice", entry.name),
+                );
+            }
+            for (j, site) in entry.sites.iter().enumerate() {
+                if !sites.contains(site.get_ref()) {
+                    return at(
+                        site.span(),
+                        format!("console.users[{i}].sites[{j}]"),
+                        format!(
+                            "no [[sites]] entry has the key `{}`",
+                            site.get_ref().as_str()
+                        ),
+                    );
+                }
+            }
+        }
+        if self.console.session_ttl.0 < Duration::from_secs(60)
+            || self.console.login_burst == 0
+            || self.console.login_burst_per_address == 0
+            || self.console.login_every.0.is_zero()
+        {
+            return Err(ConfigError::at(
+                path,
+                text,
+                None,
+                Some("console".into()),
+                "session_ttl is at least 1m, and login_burst, login_burst_per_address and \
+                 login_every are above zero",
             ));
         }
         Ok(())

@@ -57,7 +57,7 @@ pub fn schedules(config: &Config) -> Vec<Schedule> {
                 name: d.name.get_ref().clone(),
                 tz: config
                     .site(&site)
-                    .and_then(|s| TimeZone::get(&s.time_zone.0).ok())
+                    .and_then(|s| TimeZone::get(s.time_zone.get_ref()).ok())
                     .unwrap_or(TimeZone::UTC),
                 site,
                 every: d.every,

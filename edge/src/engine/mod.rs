@@ -12,11 +12,13 @@
 pub mod alerts;
 pub mod feed;
 pub mod image;
+mod listing;
 mod lookahead;
 pub mod outbox;
 mod people;
 mod query;
 
+pub use listing::SiteOverview;
 pub use query::{FeedItem, FeedPage};
 
 pub use people::vid_hex;

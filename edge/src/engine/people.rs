@@ -274,6 +274,20 @@ impl Engine {
                             Vec::new(),
                             data,
                         );
+                    } else {
+                        // Sales' own stages (SQL, opportunity, customer) reach the CRM as they
+                        // are set, from the console or the API alike.
+                        let data = json!({"person": p.id.to_string(), "email": p.email, "from": from.as_str(), "to": stage.as_str()});
+                        let at = p.last_seen_ms;
+                        drop(p);
+                        Events::of(self, ids, at).emit(
+                            Slot::Record,
+                            site,
+                            "person.stage_changed",
+                            vec![*person],
+                            Vec::new(),
+                            data,
+                        );
                     }
                 }
             }

@@ -4,6 +4,7 @@ pub mod api;
 pub mod assets;
 mod client_ip;
 mod collect;
+pub mod console;
 pub mod error;
 mod response;
 mod shared;
@@ -36,6 +37,8 @@ enum Route<'a> {
     Health,
     Metrics,
     Api(&'a str),
+    Console(&'a str),
+    ConsoleRoot,
     NotFound,
 }
 
@@ -48,6 +51,7 @@ impl Route<'_> {
             Route::Health => "healthz",
             Route::Metrics => "metrics",
             Route::Api(_) => "api",
+            Route::Console(_) | Route::ConsoleRoot => "console",
             Route::NotFound => "not_found",
         }
     }
@@ -72,11 +76,14 @@ fn route<'a>(path: &'a str, public_prefix: &str) -> Route<'a> {
         "/healthz" => Route::Health,
         "/metrics" => Route::Metrics,
         "/demo" => Route::DemoRoot,
+        "/console" => Route::ConsoleRoot,
         _ => {
             if let Some(rest) = path.strip_prefix("/demo/") {
                 Route::Demo(rest)
             } else if let Some(rest) = path.strip_prefix("/api/v1/") {
                 Route::Api(rest)
+            } else if let Some(rest) = path.strip_prefix("/console/") {
+                Route::Console(rest)
             } else {
                 Route::NotFound
             }
@@ -135,6 +142,7 @@ async fn dispatch(
     match route {
         Route::Collect => collect::handle(app, request, peer.ip()).await,
         Route::Api(rest) => api::handle(app, request, rest).await,
+        Route::Console(rest) => console::handle(app, request, rest, peer).await,
         Route::NotFound => response::error(&ApiError::not_found()),
         _ if !get_only(&request) => response::error(&ApiError::method_not_allowed()),
         Route::Tag(name) => match app.tag.get(name) {
@@ -153,6 +161,7 @@ async fn dispatch(
             None => response::error(&ApiError::not_found()),
         },
         Route::DemoRoot | Route::Root if app.demo.is_some() => response::redirect("/demo/"),
+        Route::ConsoleRoot => response::redirect("/console/"),
         Route::Health => health(app),
         Route::Metrics => metrics(app),
         Route::DemoRoot | Route::Root => response::error(&ApiError::not_found()),
@@ -245,6 +254,9 @@ mod tests {
             ("/demo", "", Route::DemoRoot),
             ("/", "", Route::Root),
             ("/api/v1/visitors/abc", "", Route::Api("visitors/abc")),
+            ("/console/", "", Route::Console("")),
+            ("/console", "/mk", Route::ConsoleRoot),
+            ("/mk/console/", "/mk", Route::NotFound),
             ("/healthz", "", Route::Health),
             ("/nope", "", Route::NotFound),
         ];

@@ -8,6 +8,7 @@ use ipnet::IpNet;
 
 use super::api::ApiKeys;
 use super::assets::{DemoSite, TagAssets};
+use super::console::Console;
 use crate::collect::Collector;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -31,6 +32,8 @@ pub struct Shared {
     /// Served under `/demo/` when configured.
     pub demo: Option<DemoSite>,
     pub api_keys: ApiKeys,
+    /// The console's users and each site's time zone.
+    pub console: Console,
     /// Peers whose forwarding headers are believed.
     pub trusted_proxies: Vec<IpNet>,
     /// Mount point of the public routes.

@@ -1,13 +1,15 @@
 //! Rules reload without a restart: at once on SIGHUP, and when the configuration file changes
 //! (checked every `[popups] reload_check`). A file that does not load is refused with its line
 //! and reason, in the log and in `GET /api/v1/rules/stats`, and the old rules keep serving.
-//! Only rules and popups are reloaded; other settings still need a restart.
+//! Rules and popups are reloaded, and `on_reload` hands the new configuration to whoever else
+//! reloads with them (the console's users); other settings still need a restart.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::metrics::{ReloadResult, RulesMetrics};
 
 use super::Rules;
@@ -25,6 +27,7 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     path: PathBuf,
     every: Duration,
+    on_reload: Box<dyn Fn(&Config) + Send + Sync>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     metrics.loaded.set(rules.status().rules as i64);
@@ -61,13 +64,18 @@ pub async fn run(
             }
             seen = now_stamp;
             let file = path.clone();
-            let Ok(loaded) =
-                tokio::task::spawn_blocking(move || super::load(&file).map(|(_, set)| set)).await
-            else {
+            let Ok(loaded) = tokio::task::spawn_blocking(move || super::load(&file)).await else {
                 continue;
+            };
+            let (config, loaded) = match loaded {
+                Ok((config, set)) => (Some(config), Ok(set)),
+                Err(e) => (None, Err(e)),
             };
             match rules.reload(loaded, clock.now_ms()) {
                 Ok(count) => {
+                    if let Some(config) = &config {
+                        on_reload(config);
+                    }
                     metrics
                         .reloads
                         .get_or_create(&ReloadResult { result: "ok" })

@@ -2,6 +2,8 @@
 //! interest outweighs an old one. Attributes (size band, industry, title) are categories and
 //! never become points.
 
+pub mod breakdown;
+
 use crate::config::ScoringConfig;
 use crate::event::{Event, PopupAction};
 use crate::glob::{Glob, url_path};

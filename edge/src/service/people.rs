@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::model::person::{Person, PersonId, Stage};
+use crate::model::person::{AuditKind, Person, PersonId, Stage};
 use crate::model::record::AdminOp;
 use crate::model::{Session, Visitor};
+use crate::scoring::ScoringRules;
+use crate::scoring::breakdown;
 use crate::store::{Store, StoreError};
 use crate::visitor_id::VisitorId;
 
@@ -170,4 +172,83 @@ async fn change(
 ) -> Result<Timeline, PeopleError> {
     store.admin(op).await?;
     timeline(store, sites, &person.to_string()).await
+}
+
+/// People a leads list shows at most.
+pub const MAX_LIST: usize = 1_000;
+
+/// One row of the leads list: a person and their score now.
+pub struct Lead {
+    pub person: Person,
+    pub score: f64,
+}
+
+/// People of `site` (one of `sites`), in `stage` if given, highest score first, at most `limit`;
+/// and how many matched in all.
+pub async fn list(
+    store: &dyn Store,
+    sites: &[Arc<str>],
+    site: &str,
+    stage: Option<Stage>,
+    now_ms: i64,
+    limit: usize,
+) -> Result<(Vec<Lead>, usize), PeopleError> {
+    if !sites.iter().any(|s| **s == *site) {
+        return Err(PeopleError::OtherSitesPerson);
+    }
+    let half_life = store.engine().model.scoring.half_life_ms;
+    let mut leads: Vec<Lead> = store
+        .people_of_site(site)
+        .await?
+        .into_iter()
+        .filter(|p| stage.is_none_or(|s| p.stage == s))
+        .map(|person| Lead {
+            score: person.score.at(now_ms, half_life),
+            person,
+        })
+        .collect();
+    leads.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.person.last_seen_ms.cmp(&a.person.last_seen_ms))
+            .then(a.person.id.cmp(&b.person.id))
+    });
+    let total = leads.len();
+    leads.truncate(limit.min(MAX_LIST));
+    Ok((leads, total))
+}
+
+/// Why the person's score is what it is: the behaviour in their timeline, decayed to `now_ms`.
+/// Events past the per-session bound are not kept, so the lines may sum to less than the score.
+pub fn score_breakdown(
+    scoring: &ScoringRules,
+    timeline: &Timeline,
+    now_ms: i64,
+) -> Vec<breakdown::Line> {
+    scoring.breakdown(
+        timeline
+            .sessions
+            .iter()
+            .flat_map(|(s, _)| s.events.iter().map(|e| (e.received_ms, &e.event))),
+        now_ms,
+    )
+}
+
+/// Whether a session of the timeline happened before its device was tied to the person: the
+/// anonymous history a conversion brought along.
+pub fn was_anonymous(person: &Person, session: &Session, visitor: VisitorId) -> bool {
+    let joined = person
+        .audit
+        .iter()
+        .filter_map(|entry| match &entry.what {
+            AuditKind::Joined { visitor: v, .. } | AuditKind::SharedDevice { visitor: v, .. }
+                if *v == visitor =>
+            {
+                Some(entry.at_ms)
+            }
+            _ => None,
+        })
+        .min()
+        .unwrap_or(person.created_ms);
+    session.last_ms < joined
 }

@@ -10,17 +10,18 @@ mod test_support;
 
 use serde::Serialize;
 
-use crate::accounts::{HotList, HotQuery};
+use crate::accounts::{AccountDetail, HotList, HotQuery};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::engine::feed::FeedKey;
 use crate::engine::outbox::OutboxEntry;
-use crate::engine::{Engine, FeedPage, lock};
+use crate::engine::{Engine, FeedPage, SiteOverview, lock};
 use crate::model::person::{LeadFacts, Person, PersonId};
 use crate::model::record::AdminOp;
 use crate::model::{Batch, VisitSummary, Visitor, VisitorKey};
 use crate::rules::stats::{ArmKey, Counts};
+use crate::visitor_id::VisitorId;
 
 /// What storing a batch did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,6 +176,34 @@ pub trait Store: Send + Sync + 'static {
     async fn hot_accounts(&self, site: &str, query: &HotQuery) -> Result<HotList, StoreError> {
         self.catch_up(Freshness::Api).await?;
         Ok(lock(&self.engine().accounts).hot_list(site, query))
+    }
+
+    /// One account of `site`, whole: the console's company page.
+    async fn account(&self, site: &str, domain: &str) -> Result<Option<AccountDetail>, StoreError> {
+        self.catch_up(Freshness::Api).await?;
+        Ok(lock(&self.engine().accounts).detail(site, domain))
+    }
+
+    /// Every person of `site`.
+    async fn people_of_site(&self, site: &str) -> Result<Vec<Person>, StoreError> {
+        self.catch_up(Freshness::Api).await?;
+        Ok(self.engine().people_of_site(site))
+    }
+
+    /// The visitors of `site` with these ids that are still kept.
+    async fn visitors_by_id(
+        &self,
+        site: &Arc<str>,
+        ids: &[VisitorId],
+    ) -> Result<Vec<Visitor>, StoreError> {
+        self.catch_up(Freshness::Api).await?;
+        Ok(self.engine().visitors_by_id(site, ids))
+    }
+
+    /// How `site`'s traffic since `since_ms` resolves to companies.
+    async fn site_overview(&self, site: &str, since_ms: i64) -> Result<SiteOverview, StoreError> {
+        self.catch_up(Freshness::Api).await?;
+        Ok(self.engine().site_overview(site, since_ms))
     }
 
     /// Webhook events not yet delivered everywhere, oldest first; empty on a node that does

@@ -6,6 +6,7 @@
 
 #[path = "../../src/browser.rs"]
 mod browser;
+mod console;
 mod forms;
 mod third_party;
 

@@ -6,6 +6,7 @@ mod alerts_email;
 mod bad_input;
 mod cli;
 mod collect;
+mod console;
 mod deploy;
 mod durability;
 mod engine;

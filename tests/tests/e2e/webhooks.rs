@@ -19,18 +19,18 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwYWJjZGVmZ2g=";
+pub(crate) const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwYWJjZGVmZ2g=";
 
 #[derive(Default)]
-struct Received {
+pub(crate) struct Received {
     /// Every attempt: (webhook-id, answered with success).
-    attempts: Mutex<Vec<(String, bool)>>,
+    pub(crate) attempts: Mutex<Vec<(String, bool)>>,
     /// Successful deliveries: headers and body.
-    delivered: Mutex<Vec<(HeaderMap, Bytes)>>,
-    fail_first: AtomicU32,
+    pub(crate) delivered: Mutex<Vec<(HeaderMap, Bytes)>>,
+    pub(crate) fail_first: AtomicU32,
 }
 
-fn receiver(listener: TcpListener, received: Arc<Received>) -> JoinHandle<()> {
+pub(crate) fn receiver(listener: TcpListener, received: Arc<Received>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -80,7 +80,7 @@ fn receiver(listener: TcpListener, received: Arc<Received>) -> JoinHandle<()> {
     })
 }
 
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(40);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -11,6 +11,8 @@ mod rules;
 mod sessions;
 mod tokens;
 
+pub(crate) use request::visitor_id as request_visitor_id;
+
 use std::sync::Arc;
 
 use hyper::body::Incoming;
