@@ -393,9 +393,19 @@ pub fn webhook_body(entry: &AlertEntry, console_url: Option<&str>) -> String {
             if let (Some(base), Some(company)) = (&base, &alert.company) {
                 data["account_url"] = format!("{base}/accounts/{}", company.domain).into();
             }
-            if let (Some(base), Some(person)) = (&base, alert.person) {
-                data["person_url"] = format!("{base}/people/{person}").into();
+            // People as the rest of the API names them (`p123`).
+            if let Some(person) = alert.person {
+                data["person"] = PersonId(person).to_string().into();
+                if let Some(base) = &base {
+                    data["person_url"] = format!("{base}/people/{}", PersonId(person)).into();
+                }
             }
+            data["known_people"] = alert
+                .known_people
+                .iter()
+                .map(|p| PersonId(*p).to_string())
+                .collect::<Vec<_>>()
+                .into();
             data
         }
         Message::Digest(digest) => serde_json::to_value(digest).unwrap_or_default(),

@@ -62,7 +62,7 @@ fn the_view_names_the_company_its_band_pages_people_and_links_in_japanese() {
     assert_eq!(people.text, "山田 太郎");
     assert_eq!(
         people.url.as_deref(),
-        Some("https://mikomi.example.co.jp/console/sites/demo/people/42")
+        Some("https://mikomi.example.co.jp/console/sites/demo/people/p42")
     );
     assert_eq!(
         v.link.as_ref().map(|l| l.url.as_str()),
@@ -121,6 +121,6 @@ fn the_mail_parts_hold_the_links_and_escape_html() {
     let html = email::html(&v);
     assert!(html.contains("/product/a&lt;b&gt;"));
     assert!(html.contains(
-        "<a href=\"https://mikomi.example.co.jp/console/sites/demo/people/42\">山田 太郎</a>"
+        "<a href=\"https://mikomi.example.co.jp/console/sites/demo/people/p42\">山田 太郎</a>"
     ));
 }

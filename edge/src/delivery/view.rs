@@ -59,9 +59,10 @@ impl Context<'_> {
     fn person_url(&self, id: u64) -> Option<String> {
         self.console_url.map(|base| {
             format!(
-                "{}/sites/{}/people/{id}",
+                "{}/sites/{}/people/{}",
                 base.trim_end_matches('/'),
-                self.site
+                self.site,
+                crate::model::person::PersonId(id)
             )
         })
     }

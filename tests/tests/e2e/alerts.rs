@@ -59,7 +59,8 @@ cooldown = "1d"
 heat_at_least = 10
 key_pages_at_least = 2
 employee_band = ["large"]
-{extra}"#,
+{extra}{users}"#,
+        users = mikomi_tests::console::users_toml("test"),
         pem = pem.display().to_string(),
         slack = slack.url("/services/T000/B000/XXXX"),
         teams = teams.url("/workflows/sales/triggers/manual/paths/invoke"),
@@ -143,9 +144,32 @@ async fn a_hot_company_sends_one_slack_and_one_teams_message_once_per_cooldown_a
         .map(|b| b["elements"][0]["url"].clone());
     assert_eq!(button, Some(Value::from(account_url.clone())));
     assert!(
-        text.contains(&format!("{CONSOLE}/sites/test/people/")),
+        text.contains(&format!("{CONSOLE}/sites/test/people/p")),
         "a link to the person: {text}"
     );
+    // The links lead to the console's company and person pages.
+    let person_link = text
+        .split(&format!("{CONSOLE}/sites/test/people/"))
+        .nth(1)
+        .and_then(|rest| rest.split('|').next())
+        .map(|id| format!("{CONSOLE}/sites/test/people/{id}"))
+        .expect("a person link");
+    let mut console = mikomi_tests::console::Console::new(&edge);
+    assert_eq!(
+        console
+            .login("sales", mikomi_tests::console::PASSWORD)
+            .await,
+        303
+    );
+    for (link, shows) in [(&account_url, DEMO_NAME), (&person_link, "山田 太郎")] {
+        let path = format!(
+            "/console{}",
+            link.strip_prefix(CONSOLE).expect("a console link")
+        );
+        let (status, _, page) = console.get(&path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(page.contains(shows), "{path} shows {shows}");
+    }
     assert_eq!(
         setup.slack.seen()[0].headers["content-type"],
         "application/json; charset=utf-8"
@@ -325,11 +349,17 @@ returned = true
     let back = hooks.accepted().into_iter().find(returned).expect("seen");
     let body: Value = serde_json::from_slice(&back.body).expect("JSON");
     assert_eq!(body["data"]["rule"], "back-again");
+    assert!(
+        body["data"]["person"]
+            .as_str()
+            .is_some_and(|p| p.starts_with('p')),
+        "{body}"
+    );
     assert_eq!(hooks.accepted().iter().filter(|s| returned(s)).count(), 1);
     assert!(
         body["data"]["person_url"]
             .as_str()
-            .is_some_and(|u| u.starts_with(&format!("{CONSOLE}/sites/test/people/"))),
+            .is_some_and(|u| u.starts_with(&format!("{CONSOLE}/sites/test/people/p"))),
         "{body}"
     );
     drop(edge);
