@@ -143,6 +143,20 @@ impl From<SessionsError> for ApiError {
     }
 }
 
+impl From<crate::service::alerts::AlertsError> for ApiError {
+    fn from(err: crate::service::alerts::AlertsError) -> Self {
+        use crate::service::alerts::AlertsError as E;
+        match err {
+            E::NotFound { .. } => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_dead_letter",
+                err.to_string(),
+            ),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<AccountsError> for ApiError {
     fn from(err: AccountsError) -> Self {
         let code = match &err {

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::api::ApiKeys;
 use super::assets::{DemoSite, TagAssets};
-use super::console::Console;
 use super::body::BodyTiming;
 use super::client_ip::Proxies;
+use super::console::Console;
 use crate::collect::Collector;
 use crate::metrics::Metrics;
 use crate::store::Store;

@@ -3,6 +3,7 @@
 //! `edge/openapi.json`, and errors become statuses in `http::error`.
 
 mod accounts;
+mod alerts;
 mod people;
 mod render;
 mod request;
@@ -105,6 +106,10 @@ pub async fn handle(app: &App, request: Request<Incoming>, path: &str) -> Respon
             (&Method::GET, ["sessions"]) => sessions::list(app, &sites, &request).await,
             (&Method::GET, ["accounts", "hot"]) => accounts::hot(app, &sites, &request).await,
             (&Method::POST, ["tokens"]) => tokens::mint(app, &sites, request).await,
+            (&Method::GET, ["alerts", "dead-letters"]) => alerts::dead_letters(app, &sites),
+            (&Method::POST, ["alerts", "dead-letters", alert, destination, "retry"]) => {
+                alerts::retry(app, &sites, alert, destination).await
+            }
             (&Method::GET, ["people", id]) => people::get(app, &sites, id).await,
             (&Method::PATCH, ["people", id]) => people::patch(app, &sites, id, request).await,
             (&Method::DELETE, ["people", id]) => people::erase(app, &sites, id).await,
@@ -121,6 +126,7 @@ pub async fn handle(app: &App, request: Request<Incoming>, path: &str) -> Respon
                 | ["sessions"]
                 | ["accounts", "hot"]
                 | ["tokens"]
+                | ["alerts", "dead-letters", ..]
                 | ["people", ..]
                 | ["rules", "stats" | "explain" | "preview"],
             ) => Err(ApiError::method_not_allowed()),

@@ -173,15 +173,16 @@ impl Auth {
     /// cannot happen for a name the configuration accepted (at most 64 bytes).
     pub fn session_for(&self, user: &User, now_ms: i64) -> Option<String> {
         let nonce: [u8; 12] = rand::random();
-        self.sessions.seal(
-            now_ms.saturating_add(self.ttl.as_millis() as i64),
-            &[
-                &user.name,
-                &user.fingerprint,
-                &URL_SAFE_NO_PAD.encode(nonce),
-            ],
-        )
-        .ok()
+        self.sessions
+            .seal(
+                now_ms.saturating_add(self.ttl.as_millis() as i64),
+                &[
+                    &user.name,
+                    &user.fingerprint,
+                    &URL_SAFE_NO_PAD.encode(nonce),
+                ],
+            )
+            .ok()
     }
 
     /// The user a session cookie signs in, if it is genuine, unexpired and still matches the
