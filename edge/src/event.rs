@@ -61,6 +61,11 @@ pub enum Event {
         email: String,
         url: Option<String>,
     },
+    /// An alert rule held for this batch (decided by the edge when it was collected, like a
+    /// popup decision; clients cannot send it). The engine applies its cooldown and queues it
+    /// for delivery; it is not kept in the visitor's sessions. Kept last: the log encodes
+    /// variants by position.
+    Alert(Box<crate::notice::Alert>),
 }
 
 /// A custom event property, stored in a form every serialiser can round-trip.
@@ -84,6 +89,7 @@ impl Event {
             Event::Download { .. } => "download",
             Event::PopupDecision { .. } => "popup_decision",
             Event::EmailClick { .. } => "email_click",
+            Event::Alert(_) => "alert",
         }
     }
 
@@ -98,7 +104,7 @@ impl Event {
             | Event::Identify { url, .. }
             | Event::Track { url, .. }
             | Event::EmailClick { url, .. } => url.as_deref(),
-            Event::PopupDecision { .. } => None,
+            Event::PopupDecision { .. } | Event::Alert(_) => None,
         }
     }
 

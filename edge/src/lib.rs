@@ -2,11 +2,13 @@
 //! and answers the backend API.
 
 pub mod accounts;
+pub mod alerts;
 pub mod app;
 pub mod bots;
 pub mod clock;
 pub mod collect;
 pub mod config;
+pub mod delivery;
 pub mod engine;
 pub mod event;
 pub mod explain;
@@ -17,6 +19,8 @@ pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod model;
+pub mod notice;
+pub mod outgoing;
 pub mod password;
 pub mod ratelimit;
 pub mod rules;

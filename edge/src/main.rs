@@ -62,14 +62,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     match cli.command {
-        Command::CheckConfig { file } => match mikomi_edge::rules::load(&file) {
+        Command::CheckConfig { file } => match mikomi_edge::rules::load(&file).and_then(|loaded| {
+            mikomi_edge::outgoing::tls_config(&loaded.0.outgoing)
+                .map_err(|e| mikomi_edge::config::ConfigError::Invalid(located(&file, e)))?;
+            Ok(loaded)
+        }) {
             Ok((config, rule_set)) => {
                 println!(
-                    "{}: ok ({} sites, {} API keys, {} popup rules)",
+                    "{}: ok ({} sites, {} API keys, {} popup rules, {} alert rules, {} digests)",
                     file.display(),
                     config.sites.len(),
                     config.api_keys.len(),
-                    rule_set.rules.len()
+                    rule_set.rules.len(),
+                    rule_set.alerts.len(),
+                    config.digests.len()
                 );
                 ExitCode::SUCCESS
             }
@@ -116,6 +122,17 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// A problem found past parsing (a file the configuration names), reported like the others.
+fn located(file: &std::path::Path, error: impl std::fmt::Display) -> mikomi_edge::config::Located {
+    mikomi_edge::config::Located {
+        path: file.to_path_buf(),
+        line: None,
+        column: None,
+        key: None,
+        message: error.to_string(),
     }
 }
 

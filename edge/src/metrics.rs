@@ -60,6 +60,23 @@ pub struct RulesMetrics {
     pub converted: Family<RuleArm, Gauge>,
 }
 
+/// A delivery channel kind (`slack`, `teams`, `email`, `webhooks`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Channel {
+    pub channel: &'static str,
+}
+
+/// What alert delivery counts. Dead letters and the queue are gauges set from the durable
+/// table when scraped.
+#[derive(Clone, Default)]
+pub struct AlertMetrics {
+    pub delivered: Family<Channel, Counter>,
+    pub failures: Family<Channel, Counter>,
+    pub dead_letters: Gauge,
+    pub pending: Gauge,
+    pub suppressed: Gauge,
+}
+
 /// What the store counts.
 #[derive(Clone)]
 pub struct StoreMetrics {
@@ -127,6 +144,7 @@ pub struct Metrics {
     pub http: HttpMetrics,
     pub gauges: StoreGauges,
     pub rules: RulesMetrics,
+    pub alerts: AlertMetrics,
 }
 
 impl Default for Metrics {
@@ -142,6 +160,32 @@ impl Metrics {
         let http = HttpMetrics::default();
         let gauges = StoreGauges::default();
         let rules = RulesMetrics::default();
+        let alerts = AlertMetrics::default();
+        registry.register(
+            "alerts_delivered",
+            "Alert and digest messages delivered, by channel",
+            alerts.delivered.clone(),
+        );
+        registry.register(
+            "alert_delivery_failures",
+            "Failed alert delivery attempts, by channel",
+            alerts.failures.clone(),
+        );
+        registry.register(
+            "alert_dead_letters",
+            "Alert deliveries given up on and not retried (GET /api/v1/alerts/dead-letters)",
+            alerts.dead_letters.clone(),
+        );
+        registry.register(
+            "alerts_pending",
+            "Alert and digest messages with a destination still to deliver to",
+            alerts.pending.clone(),
+        );
+        registry.register(
+            "alerts_suppressed",
+            "Alerts held back by their cooldown since the edge started",
+            alerts.suppressed.clone(),
+        );
         registry.register(
             "popup_decisions",
             "Popup decisions on page views, by outcome (shown, holdout, preview, none)",
@@ -267,6 +311,7 @@ impl Metrics {
             http,
             gauges,
             rules,
+            alerts,
         }
     }
 

@@ -11,16 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::Request;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use standardwebhooks::Webhook;
 
 use crate::config::WebhookConfig;
 use crate::engine::outbox::OutboxEntry;
 use crate::model::record::AdminOp;
+use crate::outgoing::HttpClient;
 use crate::store::Store;
 
 /// First retry after this; doubles per attempt.
@@ -53,14 +49,18 @@ struct Attempts {
 pub struct Sender {
     endpoints: Vec<Endpoint>,
     store: Arc<dyn Store>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: HttpClient,
     delivered: HashSet<(u64, usize)>,
     attempts: HashMap<(u64, usize), Attempts>,
 }
 
 impl Sender {
     /// `None` when no endpoint is configured. Secrets were validated with the configuration.
-    pub fn new(configs: &[WebhookConfig], store: Arc<dyn Store>) -> anyhow::Result<Option<Sender>> {
+    pub fn new(
+        configs: &[WebhookConfig],
+        store: Arc<dyn Store>,
+        client: HttpClient,
+    ) -> anyhow::Result<Option<Sender>> {
         if configs.is_empty() {
             return Ok(None);
         }
@@ -75,7 +75,6 @@ impl Sender {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let client = Client::builder(TokioExecutor::new()).build_http();
         Ok(Some(Sender {
             endpoints,
             store,
@@ -168,28 +167,29 @@ impl Sender {
             .signer
             .sign(&id, timestamp, entry.payload.as_bytes())
             .map_err(|e| format!("signing: {e}"))?;
-        let request = Request::post(endpoint.url.as_str())
-            .header("content-type", "application/json")
-            .header(
-                "user-agent",
-                concat!("mikomi-edge/", env!("CARGO_PKG_VERSION")),
-            )
-            .header(standardwebhooks::HEADER_WEBHOOK_ID, &id)
-            .header(
+        let headers = [
+            ("content-type", "application/json".to_string()),
+            (standardwebhooks::HEADER_WEBHOOK_ID, id),
+            (
                 standardwebhooks::HEADER_WEBHOOK_TIMESTAMP,
                 timestamp.to_string(),
+            ),
+            (standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature),
+        ];
+        let answer = self
+            .client
+            .post(
+                &endpoint.url,
+                &headers,
+                Bytes::from(entry.payload.clone()),
+                REQUEST_TIMEOUT,
             )
-            .header(standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature)
-            .body(Full::new(Bytes::from(entry.payload.clone())))
-            .map_err(|e| format!("building the request: {e}"))?;
-        let response = tokio::time::timeout(REQUEST_TIMEOUT, self.client.request(request))
             .await
-            .map_err(|_| "timed out".to_string())?
             .map_err(|e| e.to_string())?;
-        if response.status().is_success() {
+        if answer.is_success() {
             Ok(())
         } else {
-            Err(format!("answered {}", response.status()))
+            Err(format!("answered {}", answer.status))
         }
     }
 }

@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
         "password",
         "metrics",
         "glob",
+        "notice",
         "event",
         "visitor_id",
         "fuzz",
@@ -29,6 +30,7 @@ const LAYERS: &[&[&str]] = &[
         "identity",
         "scoring",
         "accounts",
+        "alerts",
         "rules",
         "ratelimit",
         "bots",
@@ -37,8 +39,9 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     // the log backends and the node that reads once for both
     &["store"],
-    // services: the collect path, the backend API's operations, webhook delivery
-    &["collect", "service", "webhooks"],
+    // services: the outgoing HTTPS client, the collect path, the backend API's operations,
+    // webhook delivery
+    &["outgoing", "collect", "service", "webhooks", "delivery"],
     // HTTP: routing, handlers, rendering, errors to statuses
     &["http"],
     // the composition root and the accept loop

@@ -1,9 +1,12 @@
 //! Harness for the end-to-end tests: the real `mikomi-edge` binary as a child process, real
 //! HTTP over loopback, and helpers to read back what it stored.
 
+pub mod alerting;
 pub mod console;
 pub mod edge;
+pub mod receiver;
 pub mod site;
+pub mod smtp;
 
 /// Real `redis-server` processes (the same crate the edge's own store tests use).
 pub use mikomi_test_redis as redis;

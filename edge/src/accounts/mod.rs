@@ -16,6 +16,9 @@ use crate::model::person::PersonId;
 use crate::visitor_id::VisitorId;
 
 const DAY_MS: i64 = 86_400_000;
+/// Activity is counted per hour, so windows and digest periods in any time zone with whole-hour
+/// offsets start and end where they say.
+const BUCKET_MS: i64 = 3_600_000;
 /// Days of history kept per account; windows longer than this see only this much.
 pub const MAX_DAYS: i64 = 90;
 
@@ -39,7 +42,14 @@ struct Day {
     visits: u32,
     pageviews: u32,
     key_pages: BTreeMap<String, u32>,
+    /// Views per page path, for the pages alerts name; at most `MAX_PATHS_PER_DAY` paths (per
+    /// hour bucket).
+    paths: BTreeMap<String, u32>,
 }
+
+/// Distinct paths counted per account and day: enough to name what a company read, bounded
+/// against a crawler walking every URL.
+const MAX_PATHS_PER_DAY: usize = 32;
 
 #[derive(Clone, Debug, Default)]
 pub struct Account {
@@ -48,6 +58,7 @@ pub struct Account {
     /// Each visitor's last activity and, when known, its person.
     visitors: HashMap<VisitorId, (i64, Option<PersonId>)>,
     people: BTreeSet<PersonId>,
+    /// Activity per hour (the key is hours since the epoch).
     days: BTreeMap<i64, Day>,
     pub last_seen_ms: i64,
 }
@@ -74,6 +85,9 @@ pub struct HotAccount {
     /// The first day with activity still kept (at most `MAX_DAYS` ago), in ms.
     #[serde(skip)]
     pub first_seen_ms: i64,
+    /// The most viewed page paths, most first (at most 10): for alert messages.
+    #[serde(skip)]
+    pub top_pages: Vec<(String, u32)>,
 }
 
 /// Days in a hot row's activity sparkline.
@@ -166,13 +180,18 @@ impl Accounts {
             account.firmographics = firmographics;
         }
         account.firmographics.confident = confident;
-        let day = activity.at_ms.div_euclid(DAY_MS);
+        let day = activity.at_ms.div_euclid(BUCKET_MS);
         let entry = account.days.entry(day).or_default();
         if activity.new_visit {
             entry.visits += 1;
         }
         for path in activity.page_paths {
             entry.pageviews += 1;
+            if let Some(n) = entry.paths.get_mut(*path) {
+                *n += 1;
+            } else if entry.paths.len() < MAX_PATHS_PER_DAY {
+                entry.paths.insert(path.to_string(), 1);
+            }
             for glob in &self.key_pages {
                 if glob.matches(path) {
                     *entry
@@ -194,7 +213,12 @@ impl Accounts {
             account.people.insert(person);
         }
         account.last_seen_ms = account.last_seen_ms.max(activity.at_ms);
-        while account.days.len() as i64 > MAX_DAYS {
+        let oldest = (account.last_seen_ms - MAX_DAYS * DAY_MS).div_euclid(BUCKET_MS);
+        while account
+            .days
+            .first_key_value()
+            .is_some_and(|(hour, _)| *hour < oldest)
+        {
             account.days.pop_first();
         }
     }
@@ -219,63 +243,12 @@ impl Accounts {
             confident_only,
         } = *query;
         let from_ms = now_ms - window_ms;
-        let first_day = from_ms.div_euclid(DAY_MS);
+        let first_day = from_ms.div_euclid(BUCKET_MS);
         let mut rows: Vec<HotAccount> = self
             .by_key
             .iter()
             .filter(|((s, _), a)| &**s == site && a.last_seen_ms >= from_ms)
-            .map(|(_, a)| {
-                let mut row = HotAccount {
-                    domain: a.domain.clone(),
-                    firmographics: a.firmographics.clone(),
-                    visits: 0,
-                    pageviews: 0,
-                    visitors: 0,
-                    known_visitors: 0,
-                    anonymous_visitors: 0,
-                    known_people: Vec::new(),
-                    key_pages: BTreeMap::new(),
-                    last_seen_ms: a.last_seen_ms,
-                    heat: 0.0,
-                    recent_visits: recent_visits(a, now_ms),
-                    first_seen_ms: a.days.keys().next().map_or(a.last_seen_ms, |d| d * DAY_MS),
-                };
-                // Summed under borrowed names: a page's name is copied once per row, not
-                // once per day (a 30-day list of thousands of companies otherwise spends most
-                // of its time allocating).
-                let mut key_pages: BTreeMap<&str, u32> = BTreeMap::new();
-                for (_, day) in a.days.range(first_day..) {
-                    row.visits += day.visits;
-                    row.pageviews += day.pageviews;
-                    for (page, n) in &day.key_pages {
-                        *key_pages.entry(page).or_default() += n;
-                    }
-                }
-                row.key_pages = key_pages
-                    .into_iter()
-                    .map(|(page, n)| (page.to_string(), n))
-                    .collect();
-                let mut people = BTreeSet::new();
-                for (last, person) in a.visitors.values() {
-                    if *last >= from_ms {
-                        row.visitors += 1;
-                        match person {
-                            Some(p) => {
-                                row.known_visitors += 1;
-                                people.insert(*p);
-                            }
-                            None => row.anonymous_visitors += 1,
-                        }
-                    }
-                }
-                row.known_people = people.into_iter().collect();
-                let key_views: u32 = row.key_pages.values().sum();
-                row.heat = f64::from(row.visits)
-                    + 2.0 * f64::from(key_views)
-                    + 3.0 * f64::from(row.visitors)
-                    + 5.0 * row.known_people.len() as f64;
-                row
-            })
+            .map(|(_, a)| row(a, first_day..i64::MAX, from_ms, now_ms))
             .collect();
         rows.sort_by(|a, b| {
             b.heat
@@ -293,6 +266,89 @@ impl Accounts {
             accounts: rows,
             hidden_unconfident,
         }
+    }
+
+    /// The account of `domain` as it will be once `activity` is recorded, over each window
+    /// of `windows_ms` before `activity.at_ms`, and whether the activity is the company's first
+    /// ever. Nothing is changed: alert rules look ahead at the batch they are deciding for.
+    pub fn preview(
+        &self,
+        site: &Arc<str>,
+        domain: &str,
+        firmographics: Firmographics,
+        activity: Activity<'_>,
+        windows_ms: &[i64],
+    ) -> (bool, Vec<HotAccount>) {
+        let key = (Arc::clone(site), domain.to_string());
+        let first = !self.by_key.contains_key(&key);
+        let mut scratch = Accounts {
+            by_key: HashMap::new(),
+            key_pages: self.key_pages.clone(),
+        };
+        let now_ms = activity.at_ms;
+        if let Some(account) = self.by_key.get(&key) {
+            // Only what the widest window sees is copied: an old, busy account's history is
+            // not, so the look-ahead stays cheap on the collect path.
+            let from_ms = now_ms - windows_ms.iter().copied().max().unwrap_or(0);
+            let from_bucket = from_ms.div_euclid(BUCKET_MS);
+            let recent = Account {
+                domain: account.domain.clone(),
+                firmographics: account.firmographics.clone(),
+                visitors: account
+                    .visitors
+                    .iter()
+                    .filter(|(_, (last, _))| *last >= from_ms)
+                    .map(|(id, seen)| (*id, *seen))
+                    .collect(),
+                people: BTreeSet::new(),
+                days: account
+                    .days
+                    .range(from_bucket..)
+                    .map(|(hour, day)| (*hour, day.clone()))
+                    .collect(),
+                last_seen_ms: account.last_seen_ms,
+            };
+            scratch.by_key.insert(key.clone(), recent);
+        }
+        scratch.record(site, domain, firmographics, activity);
+        let rows = match scratch.by_key.get(&key) {
+            Some(account) => windows_ms
+                .iter()
+                .map(|window| {
+                    let from_ms = now_ms - window;
+                    row(
+                        account,
+                        from_ms.div_euclid(BUCKET_MS)..i64::MAX,
+                        from_ms,
+                        now_ms,
+                    )
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        (first, rows)
+    }
+
+    /// The accounts of `site` active in `[from_ms, to_ms)`, hottest first, at most `limit`,
+    /// over the hours the period covers (a period that starts or ends inside an hour counts all
+    /// of it). Visitors count when last seen at or after `from_ms`.
+    pub fn period(&self, site: &str, from_ms: i64, to_ms: i64, limit: usize) -> Vec<HotAccount> {
+        let days = from_ms.div_euclid(BUCKET_MS)..(to_ms - 1).div_euclid(BUCKET_MS) + 1;
+        let mut rows: Vec<HotAccount> = self
+            .by_key
+            .iter()
+            .filter(|((s, _), a)| &**s == site && a.days.range(days.clone()).next().is_some())
+            .map(|(_, a)| row(a, days.clone(), from_ms, to_ms))
+            .filter(|r| r.visits > 0 || r.pageviews > 0)
+            .collect();
+        rows.sort_by(|a, b| {
+            b.heat
+                .total_cmp(&a.heat)
+                .then(b.last_seen_ms.cmp(&a.last_seen_ms))
+                .then(a.domain.cmp(&b.domain))
+        });
+        rows.truncate(limit);
+        rows
     }
 
     /// The account of `domain` on `site`, whole.
@@ -318,15 +374,21 @@ impl Accounts {
         Some(AccountDetail {
             domain: account.domain.clone(),
             firmographics: account.firmographics.clone(),
-            days: account
-                .days
-                .iter()
-                .map(|(day, d)| DayActivity {
-                    day_ms: day * DAY_MS,
-                    visits: d.visits,
-                    pageviews: d.pageviews,
-                })
-                .collect(),
+            days: {
+                // Hours, summed into (UTC) days.
+                let mut days: BTreeMap<i64, DayActivity> = BTreeMap::new();
+                for (hour, d) in &account.days {
+                    let day = (hour * BUCKET_MS).div_euclid(DAY_MS);
+                    let entry = days.entry(day).or_insert(DayActivity {
+                        day_ms: day * DAY_MS,
+                        visits: 0,
+                        pageviews: 0,
+                    });
+                    entry.visits += d.visits;
+                    entry.pageviews += d.pageviews;
+                }
+                days.into_values().collect()
+            },
             key_pages,
             visitors,
             people: account.people.iter().copied().collect(),
@@ -377,10 +439,82 @@ fn recent_visits(account: &Account, now_ms: i64) -> Vec<u32> {
     let today = now_ms.div_euclid(DAY_MS);
     let first = today - SPARK_DAYS + 1;
     let mut days = vec![0; SPARK_DAYS as usize];
-    for (day, activity) in account.days.range(first..=today) {
-        days[(day - first) as usize] = activity.visits;
+    let hours =
+        (first * DAY_MS).div_euclid(BUCKET_MS)..((today + 1) * DAY_MS).div_euclid(BUCKET_MS);
+    for (hour, activity) in account.days.range(hours) {
+        let day = (hour * BUCKET_MS).div_euclid(DAY_MS);
+        days[(day - first) as usize] += activity.visits;
     }
     days
+}
+
+/// One account's row over the `days` given, counting visitors last seen at or after `from_ms`.
+fn row(a: &Account, days: std::ops::Range<i64>, from_ms: i64, now_ms: i64) -> HotAccount {
+    let mut row = HotAccount {
+        domain: a.domain.clone(),
+        firmographics: a.firmographics.clone(),
+        visits: 0,
+        pageviews: 0,
+        visitors: 0,
+        known_visitors: 0,
+        anonymous_visitors: 0,
+        known_people: Vec::new(),
+        key_pages: BTreeMap::new(),
+        last_seen_ms: a.last_seen_ms,
+        heat: 0.0,
+        recent_visits: recent_visits(a, now_ms),
+        first_seen_ms: a
+            .days
+            .keys()
+            .next()
+            .map_or(a.last_seen_ms, |hour| hour * BUCKET_MS),
+        top_pages: Vec::new(),
+    };
+    // Summed under borrowed names: a page's name is copied once per row, not once per bucket
+    // (a 30-day list of thousands of companies otherwise spends most of its time allocating).
+    let mut paths: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut key_pages: BTreeMap<&str, u32> = BTreeMap::new();
+    for (_, day) in a.days.range(days) {
+        row.visits += day.visits;
+        row.pageviews += day.pageviews;
+        for (page, n) in &day.key_pages {
+            *key_pages.entry(page.as_str()).or_default() += n;
+        }
+        for (path, n) in &day.paths {
+            *paths.entry(path.as_str()).or_default() += n;
+        }
+    }
+    row.key_pages = key_pages
+        .into_iter()
+        .map(|(page, n)| (page.to_string(), n))
+        .collect();
+    let mut top: Vec<(&str, u32)> = paths.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    row.top_pages = top
+        .into_iter()
+        .take(10)
+        .map(|(p, n)| (p.to_string(), n))
+        .collect();
+    let mut people = BTreeSet::new();
+    for (last, person) in a.visitors.values() {
+        if *last >= from_ms {
+            row.visitors += 1;
+            match person {
+                Some(p) => {
+                    row.known_visitors += 1;
+                    people.insert(*p);
+                }
+                None => row.anonymous_visitors += 1,
+            }
+        }
+    }
+    row.known_people = people.into_iter().collect();
+    let key_views: u32 = row.key_pages.values().sum();
+    row.heat = f64::from(row.visits)
+        + 2.0 * f64::from(key_views)
+        + 3.0 * f64::from(row.visitors)
+        + 5.0 * row.known_people.len() as f64;
+    row
 }
 
 #[cfg(test)]

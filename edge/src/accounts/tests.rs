@@ -103,6 +103,7 @@ fn the_attack_list_is_csv_with_a_bom_and_japanese_intact() {
         heat: 12.0,
         recent_visits: Vec::new(),
         first_seen_ms: 0,
+        top_pages: Vec::new(),
     };
     let text = attack_list(&[row]);
     assert!(text.starts_with('\u{feff}'));
@@ -149,6 +150,74 @@ fn a_confidently_named_company_stays_confident() {
     let list = accounts.hot_list("demo", &query);
     assert_eq!(list.accounts.len(), 1, "{list:?}");
     assert_eq!(list.hidden_unconfident, 0);
+}
+
+/// The look-ahead alerts use is the row recording would make, and records nothing.
+#[test]
+fn a_preview_is_the_row_recording_would_make() {
+    let site: Arc<str> = "demo".into();
+    let mut accounts = Accounts::new(vec![Glob::new("/pricing*").expect("glob")]);
+    let activity = |v: u8, person: Option<u64>, at: i64, paths: &'static [&'static str]| Activity {
+        visitor: VisitorId([v; 16]),
+        person: person.map(PersonId),
+        at_ms: at,
+        new_visit: true,
+        page_paths: paths,
+    };
+    let now = 200 * DAY;
+    accounts.record(
+        &site,
+        "corp.jp",
+        firm("Corp"),
+        activity(1, None, now - 60 * DAY, &["/old"]),
+    );
+    accounts.record(
+        &site,
+        "corp.jp",
+        firm("Corp"),
+        activity(2, Some(7), now - DAY, &["/pricing"]),
+    );
+    let windows = [7 * DAY, 90 * DAY];
+    let (first, rows) = accounts.preview(
+        &site,
+        "corp.jp",
+        firm("Corp"),
+        activity(3, None, now, &["/pricing", "/product"]),
+        &windows,
+    );
+    assert!(!first);
+    assert_eq!(
+        accounts.hot("demo", now, 7 * DAY, 10)[0].visitors,
+        1,
+        "nothing recorded"
+    );
+    assert!(
+        accounts
+            .preview(
+                &site,
+                "new.jp",
+                firm("New"),
+                activity(4, None, now, &[]),
+                &windows
+            )
+            .0
+    );
+    accounts.record(
+        &site,
+        "corp.jp",
+        firm("Corp"),
+        activity(3, None, now, &["/pricing", "/product"]),
+    );
+    for (row, window) in rows.iter().zip(windows) {
+        let recorded = &accounts.hot("demo", now, window, 10)[0];
+        assert_eq!(row.heat, recorded.heat, "{window}");
+        assert_eq!(row.visitors, recorded.visitors);
+        assert_eq!(row.key_pages, recorded.key_pages);
+        assert_eq!(row.known_people, recorded.known_people);
+        assert_eq!(row.top_pages, recorded.top_pages);
+    }
+    assert_eq!(rows[0].visitors, 2);
+    assert_eq!(rows[1].visitors, 3);
 }
 
 #[test]

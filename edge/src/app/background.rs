@@ -40,8 +40,33 @@ impl Background {
             "housekeeping",
             tokio::spawn(housekeeping(app.clone(), receiver.clone())),
         ));
-        if let Some(sender) = crate::webhooks::Sender::new(&config.webhooks, app.store.clone())? {
+        let tls = crate::outgoing::tls_config(&config.outgoing)?;
+        let client = crate::outgoing::HttpClient::new(tls);
+        if let Some(sender) =
+            crate::webhooks::Sender::new(&config.webhooks, app.store.clone(), client.clone())?
+        {
             tasks.push(("webhooks", tokio::spawn(sender.run(receiver.clone()))));
+        }
+        if let Some(deliverer) = crate::delivery::Deliverer::new(
+            config,
+            app.store.clone(),
+            client.clone(),
+            Arc::clone(&app.collector.clock),
+            app.metrics.alerts.clone(),
+        )? {
+            tasks.push(("alerts", tokio::spawn(deliverer.run(receiver.clone()))));
+        }
+        let digests = crate::delivery::digest::schedules(config);
+        if !digests.is_empty() {
+            tasks.push((
+                "digests",
+                tokio::spawn(crate::delivery::digest::run(
+                    app.store.clone(),
+                    digests,
+                    Arc::clone(&app.collector.clock),
+                    receiver.clone(),
+                )),
+            ));
         }
         if let Some(resolver) = app.collector.resolver.clone() {
             tasks.push((
@@ -63,11 +88,10 @@ impl Background {
                 rule_set.reload_check,
                 {
                     let app = app.clone();
-                    Box::new(move |config: &Config| {
-                        // Revoked API keys and console users stop working with the reload.
+                    move |config: &Config| {
                         app.api_keys.replace(config);
                         app.console.auth.reload(config);
-                    })
+                    }
                 },
                 receiver,
             )),

@@ -183,6 +183,13 @@ impl Collector {
                 event,
             });
         }
+        // Alerts too are decided before the write and stored with the batch that raised them.
+        for alert in self.alerts(&batch) {
+            batch.events.push(TimedEvent {
+                client_ts: None,
+                event: Event::Alert(Box::new(alert)),
+            });
+        }
         let recorded = self.store.record(batch).await?;
         Ok(CollectOutcome::Stored {
             site,
@@ -289,6 +296,23 @@ impl Collector {
 }
 
 impl Collector {
+    /// The alert rules that hold for `batch`, over the state as it will be with it. The
+    /// engine applies the cooldowns again when it stores the batch, which settles races
+    /// between requests (and nodes) that decided the same alert at once.
+    fn alerts(&self, batch: &Batch) -> Vec<crate::notice::Alert> {
+        let set = self.rules.current();
+        let rules = &set.alerts;
+        if !rules.has_rules_for(&batch.site) {
+            return Vec::new();
+        }
+        let engine = self.store.engine();
+        let facts = engine.alert_facts(batch, &rules.windows(&batch.site));
+        let table = crate::engine::lock(&engine.alerts);
+        rules.decide(&batch.site, &facts, &|rule, subject, _| {
+            table.cooling(&batch.site, rule, subject, batch.received_ms)
+        })
+    }
+
     /// Email-click tokens become the address they vouch for; forged, expired or foreign ones
     /// are dropped and identify nobody. The token itself is never stored.
     fn verify_clicks(&self, events: Vec<TimedEvent>, site: &str, now_ms: i64) -> Vec<TimedEvent> {

@@ -103,7 +103,7 @@ impl Default for AccountsConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
-    /// `http://…` (TLS to receivers is not built in: put a local TLS proxy in front).
+    /// `https://…`, verified against `[outgoing]`'s roots; or `http://…` on a private network.
     pub url: WebhookUrl,
     /// `whsec_` followed by base64 of the signing key.
     pub secret: WebhookSecret,
@@ -119,16 +119,15 @@ pub struct WebhookUrl(pub String);
 impl TryFrom<String> for WebhookUrl {
     type Error = String;
     fn try_from(text: String) -> Result<Self, String> {
-        if text.starts_with("https://") {
-            return Err(format!(
-                "`{text}`: https receivers are not supported yet; send to an http:// endpoint (e.g. a local TLS-terminating proxy)"
-            ));
-        }
         let rest = text
-            .strip_prefix("http://")
-            .ok_or_else(|| format!("`{text}` must be an http:// URL"))?;
-        if rest.is_empty() || rest.starts_with('/') {
+            .strip_prefix("https://")
+            .or_else(|| text.strip_prefix("http://"))
+            .ok_or_else(|| format!("`{text}` must be an https:// (or http://) URL"))?;
+        if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
             return Err(format!("`{text}` has no host"));
+        }
+        if text.parse::<hyper::Uri>().is_err() {
+            return Err(format!("`{text}` is not a valid URL"));
         }
         Ok(WebhookUrl(text))
     }

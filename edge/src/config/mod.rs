@@ -1,9 +1,11 @@
 //! The one TOML file an operator writes. Parsed once, validated completely, and turned into typed
 //! values; every error names the file, the line and the key.
 
+pub mod alerts;
 mod console;
 mod error;
 mod identity;
+mod outgoing;
 pub mod rules;
 mod values;
 
@@ -19,7 +21,10 @@ use toml::Spanned;
 
 pub use console::{ConsoleConfig, ConsoleRole, ConsoleUserConfig};
 pub use error::{ConfigError, Located, line_of};
-pub use identity::{AccountsConfig, IdentityConfig, MAX_TOKEN_TTL, ScoringConfig, WebhookConfig};
+pub use identity::{
+    AccountsConfig, IdentityConfig, MAX_TOKEN_TTL, ScoringConfig, WebhookConfig, WebhookUrl,
+};
+pub use outgoing::{OutgoingConfig, TrustRoots};
 pub use values::{AssetName, HumanDuration, Origin, PathPrefix, Secret, SiteKey};
 
 use self::rules::{PopupsConfig, RuleConfig};
@@ -52,6 +57,9 @@ pub struct Config {
     pub accounts: AccountsConfig,
     #[serde(default)]
     pub webhooks: Vec<WebhookConfig>,
+    /// How outgoing HTTPS (webhooks, alerts) trusts receivers.
+    #[serde(default)]
+    pub outgoing: OutgoingConfig,
     #[serde(default)]
     pub sites: Vec<Spanned<SiteConfig>>,
     #[serde(default)]
@@ -62,6 +70,15 @@ pub struct Config {
     /// Popup rules, as written.
     #[serde(default)]
     pub rules: Vec<Spanned<RuleConfig>>,
+    /// Alert rules, as written (compiled by `alerts::compile`).
+    #[serde(default)]
+    pub alerts: Vec<Spanned<alerts::AlertRuleConfig>>,
+    /// Alert channels and delivery.
+    #[serde(default)]
+    pub alerting: alerts::AlertingConfig,
+    /// Daily and weekly summaries.
+    #[serde(default)]
+    pub digests: Vec<Spanned<alerts::DigestConfig>>,
     /// Who may sign in to the console under `/console/`.
     #[serde(default)]
     pub console: ConsoleConfig,
@@ -579,6 +596,7 @@ impl Config {
                 "must be at least 1s: a body of real visitors needs time to arrive",
             ));
         }
+        alerts::validate(self, path, text)?;
         if self.server.max_connections == 0 {
             return Err(ConfigError::at(
                 path,
@@ -723,6 +741,9 @@ impl Config {
             && let Some(ca) = &mut redis.get_mut().ca_file
         {
             join(ca);
+        }
+        for root in &mut self.outgoing.extra_roots {
+            join(root.get_mut());
         }
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::alerts::{AlertEntry, Cooldown};
 use super::outbox::OutboxEntry;
 use super::{Engine, lock};
 use crate::model::person::{Person, PersonId};
@@ -22,6 +23,9 @@ pub enum Entry {
         survivor: PersonId,
     },
     Outbox(OutboxEntry),
+    /// Added to format 3 at the end (older snapshots never hold them, and still decode).
+    Alert(AlertEntry),
+    Cooldown(Cooldown),
 }
 
 /// The state's entities in snapshot order. Each is read under its own short lock, so writers
@@ -58,6 +62,10 @@ pub fn entries(state: &Engine) -> impl Iterator<Item = Entry> + '_ {
                 .cloned()
                 .map(Entry::Outbox),
         );
+        let alerts = lock(&state.alerts);
+        tail.extend(alerts.entries.values().cloned().map(Entry::Alert));
+        tail.extend(alerts.cooldowns().cloned().map(Entry::Cooldown));
+        drop(alerts);
         tail
     });
     visitors.chain(people).chain(rest)
@@ -84,6 +92,8 @@ impl Engine {
                 self.merged.insert(merged, survivor);
             }
             Entry::Outbox(entry) => lock(&self.outbox).push(entry),
+            Entry::Alert(entry) => lock(&self.alerts).push(entry),
+            Entry::Cooldown(cooldown) => lock(&self.alerts).load_cooldown(cooldown),
         }
         0
     }

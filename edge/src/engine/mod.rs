@@ -9,9 +9,11 @@
 //! person that lacks a record implies its visitor lacks it too, so the person side of a record
 //! can always use the visitor's state from before it.
 
+pub mod alerts;
 pub mod feed;
 pub mod image;
 mod listing;
+mod lookahead;
 pub mod outbox;
 mod people;
 mod query;
@@ -25,6 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use dashmap::DashMap;
 
+use self::alerts::AlertTable;
 use self::feed::Feed;
 use self::outbox::Outbox;
 use crate::accounts::{Accounts, Activity, Firmographics};
@@ -63,6 +66,8 @@ pub struct Engine {
     pub merged: DashMap<PersonId, PersonId>,
     pub feed: Mutex<Feed>,
     pub outbox: Mutex<Outbox>,
+    /// Alerts and digests to deliver, their cooldowns and dead letters.
+    pub alerts: Mutex<AlertTable>,
     pub accounts: Mutex<Accounts>,
     /// Popup results per rule and arm, summed over every visitor's history.
     pub tally: Tally,
@@ -91,6 +96,7 @@ impl Engine {
             merged: DashMap::new(),
             feed: Mutex::new(Feed::default()),
             outbox: Mutex::new(Outbox::default()),
+            alerts: Mutex::new(AlertTable::default()),
             accounts: Mutex::new(accounts),
             tally: Tally::default(),
             apply_gate: Mutex::new(()),
@@ -159,7 +165,26 @@ impl Engine {
 
         // The people side.
         self.apply_decisions(batch, &decisions, owner, &points, visitor_score, ids);
+        self.raise_alerts(batch, ids);
         Some(summary)
+    }
+
+    /// Queues the alerts recorded in the batch, each unless its cooldown holds it back.
+    fn raise_alerts(&self, batch: &Batch, ids: &RecordIds) {
+        let mut alerts = None;
+        let raised = batch.events.iter().filter_map(|e| match &e.event {
+            Event::Alert(alert) => Some(alert),
+            _ => None,
+        });
+        for (index, alert) in raised.take(crate::alerts::MAX_PER_BATCH).enumerate() {
+            alerts.get_or_insert_with(|| lock(&self.alerts)).raise(
+                &batch.site,
+                alert,
+                ids.alert(index),
+                ids.seq(),
+                batch.received_ms,
+            );
+        }
     }
 
     /// Adds the batch to the account of the visitor's company: the ipdb answer when it is a
@@ -195,6 +220,31 @@ impl Engine {
         new_visit: bool,
         paths: &[&str],
     ) {
+        let account = self.account_of(company, owner);
+        let Some((domain, firmographics)) = account else {
+            return;
+        };
+        lock(&self.accounts).record(
+            &key.site,
+            &domain,
+            firmographics,
+            Activity {
+                visitor: visitor.id,
+                person: owner,
+                at_ms,
+                new_visit,
+                page_paths: paths,
+            },
+        );
+    }
+
+    /// The account activity counts for: the company of the address when it is a business,
+    /// else the domain of the owner's work email.
+    fn account_of(
+        &self,
+        company: Option<&ipdb::Company>,
+        owner: Option<PersonId>,
+    ) -> Option<(String, Firmographics)> {
         let from_ip = company
             .filter(|c| c.network_kind.is_business())
             .and_then(|c| {
@@ -213,7 +263,7 @@ impl Engine {
                     )
                 })
             });
-        let account = from_ip.or_else(|| {
+        from_ip.or_else(|| {
             let person = self.persons.get(&owner?)?;
             let domain = email::company_domain(&person.email)?.to_string();
             Some((
@@ -225,22 +275,7 @@ impl Engine {
                     ..Firmographics::default()
                 },
             ))
-        });
-        let Some((domain, firmographics)) = account else {
-            return;
-        };
-        lock(&self.accounts).record(
-            &key.site,
-            &domain,
-            firmographics,
-            Activity {
-                visitor: visitor.id,
-                person: owner,
-                at_ms,
-                new_visit,
-                page_paths: paths,
-            },
-        );
+        })
     }
 
     /// Returns once no record is half applied: the snapshot's barrier between entity kinds.
@@ -288,3 +323,5 @@ fn page_paths<'a>(events: impl Iterator<Item = &'a Event>) -> Vec<&'a str> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod tests_alerts;

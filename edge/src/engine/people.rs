@@ -239,6 +239,28 @@ impl Engine {
         let seq = ids.seq();
         match op {
             AdminOp::WebhookDelivered { event } => lock(&self.outbox).remove(*event),
+            AdminOp::AlertDelivered { alert, destination } => {
+                lock(&self.alerts).delivered(*alert, destination)
+            }
+            AdminOp::AlertDeadLettered {
+                alert,
+                destination,
+                reason,
+                attempts,
+                at_ms,
+            } => lock(&self.alerts).dead_lettered(
+                *alert,
+                super::alerts::DeadLetter {
+                    destination: destination.clone(),
+                    reason: reason.clone(),
+                    attempts: *attempts,
+                    at_ms: *at_ms,
+                },
+            ),
+            AdminOp::AlertRetried { alert, destination } => {
+                lock(&self.alerts).retried(*alert, destination)
+            }
+            AdminOp::Digest(digest) => lock(&self.alerts).digest(digest, ids.alert(0), seq),
             AdminOp::UpdatePerson {
                 person,
                 stage,
@@ -428,6 +450,7 @@ impl Engine {
             people::forget_devices(&mut other, &gone.visitors);
         }
         lock(&self.outbox).forget(person, &gone.visitors);
+        lock(&self.alerts).forget(person);
         lock(&self.accounts).forget(&gone.visitors, person);
     }
 }

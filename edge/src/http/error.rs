@@ -129,7 +129,6 @@ impl From<PeopleError> for ApiError {
         let (status, code) = match &err {
             E::InvalidId => (StatusCode::BAD_REQUEST, "invalid_person_id"),
             E::NotFound => return ApiError::not_found(),
-            E::OtherSite => (StatusCode::FORBIDDEN, "forbidden"),
             E::InvalidStage => (StatusCode::BAD_REQUEST, "invalid_stage"),
             E::InvalidAttribute(_) => (StatusCode::BAD_REQUEST, "invalid_attribute"),
             // Well-formed requests that the person's state does not allow: a conflict.
@@ -149,6 +148,20 @@ impl From<SessionsError> for ApiError {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_limit", err.to_string())
             }
             SessionsError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::service::alerts::AlertsError> for ApiError {
+    fn from(err: crate::service::alerts::AlertsError) -> Self {
+        use crate::service::alerts::AlertsError as E;
+        match err {
+            E::NotFound { .. } => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_dead_letter",
+                err.to_string(),
+            ),
+            E::Store(e) => e.into(),
         }
     }
 }

@@ -244,6 +244,15 @@ fn metrics(app: &App) -> Response<Body> {
     gauges
         .healthy
         .set(i64::from(app.store.health() == Health::Ok));
+    {
+        let table = crate::engine::lock(&app.store.engine().alerts);
+        let alerts = &app.metrics.alerts;
+        alerts.dead_letters.set(table.dead_letters().len() as i64);
+        alerts.pending.set(table.pending().len() as i64);
+        alerts
+            .suppressed
+            .set(i64::try_from(table.suppressed).unwrap_or(i64::MAX));
+    }
     let rules = &app.metrics.rules;
     rules.loaded.set(app.collector.rules.status().rules as i64);
     for ((rule, arm), counts) in app.store.popup_totals(None) {

@@ -92,6 +92,12 @@ impl RecordIds {
         }
     }
 
+    /// The alert the record raises as its `index`th (alerts are their own kind of id: they
+    /// live in their own table, apart from webhook events).
+    pub fn alert(&self, index: usize) -> u64 {
+        self.at(index as u64)
+    }
+
     fn at(&self, index: u64) -> u64 {
         // The configured limits keep every index below the capacity (checked when the
         // configuration is read); an id past it would belong to the next record.

@@ -41,4 +41,19 @@ pub enum AdminOp {
     Erase { site: Arc<str>, person: PersonId },
     /// A webhook event reached every endpoint: it leaves the outbox.
     WebhookDelivered { event: u64 },
+    /// An alert or digest reached one of its destinations. (This and the variants below were
+    /// added to format 3 at the end, so format 3 logs written before still decode.)
+    AlertDelivered { alert: u64, destination: String },
+    /// Delivery of an alert to one destination gave up: it goes to the dead-letter list.
+    AlertDeadLettered {
+        alert: u64,
+        destination: String,
+        reason: String,
+        attempts: u32,
+        at_ms: i64,
+    },
+    /// A dead letter is to be tried again.
+    AlertRetried { alert: u64, destination: String },
+    /// A digest found due by a node, with what it says; the engine queues it once per period.
+    Digest(Box<crate::notice::Digest>),
 }

@@ -172,6 +172,9 @@ impl Visitor {
                 .saturating_sub(session.events.len());
             grow_gently(&mut session.events, batch.events.len().min(room));
             for TimedEvent { client_ts, event } in &batch.events {
+                if matches!(event, Event::Alert(_)) {
+                    continue; // the engine's, not the visitor's: see `engine::alerts`
+                }
                 if session.events.len() < rules.max_events_per_session {
                     session.events.push(StoredEvent {
                         received_ms: now,
@@ -187,7 +190,11 @@ impl Visitor {
         self.first_seen_ms = self.first_seen_ms.min(now);
         self.last_seen_ms = self.last_seen_ms.max(now);
         self.pageviews += pageviews as u64;
-        self.events += batch.events.len() as u64;
+        self.events += batch
+            .events
+            .iter()
+            .filter(|e| !matches!(e.event, Event::Alert(_)))
+            .count() as u64;
         if batch.network.is_some() {
             self.network = batch.network;
         }

@@ -217,5 +217,6 @@ pub fn compile(
         min_visit_age_ms: i64::try_from(popups.min_visit_age.0.as_millis()).unwrap_or(i64::MAX),
         default_lang: popups.default_lang.into(),
         reload_check: popups.reload_check.0,
+        alerts: Default::default(),
     })
 }

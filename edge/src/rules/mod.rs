@@ -55,13 +55,14 @@ fn compile_config(
     path: &std::path::Path,
     text: &str,
 ) -> Result<Arc<RuleSet>, ConfigError> {
-    let set = compile(
+    let mut set = compile(
         &config.popups,
         &config.rules,
         &config.site_keys(),
         path,
         text,
     )?;
+    set.alerts = Arc::new(crate::alerts::compile(config));
     Ok(Arc::new(set))
 }
 

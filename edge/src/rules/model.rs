@@ -66,6 +66,8 @@ pub struct RuleSet {
     pub min_visit_age_ms: i64,
     pub default_lang: Lang,
     pub reload_check: std::time::Duration,
+    /// The `[[alerts]]` rules, loaded and reloaded with the popup rules from the same file.
+    pub alerts: std::sync::Arc<crate::alerts::AlertRules>,
 }
 
 impl Default for RuleSet {
@@ -78,6 +80,7 @@ impl Default for RuleSet {
             min_visit_age_ms: 0,
             default_lang: Lang::Ja,
             reload_check: std::time::Duration::from_secs(10),
+            alerts: Default::default(),
         }
     }
 }

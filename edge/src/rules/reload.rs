@@ -1,8 +1,9 @@
 //! Rules reload without a restart: at once on SIGHUP, and when the configuration file changes
 //! (checked every `[popups] reload_check`). A file that does not load is refused with its line
 //! and reason, in the log and in `GET /api/v1/rules/stats`, and the old rules keep serving.
-//! Rules and popups are reloaded, and `on_reload` hands the new configuration to whoever else
-//! reloads with them (the API keys, the console's users); other settings still need a restart.
+//! Rules and popups are reloaded, and whoever started the watch is handed the configuration the
+//! new rules came from (the edge takes its API keys and the console's users from it); other
+//! settings need a restart.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,7 +28,7 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     path: PathBuf,
     every: Duration,
-    on_reload: Box<dyn Fn(&Config) + Send + Sync>,
+    on_reload: impl Fn(&Config) + Send + 'static,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     metrics.loaded.set(rules.status().rules as i64);

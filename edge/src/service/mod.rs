@@ -4,6 +4,7 @@
 //! key means stay in `http`.
 
 pub mod accounts;
+pub mod alerts;
 pub mod people;
 pub mod rules;
 pub mod sessions;

@@ -22,9 +22,6 @@ pub enum PeopleError {
     InvalidId,
     #[error("no such person")]
     NotFound,
-    /// A site the caller does not cover (a listing; one person of another site is `NotFound`).
-    #[error("this API key may not see that site's data")]
-    OtherSite,
     #[error("stage is one of lead, mql, sql, opportunity, customer")]
     InvalidStage,
     #[error("`{0}` is not one of name, company, phone, title, department")]
@@ -196,7 +193,7 @@ pub async fn list(
     limit: usize,
 ) -> Result<(Vec<Lead>, usize), PeopleError> {
     if !sites.iter().any(|s| **s == *site) {
-        return Err(PeopleError::OtherSite);
+        return Err(PeopleError::NotFound);
     }
     let half_life = store.engine().model.scoring.half_life_ms;
     let mut leads: Vec<Lead> = store

@@ -1,6 +1,8 @@
 //! End-to-end tests against the real `mikomi-edge` binary. One test binary, so everything links
 //! once.
 
+mod alerts;
+mod alerts_email;
 mod api_keys;
 mod bad_input;
 mod cli;
@@ -15,6 +17,7 @@ mod forwarding;
 mod identity;
 mod ipdb;
 mod operator_routes;
+mod outgoing;
 mod redis_tls;
 mod rules;
 mod secret_file;

@@ -3,6 +3,7 @@
 //! `edge/openapi.json`, and errors become statuses in `http::error`.
 
 mod accounts;
+mod alerts;
 mod people;
 mod render;
 mod request;
@@ -105,6 +106,10 @@ pub async fn handle(app: &App, request: Request<Incoming>, path: &str) -> Respon
             (&Method::GET, ["sessions"]) => sessions::list(app, &sites, &request).await,
             (&Method::GET, ["accounts", "hot"]) => accounts::hot(app, &sites, &request).await,
             (&Method::POST, ["tokens"]) => tokens::mint(app, &sites, request).await,
+            (&Method::GET, ["alerts", "dead-letters"]) => alerts::dead_letters(app, &sites),
+            (&Method::POST, ["alerts", "dead-letters", alert, destination, "retry"]) => {
+                alerts::retry(app, &sites, alert, destination).await
+            }
             (&Method::GET, ["people", id]) => people::get(app, &sites, id).await,
             (&Method::PATCH, ["people", id]) => people::patch(app, &sites, id, request).await,
             (&Method::DELETE, ["people", id]) => people::erase(app, &sites, id).await,
@@ -134,7 +139,11 @@ fn allowed(route: &[&str]) -> Option<&'static str> {
         | ["people", _, "audit"]
         | ["rules", "stats" | "explain"]
         | ["openapi.json"] => "GET",
-        ["tokens"] | ["people", _, "split" | "merge"] | ["rules", "preview"] => "POST",
+        ["alerts", "dead-letters"] => "GET",
+        ["tokens"]
+        | ["people", _, "split" | "merge"]
+        | ["rules", "preview"]
+        | ["alerts", "dead-letters", _, _, "retry"] => "POST",
         ["people", _] => "GET, PATCH, DELETE",
         _ => return None,
     })

@@ -65,6 +65,7 @@ pub fn event(e: &StoredEvent) -> Value {
         Event::Download { url, href } => json!({"url": url, "href": href}),
         Event::EmailClick { url, .. } => json!({"url": url}),
         Event::PopupDecision { rule, variant } => json!({"rule": rule, "variant": variant}),
+        Event::Alert(alert) => json!({"rule": alert.rule, "alert": alert.kind}),
     };
     if let Value::Object(fields) = fields {
         out.extend(fields);

@@ -169,8 +169,9 @@ impl Auth {
         checked.ok_or(LoginRefused::WrongPassword)
     }
 
-    /// The cookie value that signs `user` in until `now_ms` + the session lifetime.
-    pub fn session_for(&self, user: &User, now_ms: i64) -> String {
+    /// The cookie value that signs `user` in until `now_ms` + the session lifetime. `None`
+    /// cannot happen for a name the configuration accepted (at most 64 bytes).
+    pub fn session_for(&self, user: &User, now_ms: i64) -> Option<String> {
         let nonce: [u8; 12] = rand::random();
         self.sessions
             .seal(
@@ -181,9 +182,7 @@ impl Auth {
                     &URL_SAFE_NO_PAD.encode(nonce),
                 ],
             )
-            // Names are at most 64 bytes (checked with the configuration), the fingerprint and
-            // nonce short: every part fits. Were one too long, the empty cookie signs nobody in.
-            .unwrap_or_default()
+            .ok()
     }
 
     /// The user a session cookie signs in, if it is genuine, unexpired and still matches the

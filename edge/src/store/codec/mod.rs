@@ -73,4 +73,6 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
 }
 
 #[cfg(test)]
+mod alert_tests;
+#[cfg(test)]
 mod tests;

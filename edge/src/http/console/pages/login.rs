@@ -56,8 +56,11 @@ pub async fn submit(ctx: &Ctx<'_>, form: &[(String, String)]) -> Response<Body> 
     let auth = &ctx.app.console.auth;
     match auth.login(name, field("password"), ctx.address).await {
         Ok(user) => {
+            let Some(value) = auth.session_for(&user, ctx.now_ms) else {
+                tracing::error!(user = %user.name, "console session could not be sealed");
+                return render(ctx, Some(("login.wrong", StatusCode::UNAUTHORIZED)), name);
+            };
             tracing::info!(user = %user.name, "console sign-in");
-            let value = auth.session_for(&user, ctx.now_ms);
             let mut response = see_other("/console/");
             let cookie = Cookie::build((SESSION_COOKIE, value))
                 .path("/console/")
