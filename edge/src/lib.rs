@@ -12,6 +12,8 @@ pub mod delivery;
 pub mod engine;
 pub mod event;
 pub mod explain;
+#[cfg(test)]
+pub mod fuzz;
 pub mod glob;
 pub mod http;
 pub mod identity;

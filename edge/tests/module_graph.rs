@@ -19,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
         "notice",
         "event",
         "visitor_id",
+        "fuzz",
     ],
     // configuration as plain data
     &["config"],

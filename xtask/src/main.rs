@@ -107,6 +107,7 @@ fn demo(root: &Path) -> anyhow::Result<()> {
 fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     step("checking for the programs the tests start");
     setup::system_tools(&setup::TEST_TOOLS).context("step: installing system packages")?;
+    setup::schemathesis().context("step: installing schemathesis")?;
     step("building the tag");
     tracker::build(root, Budget::Enforce).context("step: building the tag")?;
     step("building the demo company database");
@@ -188,7 +189,7 @@ fn bench(root: &Path, which: &str, extra: &[String]) -> anyhow::Result<()> {
 /// release edge.
 fn bench_tag(root: &Path) -> anyhow::Result<()> {
     step("checking for Chromium and its driver");
-    setup::system_tools(&setup::TEST_TOOLS[2..]).context("step: installing system packages")?;
+    setup::system_tools(&setup::TEST_TOOLS[2..6]).context("step: installing system packages")?;
     step("building the tag");
     tracker::build(root, Budget::Enforce)?;
     step("building the release edge");

@@ -21,7 +21,7 @@ pub struct SystemTool {
 }
 
 /// What `cargo xtask test` starts or calls.
-pub const TEST_TOOLS: [SystemTool; 6] = [
+pub const TEST_TOOLS: [SystemTool; 7] = [
     SystemTool {
         program: "redis-server",
         package: "redis-server",
@@ -52,7 +52,37 @@ pub const TEST_TOOLS: [SystemTool; 6] = [
         package: "fonts-noto-cjk",
         why: "the console's screenshots show Japanese text, which needs a CJK font",
     },
+    SystemTool {
+        program: "strace",
+        package: "strace",
+        why: "a test watches the edge sync the generated secret's directory",
+    },
 ];
+
+/// The schemathesis release the contract test is run with (`tests/tests/e2e/contract.rs`).
+pub const SCHEMATHESIS: &str = "4.32.5";
+
+/// Installs schemathesis from PyPI with pip when it is missing or another version.
+pub fn schemathesis() -> anyhow::Result<()> {
+    let installed = Command::new("schemathesis")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    if installed.is_some_and(|v| v.trim().ends_with(SCHEMATHESIS)) {
+        return Ok(());
+    }
+    eprintln!(
+        "    schemathesis {SCHEMATHESIS} is missing: the contract test checks the API against its OpenAPI document with it"
+    );
+    run(Command::new("python3").args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        &format!("schemathesis=={SCHEMATHESIS}"),
+    ]))
+}
 
 /// Installs the Debian packages of the tools that are missing, when running as root; otherwise
 /// names the one command to run and stops.

@@ -2,6 +2,8 @@
 //! events and an answer. Every check runs before anything is stored; any failure stores
 //! nothing.
 
+#[cfg(test)]
+mod fuzz_tests;
 pub mod new_people;
 mod sites;
 pub mod validate;

@@ -31,7 +31,7 @@ pub async fn handle(app: &App, request: Request<Incoming>, peer: IpAddr) -> Resp
     let mut response = match *request.method() {
         Method::OPTIONS => preflight(cors_origin.is_some()),
         Method::POST => post(app, request, peer, origin.as_deref()).await,
-        _ => response::error(&ApiError::method_not_allowed()),
+        _ => response::error(&ApiError::method_not_allowed("POST, OPTIONS")),
     };
     if let Some(origin) = cors_origin {
         allow_origin(response.headers_mut(), &origin);

@@ -19,6 +19,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub retry_after: Option<Duration>,
+    /// The methods the resource serves, for the `Allow` header of a 405 (RFC 9110 requires it).
+    pub allow: Option<&'static str>,
 }
 
 impl ApiError {
@@ -28,6 +30,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            allow: None,
         }
     }
 
@@ -35,12 +38,16 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
     }
 
-    pub fn method_not_allowed() -> Self {
-        ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this method is not served here",
-        )
+    /// A 405 for a resource that serves `allow` (`"GET, HEAD"`).
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        ApiError {
+            allow: Some(allow),
+            ..ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("this resource serves {allow}"),
+            )
+        }
     }
 
     pub fn unauthorized() -> Self {
@@ -98,6 +105,7 @@ impl From<CollectError> for ApiError {
             code,
             message: err.to_string(),
             retry_after,
+            allow: None,
         }
     }
 }
@@ -123,9 +131,10 @@ impl From<PeopleError> for ApiError {
             E::NotFound => return ApiError::not_found(),
             E::InvalidStage => (StatusCode::BAD_REQUEST, "invalid_stage"),
             E::InvalidAttribute(_) => (StatusCode::BAD_REQUEST, "invalid_attribute"),
-            E::NotLinked => (StatusCode::BAD_REQUEST, "not_linked"),
-            E::SamePerson => (StatusCode::BAD_REQUEST, "same_person"),
-            E::DifferentSites => (StatusCode::BAD_REQUEST, "other_site"),
+            // Well-formed requests that the person's state does not allow: a conflict.
+            E::NotLinked => (StatusCode::CONFLICT, "not_linked"),
+            E::SamePerson => (StatusCode::CONFLICT, "same_person"),
+            E::DifferentSites => (StatusCode::CONFLICT, "other_site"),
             E::Store(e) => return ApiError::internal("store_unavailable", e),
         };
         ApiError::new(status, code, err.to_string())

@@ -163,7 +163,7 @@ async fn dispatch(
         Route::Api(rest) => api::handle(app, request, rest).await,
         Route::Console(rest) => console::handle(app, request, rest, peer).await,
         Route::NotFound => response::error(&ApiError::not_found()),
-        _ if !get_only(&request) => response::error(&ApiError::method_not_allowed()),
+        _ if !get_only(&request) => response::error(&ApiError::method_not_allowed("GET, HEAD")),
         Route::Tag(name) => match app.tag.get(name) {
             Some(asset) => asset.respond(request.headers()),
             None if name == app.tag.loader_name && !app.tag.is_built() => {

@@ -36,6 +36,11 @@ pub fn error(err: &ApiError) -> Response<Body> {
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
+    if let Some(allow) = err.allow {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
     if err.status == StatusCode::REQUEST_TIMEOUT {
         // The rest of a body that came too slowly is still on its way: the connection cannot
         // carry another request, and its slot is better given to someone else.

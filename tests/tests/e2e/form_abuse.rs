@@ -30,7 +30,8 @@ fn config(extra: &str) -> EdgeConfig {
 
 #[tokio::test]
 async fn a_form_fills_blanks_and_a_different_value_waits_for_the_backend() {
-    let edge = Edge::start(&config(""));
+    let config = config("");
+    let edge = Edge::start(&config);
     let hanako = json!({"email": "hanako@northwind.example", "name": "佐藤 花子"});
     let vid = submit(&edge, "192.0.2.1", form(None, "contact", hanako)).await;
     let id = owner(&edge, &vid)
@@ -71,9 +72,9 @@ async fn a_form_fills_blanks_and_a_different_value_waits_for_the_backend() {
 
 #[tokio::test]
 async fn new_people_per_browser_and_per_address_are_capped_per_day() {
-    let edge = Edge::start(&config(
-        "[identity]\nmax_new_people_per_visitor = 2\nmax_new_people_per_address = 3\n",
-    ));
+    let config =
+        config("[identity]\nmax_new_people_per_visitor = 2\nmax_new_people_per_address = 3\n");
+    let edge = Edge::start(&config);
     // One browser: two new people, then its forms identify nobody new.
     let ip = "192.0.2.10";
     let vid = submit(
@@ -154,7 +155,8 @@ async fn new_people_per_browser_and_per_address_are_capped_per_day() {
 
 #[tokio::test]
 async fn one_form_over_and_over_scores_once_a_day() {
-    let edge = Edge::start(&config(""));
+    let config = config("");
+    let edge = Edge::start(&config);
     let fields = json!({"email": "taro@northwind.example"});
     let mut vid = submit(&edge, "192.0.2.20", form(None, "contact", fields.clone())).await;
     let id = owner(&edge, &vid)

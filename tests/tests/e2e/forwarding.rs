@@ -27,7 +27,8 @@ async fn only_the_configured_forwarding_header_names_the_client() {
         server_toml: server_toml.to_string(),
         ..EdgeConfig::default()
     };
-    let edge = Edge::start(&limited(""));
+    let config = limited("");
+    let edge = Edge::start(&config);
     let mut statuses = Vec::new();
     for i in 0..3 {
         let headers = [
@@ -38,7 +39,8 @@ async fn only_the_configured_forwarding_header_names_the_client() {
     }
     assert_eq!(statuses, [200, 200, 429], "one client, one bucket");
 
-    let edge = Edge::start(&limited("forwarded_header = \"forwarded\"\n"));
+    let config = limited("forwarded_header = \"forwarded\"\n");
+    let edge = Edge::start(&config);
     let mut statuses = Vec::new();
     for i in 0..3 {
         let headers = [

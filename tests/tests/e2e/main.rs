@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod collect;
 mod console;
+mod contract;
 mod deploy;
 mod durability;
 mod engine;

@@ -21,7 +21,9 @@ fn json(text: &str) -> Value {
 
 #[tokio::test]
 async fn the_public_listener_needs_the_metrics_token() {
-    let edge = Edge::start(&EdgeConfig::default());
+    // The configuration owns the data directory: it lives as long as the edge.
+    let config = EdgeConfig::default();
+    let edge = Edge::start(&config);
     let base = edge.base.clone();
     let (status, anonymous) = get(&edge, &base, "/healthz", None).await;
     assert_eq!(status, 200);
@@ -50,11 +52,12 @@ async fn the_public_listener_needs_the_metrics_token() {
 
 #[tokio::test]
 async fn the_admin_listener_serves_only_the_operator_routes() {
-    let edge = Edge::start(&EdgeConfig {
+    let config = EdgeConfig {
         metrics_token: None,
         server_toml: "admin_listen = \"127.0.0.1:0\"\n".into(),
         ..EdgeConfig::default()
-    });
+    };
+    let edge = Edge::start(&config);
     let public = edge.base.clone();
     let admin = edge
         .admin_base

@@ -4,15 +4,20 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use mikomi_tests::EdgeConfig;
 use mikomi_tests::edge::edge_binary;
+use mikomi_tests::{EdgeConfig, TestStore};
 
 /// The generated `secret.key` is renamed into place and then its directory is synced: without
 /// the directory sync a crash can forget the rename, the next start generates another secret,
 /// and every visitor id handed out is void. Watched with strace on the real process.
 #[test]
 fn the_generated_secret_is_durable_before_the_edge_serves() {
-    let config = EdgeConfig::default();
+    // The embedded store whatever the suite runs with: with Redis the secret is configured
+    // (nodes share it) and nothing is generated.
+    let config = EdgeConfig {
+        store: TestStore::Embedded,
+        ..EdgeConfig::default()
+    };
     let config_path = config.data_dir.path().join("edge.toml");
     std::fs::write(&config_path, config.to_toml()).expect("write the configuration");
     let trace = config.data_dir.path().join("trace.txt");

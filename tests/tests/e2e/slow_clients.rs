@@ -52,10 +52,11 @@ fn dribble(
 /// rate: the dribblers get 408 and their connections are closed, and a real request gets through.
 #[tokio::test]
 async fn slow_bodies_are_cut_off_and_free_their_connection_slot() {
-    let edge = Edge::start(&EdgeConfig {
+    let config = EdgeConfig {
         server_toml: "max_connections = 2\nbody_timeout = \"3s\"\nbody_min_rate = 100\n".into(),
         ..EdgeConfig::default()
-    });
+    };
+    let edge = Edge::start(&config);
     let every = std::time::Duration::from_millis(200);
     let slow = [
         dribble(&edge, "/v1/collect", 1000, every),

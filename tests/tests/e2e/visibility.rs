@@ -40,10 +40,11 @@ async fn with_key(
 /// route on a person answers the same 404 for both.
 #[tokio::test]
 async fn another_sites_person_is_not_found_like_a_missing_one() {
-    let edge = Edge::start(&EdgeConfig {
+    let config = EdgeConfig {
         extra_toml: OTHER_SITES.to_string(),
         ..EdgeConfig::default()
-    });
+    };
+    let edge = Edge::start(&config);
     let body = json!({"site": SITE, "vid": null, "events": [
         {"type": "conversion", "form": "contact", "url": "http://site.test/contact",
          "fields": {"email": "hanako@northwind.example"}}]});

@@ -51,14 +51,22 @@ pub async fn hot(
             "confidence is `high` (companies whose name can be trusted; the default) or `any`",
         ));
     }
+    let format = param(&query, "format");
+    if format.is_some_and(|f| f != "csv" && f != "json") {
+        return Err(bad_request(
+            "invalid_format",
+            "format is `csv` (the attack list) or `json` (the default)",
+        ));
+    }
     let list = accounts::hot(app.store.as_ref(), &site, &hot_query).await?;
     let rows = list.accounts;
-    let wants_csv = param(&query, "format") == Some("csv")
-        || request
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv"));
+    let wants_csv = format == Some("csv")
+        || (format.is_none()
+            && request
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/csv")));
     if wants_csv {
         let mut response = response::with_type(
             StatusCode::OK,

@@ -120,21 +120,33 @@ pub async fn handle(app: &App, request: Request<Incoming>, path: &str) -> Respon
             (&Method::POST, ["people", id, "merge"]) => {
                 people::merge(app, &sites, id, request).await
             }
-            (
-                _,
-                ["visitors", _]
-                | ["sessions"]
-                | ["accounts", "hot"]
-                | ["tokens"]
-                | ["alerts", "dead-letters", ..]
-                | ["people", ..]
-                | ["rules", "stats" | "explain" | "preview"],
-            ) => Err(ApiError::method_not_allowed()),
-            _ => Err(ApiError::not_found()),
+            (_, route) => match allowed(route) {
+                Some(allow) => Err(ApiError::method_not_allowed(allow)),
+                None => Err(ApiError::not_found()),
+            },
         }
     }
     .await;
     result.unwrap_or_else(|err| response::error(&err))
+}
+
+/// The methods a path below `/api/v1/` serves, for a 405's `Allow`; `None` when no such path.
+fn allowed(route: &[&str]) -> Option<&'static str> {
+    Some(match route {
+        ["visitors", _]
+        | ["sessions"]
+        | ["accounts", "hot"]
+        | ["people", _, "audit"]
+        | ["rules", "stats" | "explain"]
+        | ["openapi.json"] => "GET",
+        ["alerts", "dead-letters"] => "GET",
+        ["tokens"]
+        | ["people", _, "split" | "merge"]
+        | ["rules", "preview"]
+        | ["alerts", "dead-letters", _, _, "retry"] => "POST",
+        ["people", _] => "GET, PATCH, DELETE",
+        _ => return None,
+    })
 }
 
 /// `GET /api/v1/visitors/{vid}`: one visitor's sessions and events. Takes the browser's signed

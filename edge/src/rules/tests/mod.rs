@@ -6,6 +6,7 @@ mod caps;
 mod conditions;
 mod config;
 mod decide;
+mod fuzz;
 mod sieve;
 
 use std::path::Path;

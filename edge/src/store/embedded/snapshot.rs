@@ -145,6 +145,24 @@ mod tests {
             .collect()
     }
 
+    /// A snapshot file broken every way the mutation fuzzer knows: read as an error (or as the
+    /// entries it still holds), never a panic.
+    #[test]
+    fn no_snapshot_file_panics_the_reader() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut seeds = Vec::new();
+        for n in [1, 3] {
+            let path = files::snapshot_path(dir.path(), u64::from(n));
+            write(dir.path(), u64::from(n), visitors(n).into_iter()).expect("write");
+            seeds.push(std::fs::read(&path).expect("the snapshot"));
+        }
+        let broken = dir.path().join("broken.snap");
+        crate::fuzz::run("snapshot file", &seeds, |bytes| {
+            std::fs::write(&broken, bytes).expect("write");
+            let _ = read(&broken);
+        });
+    }
+
     #[test]
     fn snapshots_round_trip() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -332,6 +332,36 @@ mod tests {
         assert_eq!(chunks, [vec![1, 2, 3, 4], vec![5, 6, 7, 8], vec![9, 10]]);
     }
 
+    /// A spool file broken every way the mutation fuzzer knows: opened (its torn tail cut) and
+    /// read back in chunks, or refused; never a panic.
+    #[test]
+    fn no_spool_file_panics_the_reader() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let seed_dir = dir.path().join("seed");
+        {
+            let spool = Spool::open(&seed_dir).expect("open");
+            for id in 1..=4 {
+                spool.append(true, id, &record(id)).expect("append");
+            }
+        }
+        let name = format!("spool-{:03}.log", codec::FORMAT);
+        let seeds = vec![std::fs::read(seed_dir.join(&name)).expect("the spool")];
+        let broken = dir.path().join("broken");
+        std::fs::create_dir_all(&broken).expect("create");
+        crate::fuzz::run("spool file", &seeds, |bytes| {
+            std::fs::write(broken.join(&name), bytes).expect("write");
+            if let Ok(spool) = Spool::open(&broken) {
+                let mut offset = 0;
+                while let Ok(chunk) = spool.read_from(offset, 2) {
+                    match chunk.last() {
+                        Some(last) => offset = last.end,
+                        None => break,
+                    }
+                }
+            }
+        });
+    }
+
     #[test]
     fn a_spool_of_the_previous_format_is_refused_and_kept() {
         let dir = tempfile::tempdir().expect("tempdir");
