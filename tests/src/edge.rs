@@ -441,6 +441,20 @@ impl Edge {
         self.log.lock().map(|l| l.join("\n")).unwrap_or_default()
     }
 
+    /// Whether the log comes to contain `needle` within a few seconds. The log is read from
+    /// the process's stderr by another thread, so a line written before the edge said it was
+    /// listening may not have been read yet when `start` returns.
+    pub async fn log_shows(&self, needle: &str) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !self.log().contains(needle) {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+
     /// `kill -9`: no chance to flush anything.
     pub fn kill_hard(mut self) {
         let _ = self.child.kill();

@@ -220,14 +220,7 @@ fn set_visitor_cookie(headers: &mut HeaderMap, site: &Site, vid: &str, https: bo
 }
 
 fn visitor_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == VISITOR_COOKIE)
-        .map(|c| c.value().to_string())
+    super::cookies::value(headers, VISITOR_COOKIE)
 }
 
 fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {

@@ -6,6 +6,7 @@ pub mod body;
 pub mod client_ip;
 mod collect;
 pub mod console;
+mod cookies;
 pub mod error;
 mod response;
 mod shared;

@@ -124,7 +124,7 @@ async fn every_acknowledged_event_survives_kill_9_under_load() {
     } else {
         "store recovered"
     };
-    assert!(restarted.log().contains(recovered), "{}", restarted.log());
+    assert!(restarted.log_shows(recovered).await, "{}", restarted.log());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,7 +146,7 @@ async fn sigterm_drains_and_closes_cleanly() {
         "replayed=0"
     };
     assert!(
-        restarted.log().contains(nothing_left),
+        restarted.log_shows(nothing_left).await,
         "{}",
         restarted.log()
     );
@@ -204,7 +204,7 @@ async fn a_store_of_the_previous_format_is_migrated_and_its_files_kept() {
     };
     let edge = Edge::start(&config);
     assert!(
-        edge.log().contains("migrated the store to format 3"),
+        edge.log_shows("migrated the store to format 3").await,
         "{}",
         edge.log()
     );

@@ -158,14 +158,28 @@ impl Ctx<'_> {
 }
 
 fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == name)
-        .map(|c| c.value().to_string())
+    super::cookies::value(headers, name)
+}
+
+/// Sets a console cookie: `HttpOnly`, `SameSite=Strict`, scoped to `/console/`, `Secure` when
+/// the request came over HTTPS; a zero `max_age` removes it.
+pub(crate) fn set_cookie(
+    headers: &mut HeaderMap,
+    name: &'static str,
+    value: String,
+    max_age: cookie::time::Duration,
+    https: bool,
+) {
+    let cookie = Cookie::build((name, value))
+        .path("/console/")
+        .max_age(max_age)
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .secure(https)
+        .build();
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+        headers.append(header::SET_COOKIE, value);
+    }
 }
 
 /// Requests below `/console/`.
@@ -224,16 +238,13 @@ pub async fn handle(
     let headers = response.headers_mut();
     secure_headers(headers);
     if ctx.chose_lang {
-        let cookie = Cookie::build((LANG_COOKIE, ctx.tr.lang.code()))
-            .path("/console/")
-            .max_age(cookie::time::Duration::days(365))
-            .http_only(true)
-            .same_site(cookie::SameSite::Strict)
-            .secure(ctx.https)
-            .build();
-        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
-            headers.append(header::SET_COOKIE, value);
-        }
+        set_cookie(
+            headers,
+            LANG_COOKIE,
+            ctx.tr.lang.code().into(),
+            cookie::time::Duration::days(365),
+            ctx.https,
+        );
     }
     response
 }

@@ -1,13 +1,12 @@
 //! Signing in and out.
 
 use askama::Template;
-use cookie::Cookie;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use super::super::Ctx;
 use super::super::auth::{LoginRefused, SESSION_COOKIE};
 use super::super::i18n::Tr;
+use super::super::{Ctx, set_cookie};
 use super::{html, see_other};
 use crate::http::response::Body;
 
@@ -62,16 +61,13 @@ pub async fn submit(ctx: &Ctx<'_>, form: &[(String, String)]) -> Response<Body> 
             };
             tracing::info!(user = %user.name, "console sign-in");
             let mut response = see_other("/console/");
-            let cookie = Cookie::build((SESSION_COOKIE, value))
-                .path("/console/")
-                .max_age(cookie::time::Duration::seconds(auth.ttl.as_secs() as i64))
-                .http_only(true)
-                .same_site(cookie::SameSite::Strict)
-                .secure(ctx.https)
-                .build();
-            if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
-                response.headers_mut().append(header::SET_COOKIE, v);
-            }
+            set_cookie(
+                response.headers_mut(),
+                SESSION_COOKIE,
+                value,
+                cookie::time::Duration::seconds(auth.ttl.as_secs() as i64),
+                ctx.https,
+            );
             response
         }
         Err(LoginRefused::WrongPassword) => {
@@ -99,15 +95,12 @@ pub async fn submit(ctx: &Ctx<'_>, form: &[(String, String)]) -> Response<Body> 
 /// configuration ends every session at once.
 pub fn logout(ctx: &Ctx<'_>) -> Response<Body> {
     let mut response = see_other("/console/login");
-    let cookie = Cookie::build((SESSION_COOKIE, ""))
-        .path("/console/")
-        .max_age(cookie::time::Duration::ZERO)
-        .http_only(true)
-        .same_site(cookie::SameSite::Strict)
-        .secure(ctx.https)
-        .build();
-    if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
+    set_cookie(
+        response.headers_mut(),
+        SESSION_COOKIE,
+        String::new(),
+        cookie::time::Duration::ZERO,
+        ctx.https,
+    );
     response
 }

@@ -318,15 +318,23 @@ fn audit_text(tr: &Tr, what: &AuditKind) -> String {
             tr.stage(from.as_str()),
             tr.stage(to.as_str())
         ),
-        AuditKind::ProposedChange {
-            attribute, value, ..
-        } => format!("{}: {attribute} → {value}", tr.t("audit.proposed")),
-        AuditKind::ConversionScored { form } => format!("{}: {form}", tr.t("audit.scored")),
         AuditKind::ClickIgnored { visitor, reason } => format!(
             "{} ({}: {reason})",
             tr.t("audit.click_ignored"),
             &vid_hex(*visitor)[..8]
         ),
+        AuditKind::ProposedChange {
+            visitor,
+            attribute,
+            value,
+        } => format!(
+            "{} ({}: {attribute} = {value})",
+            tr.t("audit.proposed"),
+            &vid_hex(*visitor)[..8]
+        ),
+        AuditKind::ConversionScored { form } => {
+            format!("{}: {form}", tr.t("audit.conversion_scored"))
+        }
     }
 }
 
