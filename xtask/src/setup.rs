@@ -81,7 +81,22 @@ pub fn schemathesis() -> anyhow::Result<()> {
         "install",
         "--quiet",
         &format!("schemathesis=={SCHEMATHESIS}"),
-    ]))
+    ]))?;
+    let found = || {
+        Command::new("schemathesis")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    // Under pyenv a newly installed script is reachable only once its shim exists.
+    if !found() && find_tool("pyenv").is_some() {
+        run(Command::new("pyenv").arg("rehash"))?;
+    }
+    ensure!(
+        found(),
+        "schemathesis was installed but is not on the PATH: add pip's script folder to PATH"
+    );
+    Ok(())
 }
 
 /// Installs the Debian packages of the tools that are missing, when running as root; otherwise

@@ -112,6 +112,13 @@ fn page(path: &str) -> Page<'_> {
     }
 }
 
+/// A submitted form's value of `name`, as sent (a password keeps its spaces).
+pub(crate) fn form_field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 /// A path segment, percent-decoded.
 fn decode(segment: &str) -> Option<String> {
     let text = format!("x={}", segment.replace('+', "%2B"));
@@ -277,10 +284,7 @@ async fn signed_in(
             Ok(form) => form,
             Err(response) => return response,
         };
-        let token = form
-            .iter()
-            .find(|(k, _)| k == "_csrf")
-            .map(|(_, v)| v.as_str());
+        let token = form_field(&form, "_csrf");
         if !Auth::csrf_ok(who, token) || !same_origin(&ctx.headers) {
             return pages::forbidden(ctx, "error.csrf");
         }

@@ -6,7 +6,7 @@ use hyper::{Response, StatusCode};
 
 use super::super::auth::{LoginRefused, SESSION_COOKIE};
 use super::super::i18n::Tr;
-use super::super::{Ctx, set_cookie};
+use super::super::{Ctx, form_field, set_cookie};
 use super::{html, see_other};
 use crate::http::response::Body;
 
@@ -46,11 +46,7 @@ fn render(ctx: &Ctx<'_>, error: Option<(&'static str, StatusCode)>, name: &str) 
 }
 
 pub async fn submit(ctx: &Ctx<'_>, form: &[(String, String)]) -> Response<Body> {
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    };
+    let field = |name: &str| form_field(form, name).unwrap_or("");
     let name = field("user");
     let auth = &ctx.app.console.auth;
     match auth.login(name, field("password"), ctx.address).await {

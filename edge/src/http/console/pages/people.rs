@@ -9,7 +9,7 @@ use hyper::{Response, StatusCode};
 
 use super::super::auth::SignedIn;
 use super::super::i18n::Tr;
-use super::super::{Ctx, encode};
+use super::super::{Ctx, encode, form_field};
 use super::{Frame, failed, html, not_found, see_other};
 use crate::engine::vid_hex;
 use crate::event::{Event, PopupAction};
@@ -439,12 +439,7 @@ pub async fn change(
     action: &str,
     form: &[(String, String)],
 ) -> Response<Body> {
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
-            .unwrap_or("")
-    };
+    let field = |name: &str| form_field(form, name).map_or("", str::trim);
     let store = ctx.app.store.as_ref();
     let sites: Vec<Arc<str>> = vec![site.into()];
     let result = match action {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use askama::Template;
 use hyper::{Response, StatusCode};
 
-use super::super::{Ctx, svg};
+use super::super::{Ctx, form_field, svg};
 use super::{Frame, failed, html};
 use crate::http::api::request_visitor_id;
 use crate::http::response::Body;
@@ -211,9 +211,8 @@ pub async fn preview(
     form: &[(String, String)],
 ) -> Response<Body> {
     let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
+        form_field(form, name)
+            .map(str::trim)
             .filter(|v| !v.is_empty())
     };
     let url = field("url").unwrap_or("");
