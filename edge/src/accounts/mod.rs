@@ -127,11 +127,56 @@ pub struct HotQuery {
     pub confident_only: bool,
 }
 
-/// The hot list, and how many active companies it left out as not confidently named.
+/// Narrows a hot list the way the console's filters do; every field left empty keeps all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HotFilter {
+    /// `small`, `mid` or `enterprise`.
+    pub size_band: Option<String>,
+    pub industry: Option<String>,
+    pub country: Option<String>,
+    /// Only accounts first seen at or after this time ("new this week").
+    pub first_seen_since_ms: Option<i64>,
+    /// Only accounts last seen at or after this time ("now on the site").
+    pub last_seen_since_ms: Option<i64>,
+    /// Only accounts with a known person.
+    pub has_known_people: bool,
+}
+
+impl HotFilter {
+    /// Whether the filter keeps a company, from what its row would say.
+    fn keeps(
+        &self,
+        f: &Firmographics,
+        first_seen_ms: i64,
+        last_seen_ms: i64,
+        known: usize,
+    ) -> bool {
+        let same = |want: &Option<String>, have: &Option<String>| {
+            want.as_ref()
+                .is_none_or(|w| have.as_deref() == Some(w.as_str()))
+        };
+        same(&self.size_band, &f.size_band)
+            && same(&self.industry, &f.industry)
+            && same(&self.country, &f.country)
+            && self
+                .first_seen_since_ms
+                .is_none_or(|since| first_seen_ms >= since)
+            && self
+                .last_seen_since_ms
+                .is_none_or(|since| last_seen_ms >= since)
+            && (!self.has_known_people || known > 0)
+    }
+}
+
+/// The hot list, how many companies it left out as not confidently named (of those the filter
+/// kept), and the industries and countries of every company active in the window (the
+/// console's filter choices).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HotList {
     pub accounts: Vec<HotAccount>,
     pub hidden_unconfident: usize,
+    pub industries: BTreeSet<String>,
+    pub countries: BTreeSet<String>,
 }
 
 /// Activity one batch brings to an account.
@@ -231,11 +276,15 @@ impl Accounts {
             limit,
             confident_only: false,
         };
-        self.hot_list(site, &query).accounts
+        self.hot_list(site, &query, &HotFilter::default()).accounts
     }
 
-    /// The hot list `query` asks for.
-    pub fn hot_list(&self, site: &str, query: &HotQuery) -> HotList {
+    /// The hot list `query` asks for, narrowed by `filter`; the limit applies after the filter.
+    ///
+    /// Two passes: every active company is ranked from its counts alone, and only the rows
+    /// shown are built whole (page sums, top paths, sparkline). Building thousands of rows to
+    /// show a hundred was most of a 30-day list's time.
+    pub fn hot_list(&self, site: &str, query: &HotQuery, filter: &HotFilter) -> HotList {
         let HotQuery {
             now_ms,
             window_ms,
@@ -243,28 +292,46 @@ impl Accounts {
             confident_only,
         } = *query;
         let from_ms = now_ms - window_ms;
-        let first_day = from_ms.div_euclid(BUCKET_MS);
-        let mut rows: Vec<HotAccount> = self
-            .by_key
-            .iter()
-            .filter(|((s, _), a)| &**s == site && a.last_seen_ms >= from_ms)
-            .map(|(_, a)| row(a, first_day..i64::MAX, from_ms, now_ms))
-            .collect();
-        rows.sort_by(|a, b| {
-            b.heat
-                .total_cmp(&a.heat)
-                .then(b.last_seen_ms.cmp(&a.last_seen_ms))
-                .then(a.domain.cmp(&b.domain))
-        });
-        let before = rows.len();
-        if confident_only {
-            rows.retain(|r| r.firmographics.confident);
+        let days = from_ms.div_euclid(BUCKET_MS)..i64::MAX;
+        let mut industries: BTreeSet<&str> = BTreeSet::new();
+        let mut countries: BTreeSet<&str> = BTreeSet::new();
+        let mut hidden_unconfident = 0;
+        let mut people = Vec::new();
+        let mut ranked: Vec<(f64, &Account)> = Vec::new();
+        for ((s, _), a) in &self.by_key {
+            if &**s != site || a.last_seen_ms < from_ms {
+                continue;
+            }
+            industries.extend(a.firmographics.industry.as_deref());
+            countries.extend(a.firmographics.country.as_deref());
+            let (heat, known) = heat(a, days.clone(), from_ms, &mut people);
+            if !filter.keeps(&a.firmographics, first_seen_ms(a), a.last_seen_ms, known) {
+                continue;
+            }
+            if confident_only && !a.firmographics.confident {
+                hidden_unconfident += 1;
+                continue;
+            }
+            ranked.push((heat, a));
         }
-        let hidden_unconfident = before - rows.len();
-        rows.truncate(limit);
+        let order = |x: &(f64, &Account), y: &(f64, &Account)| {
+            y.0.total_cmp(&x.0)
+                .then(y.1.last_seen_ms.cmp(&x.1.last_seen_ms))
+                .then(x.1.domain.cmp(&y.1.domain))
+        };
+        if ranked.len() > limit && limit > 0 {
+            ranked.select_nth_unstable_by(limit - 1, order);
+        }
+        ranked.truncate(limit);
+        ranked.sort_by(order);
         HotList {
-            accounts: rows,
+            accounts: ranked
+                .into_iter()
+                .map(|(_, a)| row(a, days.clone(), from_ms, now_ms))
+                .collect(),
             hidden_unconfident,
+            industries: industries.into_iter().map(str::to_string).collect(),
+            countries: countries.into_iter().map(str::to_string).collect(),
         }
     }
 
@@ -463,11 +530,7 @@ fn row(a: &Account, days: std::ops::Range<i64>, from_ms: i64, now_ms: i64) -> Ho
         last_seen_ms: a.last_seen_ms,
         heat: 0.0,
         recent_visits: recent_visits(a, now_ms),
-        first_seen_ms: a
-            .days
-            .keys()
-            .next()
-            .map_or(a.last_seen_ms, |hour| hour * BUCKET_MS),
+        first_seen_ms: first_seen_ms(a),
         top_pages: Vec::new(),
     };
     // Summed under borrowed names: a page's name is copied once per row, not once per bucket
@@ -510,11 +573,54 @@ fn row(a: &Account, days: std::ops::Range<i64>, from_ms: i64, now_ms: i64) -> Ho
     }
     row.known_people = people.into_iter().collect();
     let key_views: u32 = row.key_pages.values().sum();
-    row.heat = f64::from(row.visits)
-        + 2.0 * f64::from(key_views)
-        + 3.0 * f64::from(row.visitors)
-        + 5.0 * row.known_people.len() as f64;
+    row.heat = heat_of(row.visits, key_views, row.visitors, row.known_people.len());
     row
+}
+
+/// The ranking: visits + 2 × key-page views + 3 × distinct visitors + 5 × known people.
+fn heat_of(visits: u32, key_views: u32, visitors: u32, known_people: usize) -> f64 {
+    f64::from(visits)
+        + 2.0 * f64::from(key_views)
+        + 3.0 * f64::from(visitors)
+        + 5.0 * known_people as f64
+}
+
+/// An account's heat over `days` (visitors last seen at or after `from_ms`) and its number of
+/// known people, as `row` would compute them, without building the row. `people` is scratch
+/// space kept between calls.
+fn heat(
+    a: &Account,
+    days: std::ops::Range<i64>,
+    from_ms: i64,
+    people: &mut Vec<PersonId>,
+) -> (f64, usize) {
+    let (mut visits, mut key_views) = (0, 0);
+    for (_, day) in a.days.range(days) {
+        visits += day.visits;
+        key_views += day.key_pages.values().sum::<u32>();
+    }
+    people.clear();
+    let mut visitors = 0;
+    for (last, person) in a.visitors.values() {
+        if *last >= from_ms {
+            visitors += 1;
+            people.extend(*person);
+        }
+    }
+    people.sort_unstable();
+    people.dedup();
+    (
+        heat_of(visits, key_views, visitors, people.len()),
+        people.len(),
+    )
+}
+
+/// The first hour with activity still kept, in ms.
+fn first_seen_ms(a: &Account) -> i64 {
+    a.days
+        .keys()
+        .next()
+        .map_or(a.last_seen_ms, |hour| hour * BUCKET_MS)
 }
 
 #[cfg(test)]

@@ -147,7 +147,7 @@ fn a_confidently_named_company_stays_confident() {
         limit: 10,
         confident_only: true,
     };
-    let list = accounts.hot_list("demo", &query);
+    let list = accounts.hot_list("demo", &query, &HotFilter::default());
     assert_eq!(list.accounts.len(), 1, "{list:?}");
     assert_eq!(list.hidden_unconfident, 0);
 }
@@ -267,4 +267,104 @@ fn an_account_detail_has_its_days_key_pages_and_visitors_and_rows_a_sparkline() 
     assert_eq!(row.recent_visits.len(), 14);
     assert_eq!(&row.recent_visits[10..], &[1, 0, 1, 1]);
     assert_eq!(row.first_seen_ms, now - 3 * DAY);
+}
+
+/// The ranked list is the one building every row, filtering and sorting would give: the cheap
+/// first pass ranks by the same heat as the rows it does not build.
+#[test]
+fn the_hot_list_ranks_as_whole_rows_would() {
+    let site: Arc<str> = "demo".into();
+    let mut accounts = Accounts::new(vec![Glob::new("/pricing*").expect("glob")]);
+    let now = 40 * DAY;
+    let paths: [&[&str]; 3] = [
+        &["/pricing", "/"],
+        &["/"],
+        &["/pricing/a", "/pricing/b", "/c"],
+    ];
+    for i in 0..300u32 {
+        let domain = format!("c{:03}.example", i % 60);
+        let band = ["small", "mid", "enterprise"][(i % 3) as usize];
+        let f = Firmographics {
+            size_band: Some(band.into()),
+            industry: Some(format!("industry {}", i % 4)),
+            confident: i % 7 != 0,
+            ..firm(&domain)
+        };
+        let mut id = [0; 16];
+        id[..4].copy_from_slice(&(i % 90).to_le_bytes());
+        accounts.record(
+            &site,
+            &domain,
+            f,
+            Activity {
+                visitor: VisitorId(id),
+                person: (i % 5 == 0).then_some(PersonId(u64::from(i % 11))),
+                at_ms: now - i64::from(i * 7919 % 35) * DAY - i64::from(i) * 60_000,
+                new_visit: i % 2 == 0,
+                page_paths: paths[(i % 3) as usize],
+            },
+        );
+    }
+    let filters = [
+        HotFilter::default(),
+        HotFilter {
+            size_band: Some("mid".into()),
+            ..HotFilter::default()
+        },
+        HotFilter {
+            has_known_people: true,
+            industry: Some("industry 1".into()),
+            ..HotFilter::default()
+        },
+        HotFilter {
+            first_seen_since_ms: Some(now - 20 * DAY),
+            last_seen_since_ms: Some(now - 3 * DAY),
+            ..HotFilter::default()
+        },
+    ];
+    for window_days in [1, 7, 30] {
+        for confident_only in [false, true] {
+            for filter in &filters {
+                let query = HotQuery {
+                    now_ms: now,
+                    window_ms: window_days * DAY,
+                    limit: 9,
+                    confident_only,
+                };
+                let from_ms = now - query.window_ms;
+                let mut whole: Vec<HotAccount> = accounts
+                    .by_key
+                    .values()
+                    .filter(|a| a.last_seen_ms >= from_ms)
+                    .map(|a| row(a, from_ms.div_euclid(BUCKET_MS)..i64::MAX, from_ms, now))
+                    .filter(|r| {
+                        filter.keeps(
+                            &r.firmographics,
+                            r.first_seen_ms,
+                            r.last_seen_ms,
+                            r.known_people.len(),
+                        )
+                    })
+                    .collect();
+                let before = whole.len();
+                if confident_only {
+                    whole.retain(|r| r.firmographics.confident);
+                }
+                let hidden = before - whole.len();
+                whole.sort_by(|a, b| {
+                    b.heat
+                        .total_cmp(&a.heat)
+                        .then(b.last_seen_ms.cmp(&a.last_seen_ms))
+                        .then(a.domain.cmp(&b.domain))
+                });
+                whole.truncate(query.limit);
+                let list = accounts.hot_list("demo", &query, filter);
+                if *filter == HotFilter::default() {
+                    assert_eq!(whole.len(), query.limit, "{window_days} days");
+                }
+                assert_eq!(list.accounts, whole, "{window_days} days, {filter:?}");
+                assert_eq!(list.hidden_unconfident, hidden);
+            }
+        }
+    }
 }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::accounts::{AccountDetail, HotAccount, HotList, HotQuery, MAX_DAYS};
+pub use crate::accounts::HotFilter;
+use crate::accounts::{AccountDetail, HotList, HotQuery, MAX_DAYS};
 use crate::model::Session;
 use crate::model::person::{Person, PersonId};
 use crate::store::{Store, StoreError};
@@ -32,7 +33,9 @@ pub async fn hot(
     query: &HotQuery,
 ) -> Result<HotList, AccountsError> {
     check(query)?;
-    Ok(store.hot_accounts(site, query).await?)
+    Ok(store
+        .hot_accounts(site, query, &HotFilter::default())
+        .await?)
 }
 
 /// Whether `query`'s window and limit are ones the hot list can answer.
@@ -117,36 +120,6 @@ pub async fn company(
     }))
 }
 
-/// Narrows a hot list the way the console's filters do; every field left empty keeps all.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HotFilter {
-    /// `small`, `mid` or `enterprise`.
-    pub size_band: Option<String>,
-    pub industry: Option<String>,
-    pub country: Option<String>,
-    /// Only accounts first seen at or after this time ("new this week").
-    pub first_seen_since_ms: Option<i64>,
-    /// Only accounts with a known person.
-    pub has_known_people: bool,
-}
-
-impl HotFilter {
-    pub fn keeps(&self, row: &HotAccount) -> bool {
-        let f = &row.firmographics;
-        let same = |want: &Option<String>, have: &Option<String>| {
-            want.as_ref()
-                .is_none_or(|w| have.as_deref() == Some(w.as_str()))
-        };
-        same(&self.size_band, &f.size_band)
-            && same(&self.industry, &f.industry)
-            && same(&self.country, &f.country)
-            && self
-                .first_seen_since_ms
-                .is_none_or(|since| row.first_seen_ms >= since)
-            && (!self.has_known_people || !row.known_people.is_empty())
-    }
-}
-
 /// The hot list `query` asks for, narrowed by `filter`; `query.limit` applies after the filter.
 pub async fn hot_filtered(
     store: &dyn Store,
@@ -155,12 +128,5 @@ pub async fn hot_filtered(
     filter: &HotFilter,
 ) -> Result<HotList, AccountsError> {
     check(query)?;
-    let all = HotQuery {
-        limit: MAX_LIMIT,
-        ..*query
-    };
-    let mut list = store.hot_accounts(site, &all).await?;
-    list.accounts.retain(|row| filter.keeps(row));
-    list.accounts.truncate(query.limit);
-    Ok(list)
+    Ok(store.hot_accounts(site, query, filter).await?)
 }

@@ -11,7 +11,7 @@ mod test_support;
 
 use serde::Serialize;
 
-use crate::accounts::{AccountDetail, HotList, HotQuery};
+use crate::accounts::{AccountDetail, HotFilter, HotList, HotQuery};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -174,9 +174,14 @@ pub trait Store: Send + Sync + 'static {
         Ok(self.engine().feed_page(site, after, limit))
     }
 
-    async fn hot_accounts(&self, site: &str, query: &HotQuery) -> Result<HotList, StoreError> {
+    async fn hot_accounts(
+        &self,
+        site: &str,
+        query: &HotQuery,
+        filter: &HotFilter,
+    ) -> Result<HotList, StoreError> {
         self.catch_up(Freshness::Api).await?;
-        Ok(lock(&self.engine().accounts).hot_list(site, query))
+        Ok(lock(&self.engine().accounts).hot_list(site, query, filter))
     }
 
     /// One account of `site`, whole: the console's company page.

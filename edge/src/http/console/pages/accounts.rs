@@ -21,6 +21,8 @@ use crate::service::accounts::{self, HotFilter};
 const ROWS: usize = 200;
 /// "Now on the site": a visit within this long.
 const NOW_MS: i64 = 5 * 60_000;
+/// Companies "now on the site" lists at most.
+const NOW_ROWS: usize = 20;
 const DAY_MS: i64 = 86_400_000;
 
 pub struct HotRow {
@@ -101,6 +103,7 @@ fn selection(ctx: &Ctx<'_>) -> Selection {
             industry: text("industry"),
             country: text("country"),
             first_seen_since_ms: (ctx.param("new") == Some("1")).then(|| ctx.now_ms - 7 * DAY_MS),
+            last_seen_since_ms: None,
             has_known_people: ctx.param("known") == Some("1"),
         },
         window,
@@ -151,30 +154,23 @@ fn choices(values: BTreeSet<String>, selected: Option<&str>, any: &str) -> Vec<C
 pub async fn hot(ctx: &Ctx<'_>, frame: Frame, site: &str) -> Response<Body> {
     let store = ctx.app.store.as_ref();
     let chosen = selection(ctx);
-    // One pass over the accounts serves the list, its filters' choices and "now on the site":
-    // the accounts table is locked while a list is computed, and collect waits for it.
-    let all = HotQuery {
-        limit: accounts::MAX_LIMIT,
-        ..chosen.query
-    };
-    let mut list = match accounts::hot(store, site, &all).await {
+    let list = match accounts::hot_filtered(store, site, &chosen.query, &chosen.filter).await {
         Ok(list) => list,
         Err(e) => return failed(ctx, e),
     };
-    let (mut industries, mut countries) = (BTreeSet::new(), BTreeSet::new());
-    for a in &list.accounts {
-        industries.extend(a.firmographics.industry.clone());
-        countries.extend(a.firmographics.country.clone());
-    }
-    list.accounts.retain(|a| chosen.filter.keeps(a));
-    let now: Vec<HotAccount> = list
-        .accounts
-        .iter()
-        .filter(|a| a.last_seen_ms >= ctx.now_ms - NOW_MS)
-        .take(20)
-        .cloned()
-        .collect();
-    list.accounts.truncate(ROWS);
+    // "Now on the site": the same list narrowed to the last minutes.
+    let now_filter = HotFilter {
+        last_seen_since_ms: Some(ctx.now_ms - NOW_MS),
+        ..chosen.filter.clone()
+    };
+    let now_query = HotQuery {
+        limit: NOW_ROWS,
+        ..chosen.query
+    };
+    let now = match accounts::hot_filtered(store, site, &now_query, &now_filter).await {
+        Ok(now) => now.accounts,
+        Err(e) => return failed(ctx, e),
+    };
     let tr = &frame.tr;
     let rows: Vec<HotRow> = list
         .accounts
@@ -224,12 +220,12 @@ pub async fn hot(ctx: &Ctx<'_>, frame: Frame, site: &str) -> Response<Body> {
     .collect();
     let page = HotPage {
         industries: choices(
-            industries,
+            list.industries,
             chosen.filter.industry.as_deref(),
             tr.t("filter.any"),
         ),
         countries: choices(
-            countries,
+            list.countries,
             chosen.filter.country.as_deref(),
             tr.t("filter.any"),
         ),
