@@ -17,6 +17,7 @@ pub mod fuzz;
 pub mod glob;
 pub mod http;
 pub mod identity;
+pub mod imports;
 pub mod metrics;
 pub mod model;
 pub mod notice;

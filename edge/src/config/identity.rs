@@ -47,6 +47,69 @@ pub struct ScoringConfig {
     pub popup_submit: f64,
     pub pages: Vec<PagePoints>,
     pub forms: Vec<FormPoints>,
+    /// Points per kind of offline event an imported list names.
+    pub offline: OfflinePoints,
+}
+
+/// What meeting a person offline is worth, by kind (`[scoring.offline]`). A seminar attendee
+/// chose to spend an hour on the subject; a card from a booth may be a passer-by.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OfflinePoints {
+    pub seminar: f64,
+    pub exhibition: f64,
+    pub business_card: f64,
+    pub call: f64,
+    /// Any other kind a list names.
+    pub custom: f64,
+}
+
+/// The most one offline event may be worth: more is a typo that would make every attendee an
+/// MQL at once.
+pub const MAX_OFFLINE_POINTS: f64 = 1_000.0;
+
+impl Default for OfflinePoints {
+    fn default() -> Self {
+        OfflinePoints {
+            seminar: 20.0,
+            exhibition: 10.0,
+            business_card: 5.0,
+            call: 10.0,
+            custom: 5.0,
+        }
+    }
+}
+
+impl OfflinePoints {
+    /// Each kind with its points, for validation and the docs.
+    pub fn each(&self) -> [(&'static str, f64); 5] {
+        [
+            ("seminar", self.seminar),
+            ("exhibition", self.exhibition),
+            ("business_card", self.business_card),
+            ("call", self.call),
+            ("custom", self.custom),
+        ]
+    }
+}
+
+/// Limits of list imports (`[imports]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportsConfig {
+    /// The largest file one import takes, in bytes: a 100,000-row list is about 15 MB.
+    pub max_bytes: usize,
+}
+
+/// The most `imports.max_bytes` may be: the file is held and parsed in memory.
+pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
+
+impl Default for ImportsConfig {
+    fn default() -> Self {
+        ImportsConfig {
+            max_bytes: 32 * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -77,6 +140,7 @@ impl Default for ScoringConfig {
             popup_submit: 5.0,
             pages: Vec::new(),
             forms: Vec::new(),
+            offline: OfflinePoints::default(),
         }
     }
 }

@@ -22,7 +22,8 @@ use toml::Spanned;
 pub use console::{ConsoleConfig, ConsoleRole, ConsoleUserConfig};
 pub use error::{ConfigError, Located, line_of};
 pub use identity::{
-    AccountsConfig, IdentityConfig, MAX_TOKEN_TTL, ScoringConfig, WebhookConfig, WebhookUrl,
+    AccountsConfig, IdentityConfig, ImportsConfig, MAX_IMPORT_BYTES, MAX_OFFLINE_POINTS,
+    MAX_TOKEN_TTL, OfflinePoints, ScoringConfig, WebhookConfig, WebhookUrl,
 };
 pub use outgoing::{OutgoingConfig, TrustRoots};
 pub use values::{AssetName, HumanDuration, Origin, PathPrefix, Secret, SiteKey};
@@ -55,6 +56,9 @@ pub struct Config {
     pub scoring: ScoringConfig,
     #[serde(default)]
     pub accounts: AccountsConfig,
+    /// Limits of the list imports (`POST /api/v1/people/import`).
+    #[serde(default)]
+    pub imports: ImportsConfig,
     #[serde(default)]
     pub webhooks: Vec<WebhookConfig>,
     /// How outgoing HTTPS (webhooks, alerts) trusts receivers.
@@ -597,6 +601,28 @@ impl Config {
             ));
         }
         alerts::validate(self, path, text)?;
+        for (kind, points) in self.scoring.offline.each() {
+            if !(0.0..=MAX_OFFLINE_POINTS).contains(&points) {
+                return Err(ConfigError::at(
+                    path,
+                    text,
+                    span_of(kind),
+                    Some(format!("scoring.offline.{kind}")),
+                    format!("points of an offline event are from 0 to {MAX_OFFLINE_POINTS}"),
+                ));
+            }
+        }
+        if self.imports.max_bytes == 0 || self.imports.max_bytes > MAX_IMPORT_BYTES {
+            return Err(ConfigError::at(
+                path,
+                text,
+                span_of("max_bytes"),
+                Some("imports.max_bytes".into()),
+                format!(
+                    "an import file may be from 1 to {MAX_IMPORT_BYTES} bytes: it is parsed in memory"
+                ),
+            ));
+        }
         if self.server.max_connections == 0 {
             return Err(ConfigError::at(
                 path,

@@ -5,6 +5,7 @@
 pub mod company;
 pub mod ids;
 pub mod ledger;
+pub mod offline;
 pub mod person;
 pub mod record;
 mod visitor;

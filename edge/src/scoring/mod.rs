@@ -8,6 +8,7 @@ use crate::config::ScoringConfig;
 use crate::event::TimedEvent;
 use crate::event::{Event, PopupAction};
 use crate::glob::{Glob, url_path};
+use crate::model::offline::OfflineKind;
 use crate::model::person::{AuditKind, Person, Stage};
 
 #[derive(Clone, Debug)]
@@ -27,6 +28,8 @@ pub struct ScoringRules {
     pub pages: Vec<(Glob, f64)>,
     /// Extra points for conversions of a form.
     pub forms: Vec<(String, f64)>,
+    /// Points per kind of offline event (an imported seminar list, business cards).
+    pub offline: crate::config::OfflinePoints,
 }
 
 impl Default for ScoringRules {
@@ -84,6 +87,18 @@ impl ScoringRules {
                 .iter()
                 .map(|f| (f.form.clone(), f.points))
                 .collect(),
+            offline: config.offline.clone(),
+        }
+    }
+
+    /// What an offline event of `kind` is worth when it happens.
+    pub fn offline_points(&self, kind: &OfflineKind) -> f64 {
+        match kind {
+            OfflineKind::Seminar => self.offline.seminar,
+            OfflineKind::Exhibition => self.offline.exhibition,
+            OfflineKind::BusinessCard => self.offline.business_card,
+            OfflineKind::Call => self.offline.call,
+            OfflineKind::Custom(_) => self.offline.custom,
         }
     }
 }
