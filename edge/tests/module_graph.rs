@@ -34,6 +34,7 @@ const LAYERS: &[&[&str]] = &[
         "rules",
         "ratelimit",
         "bots",
+        "imports",
     ],
     // the tables and the one apply of a log record
     &["engine"],
