@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::alerts::{AlertEntry, Cooldown};
+use super::erased::Remembered;
 use super::outbox::OutboxEntry;
 use super::{Engine, lock};
 use crate::model::person::{Person, PersonId};
@@ -26,6 +27,8 @@ pub enum Entry {
     /// Added to format 3 at the end (older snapshots never hold them, and still decode).
     Alert(AlertEntry),
     Cooldown(Cooldown),
+    /// An erasure remembered (see `engine::erased`).
+    Erased(Remembered),
 }
 
 /// The state's entities in snapshot order. Each is read under its own short lock, so writers
@@ -66,6 +69,7 @@ pub fn entries(state: &Engine) -> impl Iterator<Item = Entry> + '_ {
         tail.extend(alerts.entries.values().cloned().map(Entry::Alert));
         tail.extend(alerts.cooldowns().cloned().map(Entry::Cooldown));
         drop(alerts);
+        tail.extend(lock(&state.erased).entries().cloned().map(Entry::Erased));
         tail
     });
     visitors.chain(people).chain(rest)
@@ -94,6 +98,7 @@ impl Engine {
             Entry::Outbox(entry) => lock(&self.outbox).push(entry),
             Entry::Alert(entry) => lock(&self.alerts).push(entry),
             Entry::Cooldown(cooldown) => lock(&self.alerts).load_cooldown(cooldown),
+            Entry::Erased(entry) => lock(&self.erased).remember(entry),
         }
         0
     }

@@ -10,6 +10,8 @@
 //! can always use the visitor's state from before it.
 
 pub mod alerts;
+pub mod erased;
+mod erasure;
 pub mod feed;
 pub mod image;
 mod listing;
@@ -28,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use dashmap::DashMap;
 
 use self::alerts::AlertTable;
+use self::erased::Erased;
 use self::feed::Feed;
 use self::outbox::Outbox;
 use crate::accounts::{Accounts, Activity, Firmographics};
@@ -69,6 +72,8 @@ pub struct Engine {
     /// Alerts and digests to deliver, their cooldowns and dead letters.
     pub alerts: Mutex<AlertTable>,
     pub accounts: Mutex<Accounts>,
+    /// Who was erased, remembered for retries and for late replays of what came before.
+    pub erased: Mutex<Erased>,
     /// Popup results per rule and arm, summed over every visitor's history.
     pub tally: Tally,
     /// Held for the whole of one `apply`. A snapshot passes through it after reading visitors
@@ -98,6 +103,7 @@ impl Engine {
             outbox: Mutex::new(Outbox::default()),
             alerts: Mutex::new(AlertTable::default()),
             accounts: Mutex::new(accounts),
+            erased: Mutex::new(Erased::default()),
             tally: Tally::default(),
             apply_gate: Mutex::new(()),
         }
@@ -133,6 +139,10 @@ impl Engine {
                 .get(&(Arc::clone(&batch.site), address.to_string()))
                 .map(|id| *id)
         };
+        if lock(&self.erased).holds_back(&key, now) {
+            // Received before its visitor was erased, and replayed late (a node's spool).
+            return None;
+        }
         let points = self.model.scoring.batch_points(&batch.events);
         let half_life = self.model.scoring.half_life_ms;
 

@@ -225,6 +225,23 @@ pub enum AuditKind {
     },
 }
 
+impl AuditKind {
+    /// The device the entry is about, if any: erasure removes every device a person's audit
+    /// names, including those split off again.
+    pub fn visitor(&self) -> Option<VisitorId> {
+        match self {
+            AuditKind::Joined { visitor, .. }
+            | AuditKind::SharedDevice { visitor, .. }
+            | AuditKind::Split { visitor }
+            | AuditKind::ClickIgnored { visitor, .. }
+            | AuditKind::ProposedChange { visitor, .. } => Some(*visitor),
+            AuditKind::Merged { .. }
+            | AuditKind::StageChanged { .. }
+            | AuditKind::ConversionScored { .. } => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JoinSource {

@@ -37,7 +37,8 @@ pub enum AdminOp {
         survivor: PersonId,
         merged: PersonId,
     },
-    /// Remove the person and every visitor linked to them.
+    /// Remove the person and every visitor linked to them. Written by format 3 builds before
+    /// `ErasePerson`; still applied when replayed.
     Erase { site: Arc<str>, person: PersonId },
     /// A webhook event reached every endpoint: it leaves the outbox.
     WebhookDelivered { event: u64 },
@@ -56,4 +57,15 @@ pub enum AdminOp {
     AlertRetried { alert: u64, destination: String },
     /// A digest found due by a node, with what it says; the engine queues it once per period.
     Digest(Box<crate::notice::Digest>),
+    /// Erasure on request: the person, every visitor the request found to be theirs (by link,
+    /// by audit, or because its events name their address), and every mention of them. The
+    /// visitors are named in the record, so that its replay over any snapshot, however fuzzy,
+    /// removes the same ones. Visitor data received before `at_ms` that a node replays later
+    /// (from its spool) stays erased.
+    ErasePerson {
+        site: Arc<str>,
+        person: PersonId,
+        visitors: Vec<VisitorId>,
+        at_ms: i64,
+    },
 }
