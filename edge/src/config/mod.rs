@@ -258,6 +258,11 @@ pub struct LimitsConfig {
     pub max_events_per_request: usize,
     pub per_ip: RateConfig,
     pub per_site: RateConfig,
+    /// The network length an IPv4 client's bucket covers (32: one address).
+    pub ipv4_prefix: u8,
+    /// The network length an IPv6 client's bucket covers (64: one subnet, which one host can
+    /// rotate through).
+    pub ipv6_prefix: u8,
 }
 
 impl Default for LimitsConfig {
@@ -273,6 +278,8 @@ impl Default for LimitsConfig {
                 per_second: 20_000,
                 burst: 40_000,
             },
+            ipv4_prefix: 32,
+            ipv6_prefix: 64,
         }
     }
 }
@@ -538,6 +545,24 @@ impl Config {
                     None,
                     Some(name.into()),
                     "per_second and burst must both be at least 1",
+                ));
+            }
+        }
+        for (name, prefix, range) in [
+            ("limits.ipv4_prefix", limits.ipv4_prefix, 8..=32),
+            ("limits.ipv6_prefix", limits.ipv6_prefix, 16..=128),
+        ] {
+            if !range.contains(&prefix) {
+                return Err(ConfigError::at(
+                    path,
+                    text,
+                    None,
+                    Some(name.into()),
+                    format!(
+                        "{prefix} is not a prefix length from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
                 ));
             }
         }

@@ -143,6 +143,19 @@ fn zero_rates_are_refused() {
 }
 
 #[test]
+fn prefix_lengths_beyond_the_family_are_refused_with_the_key() {
+    let text = format!("{MINIMAL}\n[limits]\nipv6_prefix = 129\n");
+    let err = parse(&text).expect_err("too long");
+    assert!(err.to_string().contains("limits.ipv6_prefix"), "{err}");
+    let text = format!("{MINIMAL}\n[limits]\nipv4_prefix = 24\nipv6_prefix = 56\n");
+    let config = parse(&text).expect("within range");
+    assert_eq!(
+        (config.limits.ipv4_prefix, config.limits.ipv6_prefix),
+        (24, 56)
+    );
+}
+
+#[test]
 fn relative_paths_follow_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("edge.toml");

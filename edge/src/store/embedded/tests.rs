@@ -498,7 +498,10 @@ async fn batches_are_stored_while_an_erasure_compacts() {
     let files = files::list(dir.path()).expect("list");
     assert_eq!(files.snapshots.len(), 1);
     assert!(
-        files.segments.iter().all(|s| s.seq >= files.snapshots[0].seq),
+        files
+            .segments
+            .iter()
+            .all(|s| s.seq >= files.snapshots[0].seq),
         "no segment older than the compaction is left"
     );
 }
