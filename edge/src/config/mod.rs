@@ -6,6 +6,7 @@ mod console;
 mod error;
 mod identity;
 mod outgoing;
+mod retention;
 pub mod rules;
 mod values;
 
@@ -26,6 +27,7 @@ pub use identity::{
     MAX_TOKEN_TTL, OfflinePoints, ScoringConfig, WebhookConfig, WebhookUrl,
 };
 pub use outgoing::{OutgoingConfig, TrustRoots};
+pub use retention::RetentionConfig;
 pub use values::{AssetName, HumanDuration, Origin, PathPrefix, Secret, SiteKey};
 
 use self::rules::{PopupsConfig, RuleConfig};
@@ -42,6 +44,9 @@ pub struct Config {
     pub sessions: SessionConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// How long what is collected is kept.
+    #[serde(default)]
+    pub retention: RetentionConfig,
     #[serde(default)]
     pub assets: AssetsConfig,
     #[serde(default)]
@@ -475,6 +480,9 @@ impl Config {
                 Some("sites".into()),
                 "at least one [[sites]] entry is needed: nothing could send events",
             ));
+        }
+        if let Some((key, message)) = self.retention.problem() {
+            return Err(ConfigError::at(path, text, None, Some(key.into()), message));
         }
         let mut keys = HashSet::new();
         for (i, site) in self.sites.iter().enumerate() {

@@ -82,6 +82,7 @@ impl Engine {
             }
             if let Some((_, v)) = self.visitors.remove(&key) {
                 lock(&self.feed).remove(&v);
+                self.tally.replace(site, v.popups.as_deref(), None);
             }
             erased.remember(Remembered::Visitor {
                 digest: digest(&key),
@@ -118,7 +119,7 @@ impl Engine {
     }
 
     /// The person and everyone merged into them (merges chain).
-    fn identities_of(&self, person: PersonId) -> Vec<PersonId> {
+    pub(super) fn identities_of(&self, person: PersonId) -> Vec<PersonId> {
         let mut ids = vec![person];
         let mut i = 0;
         while i < ids.len() {

@@ -12,6 +12,7 @@
 pub mod alerts;
 pub mod erased;
 mod erasure;
+pub mod expiry;
 pub mod feed;
 pub mod image;
 mod listing;
@@ -74,6 +75,8 @@ pub struct Engine {
     pub accounts: Mutex<Accounts>,
     /// Who was erased, remembered for retries and for late replays of what came before.
     pub erased: Mutex<Erased>,
+    /// What retention removed, for `/metrics`.
+    pub expired: expiry::Expired,
     /// Popup results per rule and arm, summed over every visitor's history.
     pub tally: Tally,
     /// Held for the whole of one `apply`. A snapshot passes through it after reading visitors
@@ -104,6 +107,7 @@ impl Engine {
             alerts: Mutex::new(AlertTable::default()),
             accounts: Mutex::new(accounts),
             erased: Mutex::new(Erased::default()),
+            expired: expiry::Expired::default(),
             tally: Tally::default(),
             apply_gate: Mutex::new(()),
         }

@@ -329,6 +329,7 @@ impl Engine {
                 visitors,
                 at_ms,
             } => self.erase(site, *person, visitors, *at_ms),
+            AdminOp::Expire(expiry) => self.expire(expiry),
         }
     }
 

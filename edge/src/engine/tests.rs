@@ -605,3 +605,6 @@ fn a_forms_points_count_once_a_day_per_person() {
 
 #[path = "tests_erasure.rs"]
 mod erasure;
+
+#[path = "tests_expiry.rs"]
+mod expiry;

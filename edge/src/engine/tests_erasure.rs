@@ -161,30 +161,4 @@ fn the_memory_of_an_erasure_survives_a_snapshot_and_answers_a_retry() {
     restored.rebuild_indexes();
     assert!(restored.was_erased(a, &sites));
     assert!(lock(&restored.erased).holds_back(&key(1), DAY - 1));
-    let bytes: Vec<u8> = image::entries(&log.state)
-        .flat_map(|e| crate::store::codec::encode_entry(&e).expect("encode"))
-        .collect();
-    assert!(
-        !bytes.windows(16).any(|w| w == [1u8; 16]),
-        "the snapshot holds the erased visitor's id"
-    );
-}
-
-#[test]
-fn the_erasure_record_and_its_memory_round_trip_through_the_codec() {
-    use crate::store::codec;
-    let record = LogRecord::Admin(AdminOp::ErasePerson {
-        site: "demo".into(),
-        person: PersonId(4096),
-        visitors: vec![VisitorId([7; 16])],
-        at_ms: DAY,
-    });
-    let bytes = codec::encode_record(&record).expect("encode");
-    assert_eq!(codec::decode_record(&bytes).expect("decode"), record);
-    let entry = image::Entry::Erased(super::super::erased::Remembered::Visitor {
-        digest: [9; 16],
-        at_ms: DAY,
-    });
-    let bytes = codec::encode_entry(&entry).expect("encode");
-    assert_eq!(codec::decode_entry(&bytes).expect("decode"), entry);
 }

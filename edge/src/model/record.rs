@@ -68,4 +68,32 @@ pub enum AdminOp {
         visitors: Vec<VisitorId>,
         at_ms: i64,
     },
+    /// Retention: what one node found expired. See `Expiry`.
+    Expire(Box<Expiry>),
 }
+
+/// What has been quiet for longer than the retention policy keeps it, in one site, with the
+/// cutoffs the node used. Applying removes each entity only if it is still past its cutoff
+/// then (a visit between the search and the record keeps it), so every node, and every replay
+/// over any snapshot, removes the same ones. A record names at most `MAX_EXPIRED` entities, so
+/// applying one never holds up collect for long.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Expiry {
+    pub site: Arc<str>,
+    /// When the node searched: accounts drop what no window before it reaches.
+    pub at_ms: i64,
+    /// Anonymous visitors last seen before this go.
+    pub anonymous_before_ms: i64,
+    pub visitors: Vec<VisitorId>,
+    /// People last seen before this go, with their devices, unless their stage is kept.
+    pub people_before_ms: i64,
+    pub keep_stages: Vec<Stage>,
+    pub people: Vec<PersonId>,
+    /// The events of visits that ended before this go from these visitors; the visits and their
+    /// counts stay.
+    pub events_before_ms: i64,
+    pub trim: Vec<VisitorId>,
+}
+
+/// Entities one expiry record names at most.
+pub const MAX_EXPIRED: usize = 1_000;

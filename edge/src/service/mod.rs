@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod people;
+pub mod retention;
 pub mod rules;
 pub mod sessions;
 pub mod tokens;
