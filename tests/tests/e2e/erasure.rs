@@ -213,3 +213,110 @@ async fn erasure_takes_split_devices_ignored_clicks_and_merged_addresses_down_to
         }
     }
 }
+
+/// Collect keeps answering while 100 erasures run one after another, each rewriting the data
+/// files: every page view is stored (200) and every erasure done (204). The latencies of
+/// collect alone and during the erasures are printed (`--nocapture`), for the record; whether
+/// a compaction holds collect up is decided by the store's own test, not by a clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collect_goes_on_while_a_hundred_erasures_run() {
+    const PEOPLE: usize = 100;
+    const FILLER: usize = 2_000;
+    let config = EdgeConfig {
+        // One test client creates them all: lift the per-address cap on new people.
+        extra_toml: "[identity]\nmax_new_people_per_address = 1000\n".into(),
+        ..EdgeConfig::default()
+    };
+    let edge = std::sync::Arc::new(Edge::start(&config));
+    for n in 0..FILLER {
+        visit(&edge, None, json!([page(&format!("/filler/{n}"))])).await;
+    }
+    for n in 0..PEOPLE {
+        visit(
+            &edge,
+            None,
+            json!([page("/"), form(&format!("erase.{n}@burst.example"))]),
+        )
+        .await;
+    }
+    let sessions = edge.all_sessions().await;
+    let mut people: Vec<String> = sessions
+        .iter()
+        .filter(|s| {
+            s["person"]["email"]
+                .as_str()
+                .is_some_and(|e| e.ends_with("@burst.example"))
+        })
+        .filter_map(|s| s["person"]["id"].as_str().map(str::to_string))
+        .collect();
+    people.sort();
+    people.dedup();
+    assert_eq!(people.len(), PEOPLE);
+
+    let alone = collect_latencies(&edge, 400).await;
+    let erasing = {
+        let edge = std::sync::Arc::clone(&edge);
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            for id in people {
+                let (status, answer) = edge
+                    .api(Method::DELETE, &format!("/api/v1/people/{id}"), None)
+                    .await;
+                assert_eq!(status, 204, "{answer}");
+            }
+            started.elapsed()
+        })
+    };
+    let mut during = Vec::new();
+    while !erasing.is_finished() {
+        during.extend(collect_latencies(&edge, 50).await);
+    }
+    let took = erasing.await.expect("erasures");
+    assert!(!during.is_empty(), "collect ran during the erasures");
+    println!(
+        "collect alone: p50 {:.1} ms, p99 {:.1} ms ({} requests); during {PEOPLE} erasures ({:.1} s): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} requests)",
+        quantile(&alone, 0.5),
+        quantile(&alone, 0.99),
+        alone.len(),
+        took.as_secs_f64(),
+        quantile(&during, 0.5),
+        quantile(&during, 0.99),
+        quantile(&during, 1.0),
+        during.len()
+    );
+}
+
+/// `count` page views from 8 concurrent visitors; each one's latency in ms.
+async fn collect_latencies(edge: &std::sync::Arc<Edge>, count: usize) -> Vec<f64> {
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let edge = std::sync::Arc::clone(edge);
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            let mut vid: Option<String> = None;
+            for n in (worker..count).step_by(8) {
+                let started = std::time::Instant::now();
+                let body =
+                    json!({"site": SITE, "vid": vid, "events": [page(&format!("/load/{n}"))]});
+                let response = edge.collect(&body).await;
+                assert_eq!(response.status().as_u16(), 200);
+                let answer: Value = response.json().await.expect("JSON");
+                out.push(started.elapsed().as_secs_f64() * 1000.0);
+                vid = answer["vid"].as_str().map(str::to_string);
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("load"));
+    }
+    all
+}
+
+fn quantile(samples: &[f64], q: f64) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted.get(at).copied().unwrap_or(0.0)
+}
