@@ -33,3 +33,4 @@ pub mod signing;
 pub mod store;
 pub mod visitor_id;
 pub mod webhooks;
+pub mod write_deadline;

@@ -15,12 +15,15 @@ use tokio::sync::Semaphore;
 
 use crate::http;
 use crate::http::App;
+use crate::write_deadline::WriteDeadline;
 
 pub struct ServerOptions {
     /// Which routes this listener serves.
     pub surface: http::Surface,
     pub max_connections: usize,
     pub header_timeout: Duration,
+    /// How long a response write may wait for the client to read.
+    pub write_timeout: Duration,
     pub shutdown_timeout: Duration,
 }
 
@@ -62,6 +65,7 @@ pub async fn run(
         let surface = options.surface;
         let service =
             service_fn(move |request| http::handle(app_for_conn.clone(), surface, peer, request));
+        let stream = WriteDeadline::new(stream, options.write_timeout);
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         let gauge = app.metrics.http.connections.clone();
         gauge.inc();

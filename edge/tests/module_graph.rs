@@ -20,6 +20,7 @@ const LAYERS: &[&[&str]] = &[
         "event",
         "visitor_id",
         "fuzz",
+        "write_deadline",
     ],
     // configuration as plain data
     &["config"],

@@ -51,6 +51,7 @@ pub async fn serve(path: &Path, shutdown: impl Future<Output = ()>) -> anyhow::R
         surface: Surface::Public,
         max_connections: config.server.max_connections,
         header_timeout: config.server.header_timeout.0,
+        write_timeout: config.server.write_timeout.0,
         shutdown_timeout: config.server.shutdown_timeout.0,
     };
     // One shutdown for both listeners.

@@ -106,6 +106,9 @@ pub struct ServerConfig {
     pub shutdown_timeout: HumanDuration,
     /// How long a client may take to send request headers.
     pub header_timeout: HumanDuration,
+    /// How long a response may wait for the client to read any of it before the connection is
+    /// closed.
+    pub write_timeout: HumanDuration,
     /// How long a client may take to send a whole request body (collect and the API).
     pub body_timeout: HumanDuration,
     /// Bytes per second a request body must average after its first second; 0 turns it off.
@@ -131,6 +134,7 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             shutdown_timeout: HumanDuration(Duration::from_secs(10)),
             header_timeout: HumanDuration(Duration::from_secs(10)),
+            write_timeout: HumanDuration(Duration::from_secs(10)),
             body_timeout: HumanDuration(Duration::from_secs(10)),
             body_min_rate: 1024,
             trusted_proxies: Vec::new(),
@@ -631,6 +635,15 @@ impl Config {
                 span_of("body_timeout"),
                 Some("server.body_timeout".into()),
                 "must be at least 1s: a body of real visitors needs time to arrive",
+            ));
+        }
+        if self.server.write_timeout.0 < Duration::from_secs(1) {
+            return Err(ConfigError::at(
+                path,
+                text,
+                span_of("write_timeout"),
+                Some("server.write_timeout".into()),
+                "must be at least 1s: a visitor on a slow phone line needs time to read",
             ));
         }
         alerts::validate(self, path, text)?;

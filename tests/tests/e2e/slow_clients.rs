@@ -93,3 +93,38 @@ async fn slow_bodies_are_cut_off_and_free_their_connection_slot() {
         assert!(took < std::time::Duration::from_secs(3), "{took:?}");
     }
 }
+
+/// A client that asks for responses and never reads them: once its socket buffers are full, the
+/// edge's writes wait. They may wait `server.write_timeout` and no longer, so the connection
+/// slot is freed for a real visitor.
+#[tokio::test]
+async fn a_client_that_stops_reading_loses_its_connection_slot() {
+    let config = EdgeConfig {
+        server_toml: "max_connections = 1\nwrite_timeout = \"1s\"\n".into(),
+        ..EdgeConfig::default()
+    };
+    let edge = Edge::start(&config);
+    let address = edge.base.trim_start_matches("http://").to_string();
+    let (done, release) = std::sync::mpsc::channel::<()>();
+    let stalled = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+        // Pipelined requests for a 36 KB document: far more than the socket buffers hold.
+        let request = format!("GET /api/v1/openapi.json HTTP/1.1\r\nhost: {address}\r\n\r\n");
+        for _ in 0..1_000 {
+            if stream.write_all(request.as_bytes()).is_err() {
+                break;
+            }
+        }
+        // Holds the connection, reading nothing, until the test is done.
+        let _ = release.recv_timeout(std::time::Duration::from_secs(30));
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let body = mikomi_tests::edge::page_view(None, "http://site.test/");
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), edge.collect(&body))
+        .await
+        .expect("the only slot is freed within 10 s");
+    assert_eq!(answer.status().as_u16(), 200);
+    let _ = done.send(());
+    stalled.join().expect("the stalled client");
+}
