@@ -12,6 +12,7 @@
 pub mod alerts;
 pub mod feed;
 pub mod image;
+mod imports;
 mod listing;
 mod lookahead;
 pub mod outbox;
@@ -325,3 +326,5 @@ fn page_paths<'a>(events: impl Iterator<Item = &'a Event>) -> Vec<&'a str> {
 mod tests;
 #[cfg(test)]
 pub(crate) mod tests_alerts;
+#[cfg(test)]
+mod tests_imports;

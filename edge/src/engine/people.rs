@@ -319,6 +319,7 @@ impl Engine {
                 merged,
             } => self.merge(ids, site, *survivor, *merged),
             AdminOp::Erase { site, person } => self.erase(site, *person),
+            AdminOp::ImportPeople(chunk) => self.apply_import(chunk, ids),
         }
     }
 

@@ -116,7 +116,9 @@ pub fn mentions(kind: &AuditKind, visitors: &[VisitorId]) -> bool {
         | AuditKind::ProposedChange { visitor, .. } => visitors.contains(visitor),
         AuditKind::Merged { .. }
         | AuditKind::StageChanged { .. }
-        | AuditKind::ConversionScored { .. } => false,
+        | AuditKind::ConversionScored { .. }
+        | AuditKind::Offline(_)
+        | AuditKind::ImportProposed { .. } => false,
     }
 }
 

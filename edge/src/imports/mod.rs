@@ -2,6 +2,7 @@
 //! row mapped to what Mikomi knows, and each row either taken or refused with its line and the
 //! reason. No HTTP and no storage here: the service decides what a valid row changes.
 
+pub mod apply;
 pub mod decode;
 pub mod people;
 

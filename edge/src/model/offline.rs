@@ -73,3 +73,35 @@ pub struct ImportedPerson {
     pub fields: Vec<(String, String)>,
     pub event: Option<OfflineEvent>,
 }
+
+/// One chunk of an imported people list: the log record of `AdminOp::ImportPeople`.
+///
+/// Unlike the other admin changes, this one names people by email: the import is what creates
+/// them, and a person who does not exist yet has no id to name. The rows carry exactly what a
+/// conversion's form fields would (address and attributes), and erasure removes them from the
+/// log the same way it removes a form's: `DELETE /api/v1/people/{id}` appends `Erase`, which
+/// drops the person (and, with them, the offline events kept in their audit) from the state,
+/// then calls `Store::compact`. Compaction writes a snapshot of the state at the current log
+/// position and deletes every log segment (embedded) or trims the stream (Redis) before it, so
+/// the chunk that once held the address is gone with them; what survives is the snapshot, which
+/// no longer holds the person. Replaying the snapshot cannot bring the row back, because replay
+/// starts after the snapshot's position.
+///
+/// A chunk holds at most `IMPORT_CHUNK_ROWS` rows: each row may create a person, and a record
+/// has `ids::IDS_PER_RECORD` person ids, the id of the row at index `i` being the record's
+/// `i`th (so a replay makes the same ids whether or not earlier rows found their person).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportChunk {
+    pub site: std::sync::Arc<str>,
+    /// The edge's clock when the import was accepted: new people are created then, and it is
+    /// what the MQL check is made at, so every replay decides the same.
+    pub at_ms: i64,
+    pub rows: Vec<ImportedPerson>,
+}
+
+/// The most rows one chunk holds: well below the 4096 person ids a record has, and small
+/// enough that one chunk's apply holds the engine for milliseconds, not seconds, so collect
+/// keeps being answered between chunks while a large file imports.
+pub const IMPORT_CHUNK_ROWS: usize = 1_000;
+
+const _: () = assert!(IMPORT_CHUNK_ROWS as u64 <= crate::model::ids::IDS_PER_RECORD - 2);

@@ -15,7 +15,9 @@ pub enum LogRecord {
 }
 
 /// A change made through the backend API. It names people and visitors by id only, so that
-/// after an erasure no email address survives in the log.
+/// after an erasure no email address survives in the log; the one exception is an import,
+/// which creates people and so must name them by address (`ImportChunk` says how erasure
+/// still removes it).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum AdminOp {
     /// Stage and attribute changes from a CRM.
@@ -56,4 +58,7 @@ pub enum AdminOp {
     AlertRetried { alert: u64, destination: String },
     /// A digest found due by a node, with what it says; the engine queues it once per period.
     Digest(Box<crate::notice::Digest>),
+    /// One chunk of an imported people list (see `ImportChunk` for why it names people by
+    /// email, and how erasure still leaves no address in the log).
+    ImportPeople(Box<crate::model::offline::ImportChunk>),
 }

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod imports;
 pub mod people;
 pub mod rules;
 pub mod sessions;

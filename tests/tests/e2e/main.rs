@@ -15,6 +15,7 @@ mod engine;
 mod form_abuse;
 mod forwarding;
 mod identity;
+mod imports;
 mod ipdb;
 mod operator_routes;
 mod outgoing;

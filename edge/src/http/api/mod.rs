@@ -4,6 +4,7 @@
 
 mod accounts;
 mod alerts;
+mod imports;
 mod people;
 mod render;
 mod request;
@@ -110,6 +111,7 @@ pub async fn handle(app: &App, request: Request<Incoming>, path: &str) -> Respon
             (&Method::POST, ["alerts", "dead-letters", alert, destination, "retry"]) => {
                 alerts::retry(app, &sites, alert, destination).await
             }
+            (&Method::POST, ["people", "import"]) => imports::people(app, &sites, request).await,
             (&Method::GET, ["people", id]) => people::get(app, &sites, id).await,
             (&Method::PATCH, ["people", id]) => people::patch(app, &sites, id, request).await,
             (&Method::DELETE, ["people", id]) => people::erase(app, &sites, id).await,
@@ -141,6 +143,7 @@ fn allowed(route: &[&str]) -> Option<&'static str> {
         | ["openapi.json"] => "GET",
         ["alerts", "dead-letters"] => "GET",
         ["tokens"]
+        | ["people", "import"]
         | ["people", _, "split" | "merge"]
         | ["rules", "preview"]
         | ["alerts", "dead-letters", _, _, "retry"] => "POST",
