@@ -314,3 +314,111 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The console's upload: viewers may not, an editor previews (nothing is written) and imports
+/// the demo file, and the person page shows the seminar in the timeline, in both languages.
+#[tokio::test]
+async fn an_editor_previews_and_imports_a_list_in_the_console_and_the_timeline_shows_it() {
+    use mikomi_tests::console::{self, Console, PASSWORD, csrf_of};
+    let config = EdgeConfig {
+        extra_toml: console::users_toml(SITE),
+        ..EdgeConfig::default()
+    };
+    let edge = Edge::start(&config);
+    let demo = mikomi_tests::edge::workspace_root().join("demo/imports/seminar-attendees-utf8.csv");
+    let file = std::fs::read(demo).expect("the demo file");
+    let path = "/console/sites/test/people/import";
+
+    let mut viewer = Console::new(&edge);
+    assert_eq!(viewer.login("viewer", PASSWORD).await, 303);
+    let (status, _, page) = viewer.get(path).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("インポートは編集者のみ"), "{page}");
+    let (_, _, leads) = viewer.get("/console/sites/test/people").await;
+    let token = csrf_of(&leads);
+    let (status, _) = viewer
+        .post_file(
+            path,
+            &[("_csrf", &token), ("action", "import")],
+            "file",
+            "a.csv",
+            &file,
+        )
+        .await;
+    assert_eq!(status, 403, "a viewer cannot import");
+
+    let mut sales = Console::new(&edge);
+    assert_eq!(sales.login("sales", PASSWORD).await, 303);
+    let (status, _, page) = sales.get(path).await;
+    assert_eq!(status, 200);
+    let token = csrf_of(&page);
+    let (status, _) = sales
+        .post_file(
+            path,
+            &[("_csrf", "forged"), ("action", "import")],
+            "file",
+            "a.csv",
+            &file,
+        )
+        .await;
+    assert_eq!(status, 403, "no import without the form's token");
+
+    let (status, preview) = sales
+        .post_file(
+            path,
+            &[("_csrf", &token), ("action", "preview")],
+            "file",
+            "a.csv",
+            &file,
+        )
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    assert!(
+        preview.contains("<th>新しい人物</th><td class=\"num\">5</td>"),
+        "{preview}"
+    );
+    let (_, _, leads) = sales.get("/console/sites/test/people").await;
+    assert!(
+        !leads.contains("hanako.sato@northwind.example"),
+        "a preview writes nothing"
+    );
+
+    let (status, done) = sales
+        .post_file(
+            path,
+            &[("_csrf", &token), ("action", "import")],
+            "file",
+            "a.csv",
+            &file,
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert!(done.contains("インポートしました"), "{done}");
+    let (_, _, leads) = sales.get("/console/sites/test/people").await;
+    let marker = "href=\"/console/sites/test/people/p";
+    let at = leads
+        .find("hanako.sato@northwind.example")
+        .and_then(|end| leads[..end].rfind(marker))
+        .expect("the imported person is listed");
+    let link: String = leads[at + "href=\"".len()..]
+        .chars()
+        .take_while(|c| *c != '"')
+        .collect();
+    let (status, _, person) = sales.get(&link).await;
+    assert_eq!(status, 200);
+    assert!(person.contains("オフラインの接点"), "{person}");
+    assert!(
+        person.contains("セミナー「はじめての見込み客発掘」"),
+        "{person}"
+    );
+    assert!(person.contains("2026/11/10"), "{person}");
+    let (_, _, english) = sales.get(&format!("{link}?lang=en")).await;
+    assert!(
+        english.contains("Seminar「はじめての見込み客発掘」"),
+        "{english}"
+    );
+    assert!(
+        english.contains("Offline events"),
+        "the score line: {english}"
+    );
+}
