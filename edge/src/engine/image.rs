@@ -26,6 +26,12 @@ pub enum Entry {
     /// Added to format 3 at the end (older snapshots never hold them, and still decode).
     Alert(AlertEntry),
     Cooldown(Cooldown),
+    /// What imported account lists say of a company (added at the end: older snapshots never
+    /// hold it, and still decode). Activity is rebuilt from the sessions; this is not.
+    AccountProfile {
+        site: Arc<str>,
+        profile: crate::accounts::profiles::Profile,
+    },
 }
 
 /// The state's entities in snapshot order. Each is read under its own short lock, so writers
@@ -66,6 +72,12 @@ pub fn entries(state: &Engine) -> impl Iterator<Item = Entry> + '_ {
         tail.extend(alerts.entries.values().cloned().map(Entry::Alert));
         tail.extend(alerts.cooldowns().cloned().map(Entry::Cooldown));
         drop(alerts);
+        tail.extend(lock(&state.accounts).profiles.all().map(|(site, profile)| {
+            Entry::AccountProfile {
+                site: Arc::clone(site),
+                profile: profile.clone(),
+            }
+        }));
         tail
     });
     visitors.chain(people).chain(rest)
@@ -94,6 +106,9 @@ impl Engine {
             Entry::Outbox(entry) => lock(&self.outbox).push(entry),
             Entry::Alert(entry) => lock(&self.alerts).push(entry),
             Entry::Cooldown(cooldown) => lock(&self.alerts).load_cooldown(cooldown),
+            Entry::AccountProfile { site, profile } => {
+                lock(&self.accounts).profiles.load(site, profile)
+            }
         }
         0
     }

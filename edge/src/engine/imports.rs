@@ -12,7 +12,7 @@ use super::outbox::{OutboxEntry, payload};
 use super::{Engine, lock};
 use crate::imports::apply::apply_row;
 use crate::model::ids::RecordIds;
-use crate::model::offline::{IMPORT_CHUNK_ROWS, ImportChunk};
+use crate::model::offline::{AccountsChunk, IMPORT_CHUNK_ROWS, ImportChunk};
 use crate::model::person::{AuditKind, Person, PersonId, Stage};
 
 impl Engine {
@@ -68,6 +68,17 @@ impl Engine {
                     created_ms: chunk.at_ms,
                 });
             }
+        }
+    }
+}
+
+impl Engine {
+    /// An accounts list's chunk: each row updates its company's profile (see
+    /// `accounts::profiles`). Profiles are snapshot entries with their own `last_seq`.
+    pub(super) fn apply_account_import(&self, chunk: &AccountsChunk, seq: u64) {
+        let mut accounts = lock(&self.accounts);
+        for row in &chunk.rows {
+            accounts.profiles.apply(&chunk.site, row, seq);
         }
     }
 }

@@ -320,6 +320,7 @@ impl Engine {
             } => self.merge(ids, site, *survivor, *merged),
             AdminOp::Erase { site, person } => self.erase(site, *person),
             AdminOp::ImportPeople(chunk) => self.apply_import(chunk, ids),
+            AdminOp::ImportAccounts(chunk) => self.apply_account_import(chunk, seq),
         }
     }
 

@@ -198,6 +198,7 @@ impl From<ImportError> for ApiError {
             ImportError::File(FileError::Encoding(_)) => "unknown_encoding",
             ImportError::File(FileError::Empty) => "empty_file",
             ImportError::File(FileError::NoEmailColumn) => "no_email_column",
+            ImportError::File(FileError::NoDomainColumn) => "no_domain_column",
             ImportError::File(FileError::DuplicateColumn(_)) => "duplicate_column",
             ImportError::File(FileError::TooManyRows { .. }) => "too_many_rows",
             ImportError::Store(e) => return ApiError::internal("store_unavailable", e),

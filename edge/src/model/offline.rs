@@ -105,3 +105,60 @@ pub struct ImportChunk {
 pub const IMPORT_CHUNK_ROWS: usize = 1_000;
 
 const _: () = assert!(IMPORT_CHUNK_ROWS as u64 <= crate::model::ids::IDS_PER_RECORD - 2);
+
+/// Where a company stands with us, as the CRM's account list says: sales calls a customer
+/// about an upsell and a prospect about new business.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountStatus {
+    Customer,
+    Prospect,
+    Partner,
+}
+
+impl AccountStatus {
+    /// The statuses a list may name, in English or Japanese.
+    pub fn parse(text: &str) -> Option<AccountStatus> {
+        Some(match text.trim().to_lowercase().as_str() {
+            "customer" | "client" | "顧客" | "既存顧客" | "取引先" => {
+                AccountStatus::Customer
+            }
+            "prospect" | "lead" | "見込み" | "見込み客" | "見込" => {
+                AccountStatus::Prospect
+            }
+            "partner" | "パートナー" | "代理店" => AccountStatus::Partner,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Customer => "customer",
+            AccountStatus::Prospect => "prospect",
+            AccountStatus::Partner => "partner",
+        }
+    }
+}
+
+/// One valid row of an accounts list, as the log keeps it. Every field but the domain is
+/// optional: a blank cell says nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedAccount {
+    /// Lower-cased, without `www.` or a scheme.
+    pub domain: String,
+    pub name: Option<String>,
+    pub industry: Option<String>,
+    pub employees: Option<u32>,
+    pub country: Option<String>,
+    pub status: Option<AccountStatus>,
+    /// The salesperson who owns the account (normalised): a colleague, not a tracked person.
+    pub owner: Option<String>,
+}
+
+/// One chunk of an imported accounts list: the log record of `AdminOp::ImportAccounts`. It
+/// names companies by domain and their owners by a colleague's address; no tracked person's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountsChunk {
+    pub site: std::sync::Arc<str>,
+    pub at_ms: i64,
+    pub rows: Vec<ImportedAccount>,
+}

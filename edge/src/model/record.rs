@@ -61,4 +61,7 @@ pub enum AdminOp {
     /// One chunk of an imported people list (see `ImportChunk` for why it names people by
     /// email, and how erasure still leaves no address in the log).
     ImportPeople(Box<crate::model::offline::ImportChunk>),
+    /// One chunk of an imported accounts list: firmographics for blank fields, status and
+    /// owner as the CRM says now.
+    ImportAccounts(Box<crate::model::offline::AccountsChunk>),
 }

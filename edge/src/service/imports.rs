@@ -14,11 +14,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::accounts::profiles::Profile;
+use crate::engine::lock;
+use crate::imports::accounts::parse_accounts;
 use crate::imports::apply::apply_row;
 use crate::imports::decode::Charset;
 use crate::imports::people::EventDefaults;
 use crate::imports::{FileError, Refused, decode, parse_people};
-use crate::model::offline::{IMPORT_CHUNK_ROWS, ImportChunk, ImportedPerson};
+use crate::model::offline::{
+    AccountsChunk, IMPORT_CHUNK_ROWS, ImportChunk, ImportedAccount, ImportedPerson,
+};
 use crate::model::person::{Person, PersonId};
 use crate::model::record::AdminOp;
 use crate::store::{Freshness, Store, StoreError};
@@ -145,6 +150,80 @@ fn preview(
         }
     }
     report
+}
+
+/// What an accounts import did, or in a dry run would do.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AccountsReport {
+    pub dry_run: bool,
+    /// Valid rows.
+    pub rows: usize,
+    /// Companies no list had named before.
+    pub created: usize,
+    /// Known companies whose profile changes (status, owner, firmographics).
+    pub updated: usize,
+    /// Rows that say nothing new.
+    pub unchanged: usize,
+    /// Log records written (0 in a dry run).
+    pub chunks: usize,
+    pub refused: Vec<Refused>,
+}
+
+/// Imports the accounts list `bytes` into `site`: chunks of `IMPORT_CHUNK_ROWS` like a
+/// people list (a chunk creates no ids, but is applied at once all the same).
+pub async fn import_accounts(
+    store: &dyn Store,
+    site: Arc<str>,
+    bytes: &[u8],
+    options: &ImportOptions,
+    now_ms: i64,
+) -> Result<AccountsReport, ImportError> {
+    let text = decode(bytes, options.charset).map_err(FileError::from)?;
+    let file = parse_accounts(&text, MAX_ROWS)?;
+    let rows: Vec<ImportedAccount> = file.rows.into_iter().map(|(_, row)| row).collect();
+    store.catch_up(Freshness::Api).await?;
+    let mut report = AccountsReport {
+        dry_run: options.dry_run,
+        rows: rows.len(),
+        refused: file.refused,
+        ..AccountsReport::default()
+    };
+    {
+        // The same `Profile::apply` the engine runs, on copies.
+        let accounts = lock(&store.engine().accounts);
+        let mut copies: HashMap<&str, (Profile, bool)> = HashMap::new();
+        for row in &rows {
+            let first = !copies.contains_key(row.domain.as_str());
+            let (profile, new) =
+                copies.entry(row.domain.as_str()).or_insert_with(|| {
+                    match accounts.profiles.get(&site, &row.domain) {
+                        Some(known) => (known.clone(), false),
+                        None => (Profile::new(&row.domain), true),
+                    }
+                });
+            let changed = profile.apply(row);
+            if first && *new {
+                report.created += 1;
+            } else if changed {
+                report.updated += 1;
+            } else {
+                report.unchanged += 1;
+            }
+        }
+    }
+    if options.dry_run {
+        return Ok(report);
+    }
+    for chunk in rows.chunks(IMPORT_CHUNK_ROWS) {
+        let op = AdminOp::ImportAccounts(Box::new(AccountsChunk {
+            site: Arc::clone(&site),
+            at_ms: now_ms,
+            rows: chunk.to_vec(),
+        }));
+        store.admin(op).await?;
+        report.chunks += 1;
+    }
+    Ok(report)
 }
 
 #[cfg(test)]

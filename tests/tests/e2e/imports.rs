@@ -422,3 +422,107 @@ async fn an_editor_previews_and_imports_a_list_in_the_console_and_the_timeline_s
         "the score line: {english}"
     );
 }
+
+async fn post_accounts(edge: &Edge, query: &str, file: Vec<u8>) -> (u16, Value) {
+    let response = edge
+        .http
+        .post(edge.url(&format!("/api/v1/accounts/import{query}")))
+        .bearer_auth(API_KEY)
+        .body(file)
+        .send()
+        .await
+        .expect("import request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The CRM's company list: a customer with its owner, known on the site only by the email
+/// domain of a person who converted; the hot list marks it, names the owner, fills the
+/// employee band, and keeps doing so after a crash and after a clean restart.
+#[tokio::test]
+async fn a_customer_from_the_accounts_list_is_marked_with_its_owner_in_the_hot_list() {
+    use mikomi_tests::console::{self, Console, PASSWORD};
+    let config = EdgeConfig {
+        extra_toml: console::users_toml(SITE),
+        ..EdgeConfig::default()
+    };
+    let edge = Edge::start(&config);
+    let list = shift_jis(
+        "ドメイン,会社名,業種,従業員数,国,区分,担当者メール\r\n\
+         www.northwind.example,ノースウィンド株式会社,製造業,\"1,200\",JP,顧客,Suzuki@Ours.example\r\n\
+         southwind.example,サウスウィンド株式会社,小売業,80,JP,見込み,tanaka@ours.example\r\n\
+         not a domain,X,,,,顧客,\r\n",
+    );
+    let (status, preview) = post_accounts(&edge, "?dry_run=true", list.clone()).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(
+        (preview["created"].as_u64(), preview["chunks"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(preview["refused"][0]["line"], 4);
+    let (status, report) = post_accounts(&edge, "", list.clone()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["created"], 2);
+    let (_, again) = post_accounts(&edge, "", list).await;
+    assert_eq!(
+        (again["created"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(2))
+    );
+
+    let contact = json!({"site": SITE, "vid": null, "events": [
+        {"type": "pageview", "url": "http://site.test/pricing", "title": "料金"},
+        {"type": "conversion", "form": "contact", "url": "http://site.test/contact",
+         "fields": {"email": "hanako@northwind.example", "name": "佐藤 花子"}}]});
+    let answer: Value = edge.collect(&contact).await.json().await.expect("JSON");
+    // The account by email domain counts from the person's next page view on.
+    let next = json!({"site": SITE, "vid": answer["vid"], "events": [
+        {"type": "pageview", "url": "http://site.test/product", "title": "製品"}]});
+    assert_eq!(edge.collect(&next).await.status().as_u16(), 200);
+
+    let check = |hot: &Value| {
+        let row = hot["accounts"]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["domain"] == "northwind.example"))
+            .unwrap_or_else(|| panic!("northwind on the hot list: {hot:#}"))
+            .clone();
+        assert_eq!(row["status"], "customer", "{row:#}");
+        assert_eq!(row["owner"], "suzuki@ours.example");
+        assert_eq!(row["size_band"], "enterprise", "employees from the list");
+        assert_eq!(row["industry"], "製造業");
+    };
+    let (status, hot) = edge
+        .api(Method::GET, "/api/v1/accounts/hot?window=7d", None)
+        .await;
+    assert_eq!(status, 200, "{hot}");
+    check(&hot);
+
+    let mut sales = Console::new(&edge);
+    assert_eq!(sales.login("sales", PASSWORD).await, 303);
+    let (_, _, page) = sales.get("/console/sites/test/accounts").await;
+    assert!(
+        page.contains("既存顧客") && page.contains("suzuki@ours.example"),
+        "{page}"
+    );
+    let (_, _, hidden) = sales
+        .get("/console/sites/test/accounts?customers=hide")
+        .await;
+    assert!(
+        !hidden.contains("northwind.example"),
+        "customers hidden: {hidden}"
+    );
+
+    let edge = edge.restart_after(Edge::kill_hard); // from the log
+    check(
+        &edge
+            .api(Method::GET, "/api/v1/accounts/hot?window=7d", None)
+            .await
+            .1,
+    );
+    let edge = edge.restart_after(|e| assert!(e.terminate().success())); // from the snapshot
+    check(
+        &edge
+            .api(Method::GET, "/api/v1/accounts/hot?window=7d", None)
+            .await
+            .1,
+    );
+}

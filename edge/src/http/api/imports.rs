@@ -17,7 +17,7 @@ use crate::http::error::ApiError;
 use crate::http::response::{self, Body};
 use crate::imports::decode::Charset;
 use crate::imports::people::EventDefaults;
-use crate::service::imports::{self, ImportOptions, ImportReport};
+use crate::service::imports::{self, AccountsReport, ImportOptions, ImportReport};
 
 /// The least time a whole file may take to arrive.
 const FILE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
@@ -40,6 +40,30 @@ pub async fn people(
     )
     .await?;
     Ok(response::json(StatusCode::OK, render(&report).to_string()))
+}
+
+/// `POST /api/v1/accounts/import`: a CRM's company list, keyed by domain.
+pub async fn accounts(
+    app: &App,
+    sites: &[Arc<str>],
+    request: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let query = request::query(&request);
+    let site = request::site(sites, &query)?;
+    let options = options(&query)?;
+    let bytes = read_file(app, request).await?;
+    let report = imports::import_accounts(
+        app.store.as_ref(),
+        site,
+        &bytes,
+        &options,
+        request::now(app),
+    )
+    .await?;
+    Ok(response::json(
+        StatusCode::OK,
+        render_accounts(&report).to_string(),
+    ))
 }
 
 /// `?dry_run=true`, `?charset=shift_jis`, and the event a file is about when its rows do not
@@ -123,6 +147,21 @@ pub fn render(report: &ImportReport) -> serde_json::Value {
         "unchanged": report.unchanged,
         "events_added": report.events_added,
         "proposed": report.proposed,
+        "chunks": report.chunks,
+        "refused": report.refused.iter().map(|r| json!({
+            "line": r.line, "reason": r.reason.to_string(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// An accounts import's report as the API shows it.
+pub fn render_accounts(report: &AccountsReport) -> serde_json::Value {
+    json!({
+        "dry_run": report.dry_run,
+        "rows": report.rows,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
         "chunks": report.chunks,
         "refused": report.refused.iter().map(|r| json!({
             "line": r.line, "reason": r.reason.to_string(),

@@ -105,6 +105,9 @@ pub async fn handle(app: &App, request: Request<Incoming>, path: &str) -> Respon
             (&Method::GET, ["rules", "explain"]) => rules::explain(app, &sites, &request).await,
             (&Method::POST, ["rules", "preview"]) => rules::preview(app, &sites, request).await,
             (&Method::GET, ["sessions"]) => sessions::list(app, &sites, &request).await,
+            (&Method::POST, ["accounts", "import"]) => {
+                imports::accounts(app, &sites, request).await
+            }
             (&Method::GET, ["accounts", "hot"]) => accounts::hot(app, &sites, &request).await,
             (&Method::POST, ["tokens"]) => tokens::mint(app, &sites, request).await,
             (&Method::GET, ["alerts", "dead-letters"]) => alerts::dead_letters(app, &sites),
@@ -144,6 +147,7 @@ fn allowed(route: &[&str]) -> Option<&'static str> {
         ["alerts", "dead-letters"] => "GET",
         ["tokens"]
         | ["people", "import"]
+        | ["accounts", "import"]
         | ["people", _, "split" | "merge"]
         | ["rules", "preview"]
         | ["alerts", "dead-letters", _, _, "retry"] => "POST",

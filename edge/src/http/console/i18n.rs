@@ -310,6 +310,11 @@ fn text(lang: Lang, key: &str) -> &'static str {
         "people.empty" => ("該当する人物はいません。", "No one in this stage."),
         "people.total" => ("件", "people"),
         "people.import" => ("リストをインポート", "Import a list"),
+        "account.status.customer" => ("既存顧客", "Customer"),
+        "account.status.prospect" => ("見込み", "Prospect"),
+        "account.status.partner" => ("パートナー", "Partner"),
+        "account.owner" => ("担当", "Owner"),
+        "filter.hide_customers" => ("既存顧客を除く", "Hide customers"),
         "import.title" => ("リストのインポート", "Import a people list"),
         "import.file" => ("CSV ファイル", "CSV file"),
         "import.help" => (
