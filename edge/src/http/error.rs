@@ -202,6 +202,7 @@ impl From<ImportError> for ApiError {
             ImportError::File(FileError::DuplicateColumn(_)) => "duplicate_column",
             ImportError::File(FileError::TooManyRows { .. }) => "too_many_rows",
             ImportError::Store(e) => return ApiError::internal("store_unavailable", e),
+            ImportError::Stopped(e) => return ApiError::internal("import_stopped", e),
         };
         // The file as a whole cannot be read: the client's to fix (one bad row never refuses
         // the file; it is reported with its line in a 200).

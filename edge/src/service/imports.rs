@@ -14,6 +14,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::accounts::profiles::Profile;
 use crate::engine::lock;
 use crate::imports::accounts::parse_accounts;
@@ -37,6 +39,9 @@ pub enum ImportError {
     File(#[from] FileError),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    /// The blocking part of the work did not finish (a panic): nothing was written.
+    #[error("the import stopped: {0}")]
+    Stopped(String),
 }
 
 /// How to read the file and what to do with it.
@@ -71,21 +76,39 @@ pub struct ImportReport {
     pub refused: Vec<Refused>,
 }
 
+/// Runs the CPU-bound part of an import (decoding, reading and previewing a file of up to
+/// hundreds of thousands of rows takes a second or more) on the blocking pool: on an async
+/// worker it would hold up every collect request scheduled behind it.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ImportError> + Send + 'static,
+) -> Result<T, ImportError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ImportError::Stopped(e.to_string()))?
+}
+
 /// Imports the people list `bytes` into `site`, at the edge's time `now_ms`.
 pub async fn import_people(
-    store: &dyn Store,
+    store: Arc<dyn Store>,
     site: Arc<str>,
-    bytes: &[u8],
+    bytes: Bytes,
     options: &ImportOptions,
     now_ms: i64,
 ) -> Result<ImportReport, ImportError> {
-    let text = decode(bytes, options.charset).map_err(FileError::from)?;
-    let file = parse_people(&text, &options.defaults, MAX_ROWS)?;
-    let rows: Vec<ImportedPerson> = file.rows.into_iter().map(|(_, row)| row).collect();
     store.catch_up(Freshness::Api).await?;
-    let mut report = preview(store, &site, &rows, now_ms);
+    let (rows, mut report) = {
+        let (store, site, options) = (Arc::clone(&store), Arc::clone(&site), options.clone());
+        off_the_runtime(move || {
+            let text = decode(&bytes, options.charset).map_err(FileError::from)?;
+            let file = parse_people(&text, &options.defaults, MAX_ROWS)?;
+            let rows: Vec<ImportedPerson> = file.rows.into_iter().map(|(_, row)| row).collect();
+            let mut report = preview(store.as_ref(), &site, &rows, now_ms);
+            report.refused = file.refused;
+            Ok((rows, report))
+        })
+        .await?
+    };
     report.dry_run = options.dry_run;
-    report.refused = file.refused;
     if options.dry_run {
         return Ok(report);
     }
@@ -95,7 +118,7 @@ pub async fn import_people(
             at_ms: now_ms,
             rows: chunk.to_vec(),
         }));
-        store.admin(op).await?;
+        paced(store.as_ref(), op).await?;
         report.chunks += 1;
     }
     Ok(report)
@@ -172,31 +195,72 @@ pub struct AccountsReport {
 /// Imports the accounts list `bytes` into `site`: chunks of `IMPORT_CHUNK_ROWS` like a
 /// people list (a chunk creates no ids, but is applied at once all the same).
 pub async fn import_accounts(
-    store: &dyn Store,
+    store: Arc<dyn Store>,
     site: Arc<str>,
-    bytes: &[u8],
+    bytes: Bytes,
     options: &ImportOptions,
     now_ms: i64,
 ) -> Result<AccountsReport, ImportError> {
-    let text = decode(bytes, options.charset).map_err(FileError::from)?;
-    let file = parse_accounts(&text, MAX_ROWS)?;
-    let rows: Vec<ImportedAccount> = file.rows.into_iter().map(|(_, row)| row).collect();
     store.catch_up(Freshness::Api).await?;
+    let (rows, mut report) = {
+        let (store, site, charset) = (Arc::clone(&store), Arc::clone(&site), options.charset);
+        off_the_runtime(move || {
+            let text = decode(&bytes, charset).map_err(FileError::from)?;
+            let file = parse_accounts(&text, MAX_ROWS)?;
+            let rows: Vec<ImportedAccount> = file.rows.into_iter().map(|(_, row)| row).collect();
+            let report = preview_accounts(store.as_ref(), &site, &rows, file.refused);
+            Ok((rows, report))
+        })
+        .await?
+    };
+    report.dry_run = options.dry_run;
+    if options.dry_run {
+        return Ok(report);
+    }
+    for chunk in rows.chunks(IMPORT_CHUNK_ROWS) {
+        let op = AdminOp::ImportAccounts(Box::new(AccountsChunk {
+            site: Arc::clone(&site),
+            at_ms: now_ms,
+            rows: chunk.to_vec(),
+        }));
+        paced(store.as_ref(), op).await?;
+        report.chunks += 1;
+    }
+    Ok(report)
+}
+
+/// Writes one chunk, then waits as long as it took before the next: an import uses at most
+/// half of the log writer's time, and page views from the site are written in the other half
+/// (without the pause, chunk after chunk kept collect queued behind them: 148 ms median collect
+/// latency during a 100,000-row import, against 3 ms without one).
+async fn paced(store: &dyn Store, op: AdminOp) -> Result<(), ImportError> {
+    let started = std::time::Instant::now();
+    store.admin(op).await?;
+    tokio::time::sleep(started.elapsed()).await;
+    Ok(())
+}
+
+/// What `rows` do to the profiles as they are now: the same `Profile::apply` the engine runs,
+/// on copies.
+fn preview_accounts(
+    store: &dyn Store,
+    site: &Arc<str>,
+    rows: &[ImportedAccount],
+    refused: Vec<Refused>,
+) -> AccountsReport {
     let mut report = AccountsReport {
-        dry_run: options.dry_run,
         rows: rows.len(),
-        refused: file.refused,
+        refused,
         ..AccountsReport::default()
     };
     {
-        // The same `Profile::apply` the engine runs, on copies.
         let accounts = lock(&store.engine().accounts);
         let mut copies: HashMap<&str, (Profile, bool)> = HashMap::new();
-        for row in &rows {
+        for row in rows {
             let first = !copies.contains_key(row.domain.as_str());
             let (profile, new) =
                 copies.entry(row.domain.as_str()).or_insert_with(|| {
-                    match accounts.profiles.get(&site, &row.domain) {
+                    match accounts.profiles.get(site, &row.domain) {
                         Some(known) => (known.clone(), false),
                         None => (Profile::new(&row.domain), true),
                     }
@@ -211,19 +275,7 @@ pub async fn import_accounts(
             }
         }
     }
-    if options.dry_run {
-        return Ok(report);
-    }
-    for chunk in rows.chunks(IMPORT_CHUNK_ROWS) {
-        let op = AdminOp::ImportAccounts(Box::new(AccountsChunk {
-            site: Arc::clone(&site),
-            at_ms: now_ms,
-            rows: chunk.to_vec(),
-        }));
-        store.admin(op).await?;
-        report.chunks += 1;
-    }
-    Ok(report)
+    report
 }
 
 #[cfg(test)]

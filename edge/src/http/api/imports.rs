@@ -32,9 +32,9 @@ pub async fn people(
     let options = options(&query)?;
     let bytes = read_file(app, request).await?;
     let report = imports::import_people(
-        app.store.as_ref(),
+        std::sync::Arc::clone(&app.store),
         site,
-        &bytes,
+        bytes,
         &options,
         request::now(app),
     )
@@ -53,9 +53,9 @@ pub async fn accounts(
     let options = options(&query)?;
     let bytes = read_file(app, request).await?;
     let report = imports::import_accounts(
-        app.store.as_ref(),
+        std::sync::Arc::clone(&app.store),
         site,
-        &bytes,
+        bytes,
         &options,
         request::now(app),
     )

@@ -45,9 +45,15 @@ async fn a_dry_run_says_what_the_import_does_and_writes_nothing() {
         dry_run: true,
         ..ImportOptions::default()
     };
-    let preview = import_people(store.as_ref(), "demo".into(), FILE.as_bytes(), &dry, NOW)
-        .await
-        .expect("dry run");
+    let preview = import_people(
+        Arc::clone(&store),
+        "demo".into(),
+        FILE.as_bytes().into(),
+        &dry,
+        NOW,
+    )
+    .await
+    .expect("dry run");
     assert_eq!(
         (
             preview.rows,
@@ -65,9 +71,15 @@ async fn a_dry_run_says_what_the_import_does_and_writes_nothing() {
     );
 
     let real = ImportOptions::default();
-    let done = import_people(store.as_ref(), "demo".into(), FILE.as_bytes(), &real, NOW)
-        .await
-        .expect("import");
+    let done = import_people(
+        Arc::clone(&store),
+        "demo".into(),
+        FILE.as_bytes().into(),
+        &real,
+        NOW,
+    )
+    .await
+    .expect("import");
     assert_eq!(
         ImportReport {
             dry_run: true,
@@ -80,9 +92,15 @@ async fn a_dry_run_says_what_the_import_does_and_writes_nothing() {
     assert_eq!(done.chunks, 1);
     assert_eq!(store.engine().persons.len(), 2);
 
-    let again = import_people(store.as_ref(), "demo".into(), FILE.as_bytes(), &real, NOW)
-        .await
-        .expect("again");
+    let again = import_people(
+        Arc::clone(&store),
+        "demo".into(),
+        FILE.as_bytes().into(),
+        &real,
+        NOW,
+    )
+    .await
+    .expect("again");
     assert_eq!((again.created, again.filled, again.events_added), (0, 0, 0));
     assert_eq!(again.unchanged, 2);
     store.close().await.expect("close");
@@ -99,9 +117,9 @@ async fn a_large_file_is_written_in_chunks_that_each_fit_a_records_ids() {
         ));
     }
     let report = import_people(
-        store.as_ref(),
+        Arc::clone(&store),
         "demo".into(),
-        file.as_bytes(),
+        file.into_bytes().into(),
         &ImportOptions::default(),
         NOW,
     )
@@ -130,9 +148,9 @@ async fn the_demo_files_import_without_a_refused_row() {
     ] {
         let bytes = std::fs::read(demo.join(file)).expect("the demo file");
         let report = import_people(
-            store.as_ref(),
+            Arc::clone(&store),
             "demo".into(),
-            &bytes,
+            bytes.into(),
             &ImportOptions::default(),
             NOW,
         )
@@ -210,14 +228,26 @@ async fn the_demo_accounts_list_imports_and_its_profiles_round_trip_through_the_
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/imports");
     let bytes = std::fs::read(demo.join("accounts-sjis.csv")).expect("the demo file");
     let options = ImportOptions::default();
-    let report = import_accounts(store.as_ref(), "demo".into(), &bytes, &options, NOW)
-        .await
-        .expect("import");
+    let report = import_accounts(
+        Arc::clone(&store),
+        "demo".into(),
+        bytes.clone().into(),
+        &options,
+        NOW,
+    )
+    .await
+    .expect("import");
     assert!(report.refused.is_empty(), "{:?}", report.refused);
     assert_eq!((report.created, report.chunks), (4, 1));
-    let again = import_accounts(store.as_ref(), "demo".into(), &bytes, &options, NOW)
-        .await
-        .expect("again");
+    let again = import_accounts(
+        Arc::clone(&store),
+        "demo".into(),
+        bytes.clone().into(),
+        &options,
+        NOW,
+    )
+    .await
+    .expect("again");
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 4));
 
     let entries: Vec<Entry> = crate::engine::image::entries(store.engine())

@@ -124,9 +124,9 @@ pub async fn upload(
         },
     };
     let result = imports::import_people(
-        ctx.app.store.as_ref(),
+        Arc::clone(&ctx.app.store),
         Arc::from(site),
-        file.data,
+        body.slice_ref(file.data),
         &options,
         ctx.now_ms,
     )
