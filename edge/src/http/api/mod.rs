@@ -115,6 +115,8 @@ pub async fn handle(app: &App, request: Request<Incoming>, path: &str) -> Respon
                 alerts::retry(app, &sites, alert, destination).await
             }
             (&Method::POST, ["people", "import"]) => imports::people(app, &sites, request).await,
+            // Not a person's id: the import serves POST only.
+            (_, ["people", "import"]) => Err(ApiError::method_not_allowed("POST")),
             (&Method::GET, ["people", id]) => people::get(app, &sites, id).await,
             (&Method::PATCH, ["people", id]) => people::patch(app, &sites, id, request).await,
             (&Method::DELETE, ["people", id]) => people::erase(app, &sites, id).await,
