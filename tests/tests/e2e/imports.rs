@@ -496,6 +496,19 @@ async fn a_customer_from_the_accounts_list_is_marked_with_its_owner_in_the_hot_l
     assert_eq!(status, 200, "{hot}");
     check(&hot);
 
+    let (_, new_business) = edge
+        .api(
+            Method::GET,
+            "/api/v1/accounts/hot?window=7d&customers=hide",
+            None,
+        )
+        .await;
+    assert_eq!(
+        new_business["accounts"],
+        json!([]),
+        "customers hidden: {new_business}"
+    );
+
     let mut sales = Console::new(&edge);
     assert_eq!(sales.login("sales", PASSWORD).await, 303);
     let (_, _, page) = sales.get("/console/sites/test/accounts").await;
