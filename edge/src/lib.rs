@@ -24,6 +24,7 @@ pub mod notice;
 pub mod outgoing;
 pub mod password;
 pub mod ratelimit;
+pub mod retention;
 pub mod rules;
 pub mod scoring;
 pub mod server;

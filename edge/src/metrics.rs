@@ -136,6 +136,9 @@ pub struct StoreGauges {
     pub visitors: Gauge,
     pub log_bytes: Gauge,
     pub healthy: Gauge,
+    pub expired_visitors: Gauge,
+    pub expired_people: Gauge,
+    pub expired_events: Gauge,
 }
 
 pub struct Metrics {
@@ -294,6 +297,21 @@ impl Metrics {
             "visitors",
             "Visitors held by the store",
             gauges.visitors.clone(),
+        );
+        registry.register(
+            "retention_expired_visitors",
+            "Visitors removed by the retention policy since the edge started",
+            gauges.expired_visitors.clone(),
+        );
+        registry.register(
+            "retention_expired_people",
+            "People removed by the retention policy since the edge started",
+            gauges.expired_people.clone(),
+        );
+        registry.register(
+            "retention_expired_events",
+            "Events dropped from old visits by the retention policy since the edge started",
+            gauges.expired_events.clone(),
         );
         registry.register(
             "log_bytes",

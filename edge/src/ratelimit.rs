@@ -1,5 +1,9 @@
-//! Token buckets per client address and per site. A flood from one address, or against one
+//! Token buckets per client network and per site. A flood from one address, or against one
 //! site, is refused early with the time to wait, before it costs parsing or storage.
+//!
+//! A client's bucket is its network, not its exact address: an IPv6 host is handed a whole /64
+//! and can rotate through it at will, so by default every IPv6 address of one /64 shares one
+//! bucket (and an IPv4 address is its own). Both prefix lengths are configurable.
 
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -10,26 +14,44 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::config::RateConfig;
+use ipnet::IpNet;
+
+use crate::config::{LimitsConfig, RateConfig};
 
 pub struct RateLimits {
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_ip: DefaultKeyedRateLimiter<IpNet>,
     per_site: DefaultKeyedRateLimiter<Arc<str>>,
     clock: DefaultClock,
+    ipv4_prefix: u8,
+    ipv6_prefix: u8,
 }
 
 impl RateLimits {
-    pub fn new(per_ip: RateConfig, per_site: RateConfig) -> Self {
+    pub fn new(limits: &LimitsConfig) -> Self {
         RateLimits {
-            per_ip: RateLimiter::keyed(quota(per_ip)),
-            per_site: RateLimiter::keyed(quota(per_site)),
+            per_ip: RateLimiter::keyed(quota(limits.per_ip)),
+            per_site: RateLimiter::keyed(quota(limits.per_site)),
             clock: DefaultClock::default(),
+            ipv4_prefix: limits.ipv4_prefix,
+            ipv6_prefix: limits.ipv6_prefix,
         }
     }
 
-    /// `Err(wait)` when the address has used up its bucket.
+    /// `Err(wait)` when the address's network has used up its bucket.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), Duration> {
-        self.check(&self.per_ip, &ip)
+        self.check(&self.per_ip, &self.network(ip))
+    }
+
+    /// The network whose bucket the address draws from.
+    fn network(&self, ip: IpAddr) -> IpNet {
+        let prefix = match ip {
+            IpAddr::V4(_) => self.ipv4_prefix,
+            IpAddr::V6(_) => self.ipv6_prefix,
+        };
+        // Validation keeps the prefixes within each family's length.
+        IpNet::new(ip, prefix)
+            .map(|net| net.trunc())
+            .unwrap_or_else(|_| IpNet::from(ip))
     }
 
     pub fn check_site(&self, site: &Arc<str>) -> Result<(), Duration> {
@@ -53,7 +75,7 @@ impl RateLimits {
         self.per_site.retain_recent();
     }
 
-    /// Addresses with a partly used bucket.
+    /// Client networks with a partly used bucket.
     pub fn tracked_addresses(&self) -> usize {
         self.per_ip.len()
     }
@@ -70,18 +92,23 @@ fn quota(rate: RateConfig) -> Quota {
 mod tests {
     use super::*;
 
+    fn limits(per_ip: (u32, u32), per_site: (u32, u32)) -> RateLimits {
+        RateLimits::new(&LimitsConfig {
+            per_ip: RateConfig {
+                per_second: per_ip.0,
+                burst: per_ip.1,
+            },
+            per_site: RateConfig {
+                per_second: per_site.0,
+                burst: per_site.1,
+            },
+            ..LimitsConfig::default()
+        })
+    }
+
     #[test]
     fn a_burst_is_allowed_then_refused_with_a_wait() {
-        let limits = RateLimits::new(
-            RateConfig {
-                per_second: 1,
-                burst: 3,
-            },
-            RateConfig {
-                per_second: 100,
-                burst: 100,
-            },
-        );
+        let limits = limits((1, 3), (100, 100));
         let ip: IpAddr = "198.51.100.7".parse().expect("ip");
         for _ in 0..3 {
             assert_eq!(limits.check_ip(ip), Ok(()));
@@ -97,17 +124,25 @@ mod tests {
     }
 
     #[test]
-    fn sites_have_their_own_buckets() {
-        let limits = RateLimits::new(
-            RateConfig {
-                per_second: 100,
-                burst: 100,
-            },
-            RateConfig {
-                per_second: 1,
-                burst: 1,
-            },
+    fn every_address_of_one_ipv6_slash_64_shares_a_bucket() {
+        let limits = limits((1, 3), (100, 100));
+        for host in 1..=3 {
+            let ip: IpAddr = format!("2001:db8:1:2::{host:x}").parse().expect("ip");
+            assert_eq!(limits.check_ip(ip), Ok(()));
+        }
+        let rotated: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().expect("ip");
+        assert!(
+            limits.check_ip(rotated).is_err(),
+            "a new address, the same /64"
         );
+        let next: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(limits.check_ip(next), Ok(()), "another /64");
+        assert_eq!(limits.tracked_addresses(), 2);
+    }
+
+    #[test]
+    fn sites_have_their_own_buckets() {
+        let limits = limits((100, 100), (1, 1));
         let a: Arc<str> = "a".into();
         let b: Arc<str> = "b".into();
         assert_eq!(limits.check_site(&a), Ok(()));

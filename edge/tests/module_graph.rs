@@ -35,6 +35,7 @@ const LAYERS: &[&[&str]] = &[
         "ratelimit",
         "bots",
         "imports",
+        "retention",
     ],
     // the tables and the one apply of a log record
     &["engine"],

@@ -20,7 +20,9 @@ pub const TEST_SECRET: &str = "test-secret-shared-by-every-node-0123456789";
 
 /// The knobs tests turn; everything else is the edge's default.
 pub struct EdgeConfig {
-    pub data_dir: tempfile::TempDir,
+    /// Shared with every edge started on it: a configuration dropped while its edge runs
+    /// (`Edge::start(&config())`) must not delete the directory under the running process.
+    pub data_dir: Arc<tempfile::TempDir>,
     /// (per second, burst) for each client address.
     pub per_ip: (u32, u32),
     pub per_site: (u32, u32),
@@ -85,7 +87,7 @@ impl TestStore {
 impl Default for EdgeConfig {
     fn default() -> Self {
         EdgeConfig {
-            data_dir: tempfile::tempdir().expect("a temporary data directory"),
+            data_dir: Arc::new(tempfile::tempdir().expect("a temporary data directory")),
             per_ip: (100_000, 100_000),
             per_site: (100_000, 100_000),
             consent: "none",
@@ -306,6 +308,8 @@ pub struct Edge {
     /// Lines the process wrote to stderr (its log), for failure messages.
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     redis: Option<Arc<RedisServer>>,
+    /// Keeps the data directory of `Edge::start` while the process runs.
+    data_dir: Option<Arc<tempfile::TempDir>>,
 }
 
 impl Edge {
@@ -314,8 +318,10 @@ impl Edge {
         let config_path = config.data_dir.path().join("edge.toml");
         std::fs::write(&config_path, config.to_toml()).expect("write the test configuration");
         let mut edge = Edge::start_with_file(&config_path);
-        // A test may drop its configuration while the edge runs: its Redis stays up with the edge.
+        // A test may drop its configuration while the edge runs: its Redis and its data
+        // directory stay with the edge.
         edge.redis = config.redis().cloned();
+        edge.data_dir = Some(Arc::clone(&config.data_dir));
         edge
     }
 
@@ -386,6 +392,7 @@ impl Edge {
             config_path: config_path.to_path_buf(),
             log,
             redis: None,
+            data_dir: None,
         }
     }
 
@@ -483,9 +490,11 @@ impl Edge {
     pub fn restart_after(self, stop: impl FnOnce(Edge)) -> Edge {
         let config_path = self.config_path.clone();
         let redis = self.redis.clone();
+        let data_dir = self.data_dir.clone();
         stop(self);
         let mut edge = Edge::start_with_file(&config_path);
         edge.redis = redis;
+        edge.data_dir = data_dir;
         edge
     }
 

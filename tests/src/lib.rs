@@ -5,6 +5,7 @@ pub mod alerting;
 pub mod console;
 pub mod edge;
 pub mod receiver;
+pub mod redis_contents;
 pub mod site;
 pub mod smtp;
 

@@ -276,3 +276,164 @@ async fn an_outage_of_redis_loses_nothing_and_fails_no_request() {
         "the test checked real traffic ({total} acknowledged)"
     );
 }
+
+/// Every file under `dir`.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+async fn healthy(edge: &Edge) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = health(edge).await;
+        if now["store"]["health"]["status"] == "ok" {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never healthy: {now}\n{}",
+            edge.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A node spools a person's form while Redis is down and stops before it can replay it; the
+/// person is erased through another node; when the first node starts again, its spool must not
+/// carry the erased data back into the shared log, nor into anyone's state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_spooled_during_an_outage_does_not_bring_an_erased_person_back() {
+    const EMAIL: &str = "spooled.erase@secret-corp.example";
+    const PHONE: &str = "03-5550-9876";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = mikomi_tests::redis::RedisServer::start(&dir.path().join("redis"));
+    let node = || EdgeConfig {
+        store: TestStore::Shared {
+            urls: vec![redis.url()],
+            cluster: false,
+        },
+        ..EdgeConfig::default()
+    };
+    let (config_a, config_b) = (node(), node());
+    let a = Edge::start(&config_a);
+    let b = Edge::start(&config_b);
+    let form = |vid: Option<&str>, phone: &str| {
+        json!({"site": SITE, "vid": vid, "events": [
+            {"type": "conversion", "form": "contact", "url": "http://site.test/contact",
+             "fields": {"email": EMAIL, "name": "スプール 花子", "phone": phone}}]})
+    };
+    let answer: Value = a
+        .collect(&form(None, "03-5550-0000"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let vid = answer["vid"].as_str().expect("vid").to_string();
+    let (status, visitor) = b
+        .api(Method::GET, &format!("/api/v1/visitors/{vid}"), None)
+        .await;
+    assert_eq!(status, 200, "node B knows the visitor: {visitor}");
+    let hex = visitor["id"].as_str().expect("hex").to_string();
+    let person = visitor["person"].as_str().expect("identified").to_string();
+
+    // Redis goes down; node B takes the same person's next form into its spool, then stops.
+    redis.stop();
+    let spooled = b.collect(&form(Some(&vid), PHONE)).await;
+    assert_eq!(
+        spooled.status().as_u16(),
+        200,
+        "collect goes on during an outage"
+    );
+    assert!(
+        metric(&b, "mikomi_store_spooled_records").await >= 1.0,
+        "the form went to the spool"
+    );
+    let _ = b.terminate(); // the spool stays on disk until the next start
+    redis.restart();
+    healthy(&a).await;
+
+    // Node A had no traffic during the outage: its first call finds the old connection broken
+    // and answers 503, which a client retries (the API's contract for 503).
+    let mut tries = 0;
+    loop {
+        let (status, answer) = a
+            .api(Method::DELETE, &format!("/api/v1/people/{person}"), None)
+            .await;
+        if status == 204 {
+            break;
+        }
+        tries += 1;
+        assert!(
+            status == 503 && tries < 20,
+            "{status} {answer}\n{}",
+            a.log()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    let b = Edge::start(&config_b);
+    healthy(&b).await;
+    assert!(
+        b.log_shows("a spooled record of an erased visitor is dropped")
+            .await,
+        "{}",
+        b.log()
+    );
+    for node in [&a, &b] {
+        let (status, visitor) = node
+            .api(Method::GET, &format!("/api/v1/visitors/{vid}"), None)
+            .await;
+        assert_eq!(status, 404, "the erased visitor is back: {visitor}");
+        let (status, _) = node
+            .api(Method::GET, &format!("/api/v1/people/{person}"), None)
+            .await;
+        assert_eq!(status, 404, "the erased person is back");
+    }
+    let raw: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect();
+    let needles: [(&str, &[u8]); 5] = [
+        ("email", EMAIL.as_bytes()),
+        ("spooled phone", PHONE.as_bytes()),
+        ("vid", vid.as_bytes()),
+        ("hex id", hex.as_bytes()),
+        ("raw id", &raw),
+    ];
+    let holds = |bytes: &[u8], needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    for (key, bytes) in mikomi_tests::redis_contents::everything(&redis.url()).await {
+        for (what, needle) in needles {
+            assert!(
+                !holds(&bytes, needle),
+                "redis key {key} still holds the {what}"
+            );
+        }
+    }
+    let dirs = [
+        config_a.data_dir.path(),
+        config_b.data_dir.path(),
+        &dir.path().join("redis"),
+    ];
+    for path in dirs.into_iter().flat_map(files_under) {
+        let bytes = std::fs::read(&path).expect("read");
+        for (what, needle) in needles {
+            assert!(
+                !holds(&bytes, needle),
+                "{} still holds the {what}",
+                path.display()
+            );
+        }
+    }
+    let (status, _) = b
+        .api(Method::DELETE, &format!("/api/v1/people/{person}"), None)
+        .await;
+    assert_eq!(status, 204, "a retry on the other node is done too");
+}

@@ -6,6 +6,8 @@
 //! - `bench-load`: the load benchmark (collect against a bare-hyper baseline), release build.
 //! - `bench-memory`: resident memory per idle visitor for 1,000,000 visitors.
 //! - `bench-console`: the console's hot-accounts and company pages as the store grows.
+//! - `bench-retention`: the retention soak, 2,000,000 visitors over 400 simulated days, with
+//!   the retention policy and without it, each in its own process.
 //! - `bench-import`: a 100,000-row people import (rows per second) and collect latency during it.
 //! - `bench-tag`: the tag in headless Chromium against a release edge: the page's `load` event
 //!   to its first collect request, median of 20 loads.
@@ -56,13 +58,14 @@ fn run_task(task: &str, rest: &[String]) -> anyhow::Result<()> {
         "bench-load" => bench(&root, "load", rest),
         "bench-memory" => bench(&root, "memory", rest),
         "bench-console" => bench(&root, "console", rest),
+        "bench-retention" => bench_retention(&root, rest),
         "bench-import" => bench(&root, "import", rest),
         "bench-tag" => bench_tag(&root),
         "bench-rules" => bench_rules(&root),
         "build-tag" => tracker::build(&root, Budget::WarnUnoptimised),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo | test | bench-load | bench-memory | bench-console | bench-import | bench-tag | bench-rules | build-tag>"
+                "usage: cargo xtask <demo | test | bench-load | bench-memory | bench-console | bench-import | bench-retention | bench-tag | bench-rules | build-tag>"
             );
             if task == "help" {
                 Ok(())
@@ -185,6 +188,23 @@ fn bench(root: &Path, which: &str, extra: &[String]) -> anyhow::Result<()> {
     let binary = root.join("target/release").join(format!("{which}-bench"));
     step(&format!("running {}", binary.display()));
     run(Command::new(&binary).args(extra).current_dir(root))
+}
+
+/// The retention soak with the policy and without it: separate processes, so that one run's
+/// memory does not show in the other's.
+fn bench_retention(root: &Path, extra: &[String]) -> anyhow::Result<()> {
+    bench(root, "retention", &with(extra, ["--retention", "on"]))?;
+    let binary = root.join("target/release/retention-bench");
+    step(&format!("running {} without retention", binary.display()));
+    run(Command::new(&binary)
+        .args(with(extra, ["--retention", "off"]))
+        .current_dir(root))
+}
+
+fn with(extra: &[String], more: [&str; 2]) -> Vec<String> {
+    let mut args = extra.to_vec();
+    args.extend(more.iter().map(|s| s.to_string()));
+    args
 }
 
 /// The tag latency benchmark (the ignored `tag_latency` browser test) with the built tag and a

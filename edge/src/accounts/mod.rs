@@ -5,7 +5,7 @@
 mod attack;
 pub mod profiles;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -528,6 +528,62 @@ impl Accounts {
                 }
             }
         }
+    }
+
+    /// Forgets expired visitors of `site`.
+    pub fn forget_visitors(&mut self, site: &str, visitors: &[VisitorId]) {
+        for ((s, _), account) in &mut self.by_key {
+            if **s == *site {
+                for v in visitors {
+                    account.visitors.remove(v);
+                }
+            }
+        }
+    }
+
+    /// Forgets expired people everywhere.
+    pub fn forget_people(&mut self, people: &HashSet<PersonId>) {
+        for account in self.by_key.values_mut() {
+            account.people.retain(|p| !people.contains(p));
+            for (_, p) in account.visitors.values_mut() {
+                if p.is_some_and(|p| people.contains(&p)) {
+                    *p = None;
+                }
+            }
+        }
+    }
+
+    /// The sites with something `expire` would drop.
+    pub fn sites_to_expire(&self, before_ms: i64) -> BTreeSet<Arc<str>> {
+        let oldest = before_ms.div_euclid(BUCKET_MS);
+        self.by_key
+            .iter()
+            .filter(|(_, a)| {
+                a.days.first_key_value().is_some_and(|(h, _)| *h < oldest)
+                    || a.visitors.values().any(|(at, _)| *at < before_ms)
+            })
+            .map(|((site, _), _)| Arc::clone(site))
+            .collect()
+    }
+
+    /// Drops what no window reaches any more: hour buckets and visitors last active before
+    /// `before_ms`, and accounts of `site` with nothing left.
+    pub fn expire(&mut self, site: &str, before_ms: i64) {
+        let oldest = before_ms.div_euclid(BUCKET_MS);
+        self.by_key.retain(|(s, _), account| {
+            if **s != *site {
+                return true;
+            }
+            while account
+                .days
+                .first_key_value()
+                .is_some_and(|(hour, _)| *hour < oldest)
+            {
+                account.days.pop_first();
+            }
+            account.visitors.retain(|_, (at, _)| *at >= before_ms);
+            !(account.days.is_empty() && account.visitors.is_empty())
+        });
     }
 
     /// A person merged into another: their activity counts for the survivor.

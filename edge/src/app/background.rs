@@ -40,6 +40,17 @@ impl Background {
             "housekeeping",
             tokio::spawn(housekeeping(app.clone(), receiver.clone())),
         ));
+        if let Some(policy) = crate::retention::Policy::from_config(&config.retention) {
+            tasks.push((
+                "retention",
+                tokio::spawn(retention(
+                    app.clone(),
+                    policy,
+                    config.retention.check_every.0,
+                    receiver.clone(),
+                )),
+            ));
+        }
         let tls = crate::outgoing::tls_config(&config.outgoing)?;
         let client = crate::outgoing::HttpClient::new(tls);
         if let Some(sender) =
@@ -120,6 +131,38 @@ async fn housekeeping(app: App, mut stop: Stop) {
                 app.console.auth.sweep();
             }
             () = stopped(&mut stop) => return,
+        }
+    }
+}
+
+/// Expires what the retention policy no longer keeps: at start, then every `every`. A pass
+/// that fails (the store is unavailable) is tried again at the next tick.
+async fn retention(app: App, policy: crate::retention::Policy, every: Duration, mut stop: Stop) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stopped(&mut stop) => return,
+        }
+        let now_ms = app.collector.clock.now_ms();
+        let pass =
+            crate::service::retention::expire_once(Arc::clone(&app.store), policy.clone(), now_ms);
+        // A pass stores its records one by one: stopping between two leaves the rest for the
+        // next start.
+        let result = tokio::select! {
+            result = pass => result,
+            () = stopped(&mut stop) => return,
+        };
+        match result {
+            Ok(pass) if pass.records > 0 => tracing::info!(
+                visitors = pass.visitors,
+                people = pass.people,
+                trimmed_visitors = pass.trimmed,
+                records = pass.records,
+                "retention: expired what the policy no longer keeps"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retention pass failed; tried again later"),
         }
     }
 }

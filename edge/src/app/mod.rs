@@ -69,7 +69,7 @@ impl App {
             sites: Sites::from_config(config),
             codec: VisitorIdCodec::new(&secret),
             tokens: TokenCodec::new(&secret),
-            limits: RateLimits::new(config.limits.per_ip, config.limits.per_site),
+            limits: RateLimits::new(&config.limits),
             bots: BotFilter::new(&config.bots.user_agents),
             store: Arc::clone(&store),
             resolver,

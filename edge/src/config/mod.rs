@@ -6,6 +6,7 @@ mod console;
 mod error;
 mod identity;
 mod outgoing;
+mod retention;
 pub mod rules;
 mod values;
 
@@ -26,6 +27,7 @@ pub use identity::{
     MAX_TOKEN_TTL, OfflinePoints, ScoringConfig, WebhookConfig, WebhookUrl,
 };
 pub use outgoing::{OutgoingConfig, TrustRoots};
+pub use retention::RetentionConfig;
 pub use values::{AssetName, HumanDuration, Origin, PathPrefix, Secret, SiteKey};
 
 use self::rules::{PopupsConfig, RuleConfig};
@@ -42,6 +44,9 @@ pub struct Config {
     pub sessions: SessionConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// How long what is collected is kept.
+    #[serde(default)]
+    pub retention: RetentionConfig,
     #[serde(default)]
     pub assets: AssetsConfig,
     #[serde(default)]
@@ -258,6 +263,11 @@ pub struct LimitsConfig {
     pub max_events_per_request: usize,
     pub per_ip: RateConfig,
     pub per_site: RateConfig,
+    /// The network length an IPv4 client's bucket covers (32: one address).
+    pub ipv4_prefix: u8,
+    /// The network length an IPv6 client's bucket covers (64: one subnet, which one host can
+    /// rotate through).
+    pub ipv6_prefix: u8,
 }
 
 impl Default for LimitsConfig {
@@ -273,6 +283,8 @@ impl Default for LimitsConfig {
                 per_second: 20_000,
                 burst: 40_000,
             },
+            ipv4_prefix: 32,
+            ipv6_prefix: 64,
         }
     }
 }
@@ -469,6 +481,9 @@ impl Config {
                 "at least one [[sites]] entry is needed: nothing could send events",
             ));
         }
+        if let Some((key, message)) = self.retention.problem() {
+            return Err(ConfigError::at(path, text, None, Some(key.into()), message));
+        }
         let mut keys = HashSet::new();
         for (i, site) in self.sites.iter().enumerate() {
             let key = site.get_ref().key.get_ref();
@@ -538,6 +553,24 @@ impl Config {
                     None,
                     Some(name.into()),
                     "per_second and burst must both be at least 1",
+                ));
+            }
+        }
+        for (name, prefix, range) in [
+            ("limits.ipv4_prefix", limits.ipv4_prefix, 8..=32),
+            ("limits.ipv6_prefix", limits.ipv6_prefix, 16..=128),
+        ] {
+            if !range.contains(&prefix) {
+                return Err(ConfigError::at(
+                    path,
+                    text,
+                    None,
+                    Some(name.into()),
+                    format!(
+                        "{prefix} is not a prefix length from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
                 ));
             }
         }

@@ -143,6 +143,43 @@ fn zero_rates_are_refused() {
 }
 
 #[test]
+fn prefix_lengths_beyond_the_family_are_refused_with_the_key() {
+    let text = format!("{MINIMAL}\n[limits]\nipv6_prefix = 129\n");
+    let err = parse(&text).expect_err("too long");
+    assert!(err.to_string().contains("limits.ipv6_prefix"), "{err}");
+    let text = format!("{MINIMAL}\n[limits]\nipv4_prefix = 24\nipv6_prefix = 56\n");
+    let config = parse(&text).expect("within range");
+    assert_eq!(
+        (config.limits.ipv4_prefix, config.limits.ipv6_prefix),
+        (24, 56)
+    );
+}
+
+#[test]
+fn retention_has_stated_defaults_and_refuses_what_would_lose_everything() {
+    let config = parse(MINIMAL).expect("minimal");
+    let retention = &config.retention;
+    assert!(retention.enabled);
+    assert_eq!(retention.anonymous_visitors.0.as_secs(), 90 * 86_400);
+    assert_eq!(retention.people.0.as_secs(), 760 * 86_400);
+    assert_eq!(retention.keep_stages, ["opportunity", "customer"]);
+    for (line, key) in [
+        (
+            "anonymous_visitors = \"1h\"",
+            "retention.anonymous_visitors",
+        ),
+        ("keep_stages = [\"vip\"]", "retention.keep_stages"),
+    ] {
+        let text = format!("{MINIMAL}\n[retention]\n{line}\n");
+        let err = parse(&text).expect_err(line);
+        assert!(err.to_string().contains(key), "{err}");
+    }
+    let text = format!("{MINIMAL}\n[retention]\npeople = \"25months\"\n");
+    let config = parse(&text).expect("months");
+    assert!(config.retention.people.0.as_secs() > 750 * 86_400);
+}
+
+#[test]
 fn relative_paths_follow_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("edge.toml");

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::alerts::{AlertEntry, Cooldown};
+use super::erased::Remembered;
 use super::outbox::OutboxEntry;
 use super::{Engine, lock};
 use crate::model::person::{Person, PersonId};
@@ -26,6 +27,8 @@ pub enum Entry {
     /// Added to format 3 at the end (older snapshots never hold them, and still decode).
     Alert(AlertEntry),
     Cooldown(Cooldown),
+    /// An erasure remembered (see `engine::erased`).
+    Erased(Remembered),
     /// What imported account lists say of a company (added at the end: older snapshots never
     /// hold it, and still decode). Activity is rebuilt from the sessions; this is not.
     AccountProfile {
@@ -72,6 +75,7 @@ pub fn entries(state: &Engine) -> impl Iterator<Item = Entry> + '_ {
         tail.extend(alerts.entries.values().cloned().map(Entry::Alert));
         tail.extend(alerts.cooldowns().cloned().map(Entry::Cooldown));
         drop(alerts);
+        tail.extend(lock(&state.erased).entries().cloned().map(Entry::Erased));
         tail.extend(lock(&state.accounts).profiles.all().map(|(site, profile)| {
             Entry::AccountProfile {
                 site: Arc::clone(site),
@@ -106,6 +110,7 @@ impl Engine {
             Entry::Outbox(entry) => lock(&self.outbox).push(entry),
             Entry::Alert(entry) => lock(&self.alerts).push(entry),
             Entry::Cooldown(cooldown) => lock(&self.alerts).load_cooldown(cooldown),
+            Entry::Erased(entry) => lock(&self.erased).remember(entry),
             Entry::AccountProfile { site, profile } => {
                 lock(&self.accounts).profiles.load(site, profile)
             }

@@ -10,6 +10,9 @@
 //! can always use the visitor's state from before it.
 
 pub mod alerts;
+pub mod erased;
+mod erasure;
+pub mod expiry;
 pub mod feed;
 pub mod image;
 mod imports;
@@ -29,6 +32,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use dashmap::DashMap;
 
 use self::alerts::AlertTable;
+use self::erased::Erased;
 use self::feed::Feed;
 use self::outbox::Outbox;
 use crate::accounts::{Accounts, Activity, Firmographics};
@@ -70,6 +74,10 @@ pub struct Engine {
     /// Alerts and digests to deliver, their cooldowns and dead letters.
     pub alerts: Mutex<AlertTable>,
     pub accounts: Mutex<Accounts>,
+    /// Who was erased, remembered for retries and for late replays of what came before.
+    pub erased: Mutex<Erased>,
+    /// What retention removed, for `/metrics`.
+    pub expired: expiry::Expired,
     /// Popup results per rule and arm, summed over every visitor's history.
     pub tally: Tally,
     /// Held for the whole of one `apply`. A snapshot passes through it after reading visitors
@@ -99,6 +107,8 @@ impl Engine {
             outbox: Mutex::new(Outbox::default()),
             alerts: Mutex::new(AlertTable::default()),
             accounts: Mutex::new(accounts),
+            erased: Mutex::new(Erased::default()),
+            expired: expiry::Expired::default(),
             tally: Tally::default(),
             apply_gate: Mutex::new(()),
         }
@@ -134,6 +144,10 @@ impl Engine {
                 .get(&(Arc::clone(&batch.site), address.to_string()))
                 .map(|id| *id)
         };
+        if lock(&self.erased).holds_back(&key, now) {
+            // Received before its visitor was erased, and replayed late (a node's spool).
+            return None;
+        }
         let points = self.model.scoring.batch_points(&batch.events);
         let half_life = self.model.scoring.half_life_ms;
 

@@ -29,9 +29,23 @@ pub struct Outbox {
     pub entries: BTreeMap<u64, OutboxEntry>,
 }
 
+/// Undelivered events kept at most. Past it (an endpoint down for days under heavy traffic)
+/// the oldest goes, with a warning: memory must stay bounded, and every node drops the same
+/// one, as pushes happen in log order.
+pub const MAX_OUTBOX: usize = 100_000;
+
 impl Outbox {
     pub fn push(&mut self, entry: OutboxEntry) {
         self.entries.insert(entry.id, entry);
+        if self.entries.len() > MAX_OUTBOX
+            && let Some((id, dropped)) = self.entries.pop_first()
+        {
+            tracing::warn!(
+                event = id,
+                kind = dropped.kind,
+                "webhook outbox full: the oldest undelivered event is dropped"
+            );
+        }
     }
 
     pub fn remove(&mut self, id: u64) {
@@ -59,4 +73,27 @@ pub fn payload(kind: &str, at_ms: i64, data: serde_json::Value) -> String {
         "data": data,
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_outbox_drops_its_oldest_event() {
+        let mut outbox = Outbox::default();
+        for id in 0..=MAX_OUTBOX as u64 {
+            outbox.push(OutboxEntry {
+                id,
+                site: "demo".into(),
+                kind: "person.identified".into(),
+                people: Vec::new(),
+                visitors: Vec::new(),
+                payload: String::new(),
+                created_ms: 0,
+            });
+        }
+        assert_eq!(outbox.entries.len(), MAX_OUTBOX);
+        assert_eq!(outbox.entries.keys().next(), Some(&1));
+    }
 }

@@ -318,7 +318,18 @@ impl Engine {
                 survivor,
                 merged,
             } => self.merge(ids, site, *survivor, *merged),
-            AdminOp::Erase { site, person } => self.erase(site, *person),
+            AdminOp::Erase { site, person } => {
+                // Written before records named what the request found: find it now.
+                let found = self.erasure_targets(site, *person);
+                self.erase(site, *person, &found, 0);
+            }
+            AdminOp::ErasePerson {
+                site,
+                person,
+                visitors,
+                at_ms,
+            } => self.erase(site, *person, visitors, *at_ms),
+            AdminOp::Expire(expiry) => self.expire(expiry),
             AdminOp::ImportPeople(chunk) => self.apply_import(chunk, ids),
             AdminOp::ImportAccounts(chunk) => self.apply_account_import(chunk, seq),
         }
@@ -429,31 +440,6 @@ impl Engine {
             Vec::new(),
             data,
         );
-    }
-
-    /// Removes the person and every visitor linked to them, and scrubs their ids from others.
-    fn erase(&self, site: &Arc<str>, person: PersonId) {
-        let Some((_, gone)) = self.persons.remove(&person) else {
-            return;
-        };
-        self.emails.remove(&(Arc::clone(site), gone.email.clone()));
-        self.merged
-            .retain(|from, to| *from != person && *to != person);
-        for device in &gone.visitors {
-            let key = VisitorKey {
-                site: Arc::clone(site),
-                id: *device,
-            };
-            if let Some((_, v)) = self.visitors.remove(&key) {
-                lock(&self.feed).remove(&v);
-            }
-        }
-        for mut other in self.persons.iter_mut() {
-            people::forget_devices(&mut other, &gone.visitors);
-        }
-        lock(&self.outbox).forget(person, &gone.visitors);
-        lock(&self.alerts).forget(person);
-        lock(&self.accounts).forget(&gone.visitors, person);
     }
 }
 

@@ -602,3 +602,9 @@ fn a_forms_points_count_once_a_day_per_person() {
         .count();
     assert_eq!(scored, 3, "contact, brochure, contact a day later");
 }
+
+#[path = "tests_erasure.rs"]
+mod erasure;
+
+#[path = "tests_expiry.rs"]
+mod expiry;

@@ -242,6 +242,13 @@ fn metrics(app: &App) -> Response<Body> {
     let gauges = &app.metrics.gauges;
     gauges.visitors.set(stats.visitors as i64);
     gauges.log_bytes.set(stats.log_bytes as i64);
+    let expired = &app.store.engine().expired;
+    let read = |n: &std::sync::atomic::AtomicU64| {
+        i64::try_from(n.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(i64::MAX)
+    };
+    gauges.expired_visitors.set(read(&expired.visitors));
+    gauges.expired_people.set(read(&expired.people));
+    gauges.expired_events.set(read(&expired.events));
     gauges
         .healthy
         .set(i64::from(app.store.health() == Health::Ok));

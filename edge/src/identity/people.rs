@@ -108,18 +108,7 @@ pub fn merge_into(survivor: &mut Person, old: &Person, seq: u64, half_life_ms: i
 
 /// Whether an audit entry names one of `visitors`: after an erasure no record may.
 pub fn mentions(kind: &AuditKind, visitors: &[VisitorId]) -> bool {
-    match kind {
-        AuditKind::Joined { visitor, .. }
-        | AuditKind::SharedDevice { visitor, .. }
-        | AuditKind::Split { visitor }
-        | AuditKind::ClickIgnored { visitor, .. }
-        | AuditKind::ProposedChange { visitor, .. } => visitors.contains(visitor),
-        AuditKind::Merged { .. }
-        | AuditKind::StageChanged { .. }
-        | AuditKind::ConversionScored { .. }
-        | AuditKind::Offline(_)
-        | AuditKind::ImportProposed { .. } => false,
-    }
+    kind.visitor().is_some_and(|v| visitors.contains(&v))
 }
 
 /// Takes out of `other` everything that pointed at the erased person's devices.

@@ -207,7 +207,7 @@ fn join(
         // only what comes from now on changes hands.
         retroactive = visitor.links.is_empty();
         let since_ms = if retroactive { i64::MIN } else { now };
-        visitor.links.push(Link {
+        visitor.add_link(Link {
             seq,
             since_ms,
             person: Some(person),

@@ -79,9 +79,9 @@ pub struct ImportedPerson {
 /// Unlike the other admin changes, this one names people by email: the import is what creates
 /// them, and a person who does not exist yet has no id to name. The rows carry exactly what a
 /// conversion's form fields would (address and attributes), and erasure removes them from the
-/// log the same way it removes a form's: `DELETE /api/v1/people/{id}` appends `Erase`, which
-/// drops the person (and, with them, the offline events kept in their audit) from the state,
-/// then calls `Store::compact`. Compaction writes a snapshot of the state at the current log
+/// log the same way it removes a form's: `DELETE /api/v1/people/{id}` appends `ErasePerson`,
+/// which drops the person (and, with them, the offline events kept in their audit) from the
+/// state, then calls `Store::compact`. Compaction writes a snapshot of the state at the current log
 /// position and deletes every log segment (embedded) or trims the stream (Redis) before it, so
 /// the chunk that once held the address is gone with them; what survives is the snapshot, which
 /// no longer holds the person. Replaying the snapshot cannot bring the row back, because replay

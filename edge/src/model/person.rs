@@ -237,6 +237,25 @@ pub enum AuditKind {
     },
 }
 
+impl AuditKind {
+    /// The device the entry is about, if any: erasure removes every device a person's audit
+    /// names, including those split off again.
+    pub fn visitor(&self) -> Option<VisitorId> {
+        match self {
+            AuditKind::Joined { visitor, .. }
+            | AuditKind::SharedDevice { visitor, .. }
+            | AuditKind::Split { visitor }
+            | AuditKind::ClickIgnored { visitor, .. }
+            | AuditKind::ProposedChange { visitor, .. } => Some(*visitor),
+            AuditKind::Merged { .. }
+            | AuditKind::StageChanged { .. }
+            | AuditKind::ConversionScored { .. }
+            | AuditKind::Offline(_)
+            | AuditKind::ImportProposed { .. } => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JoinSource {
@@ -265,6 +284,10 @@ pub struct Person {
 /// Audit lines kept per person; the oldest go first.
 pub const MAX_AUDIT: usize = 500;
 
+/// Devices a person's record lists at most (see `Person::add_visitor`): a real person has a
+/// handful; thousands mean a shared address typed into forms everywhere.
+pub const MAX_VISITORS: usize = 256;
+
 impl Person {
     pub fn new(id: PersonId, site: Arc<str>, email: String, now_ms: i64) -> Person {
         Person {
@@ -289,8 +312,13 @@ impl Person {
         self.audit.push(AuditEntry { at_ms, seq, what });
     }
 
+    /// At `MAX_VISITORS` devices the oldest leaves the list: its sessions leave the person's
+    /// timeline, while the device still names the person in its links (erasure finds it there).
     pub fn add_visitor(&mut self, visitor: VisitorId) {
         if !self.visitors.contains(&visitor) {
+            if self.visitors.len() >= MAX_VISITORS {
+                self.visitors.remove(0);
+            }
             self.visitors.push(visitor);
         }
     }
@@ -299,6 +327,22 @@ impl Person {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_person_lists_at_most_max_visitors_devices_and_the_oldest_leaves() {
+        let mut p = Person::new(PersonId(1), "demo".into(), "a@x.jp".into(), 0);
+        for n in 0..=MAX_VISITORS as u32 {
+            let mut id = [0u8; 16];
+            id[..4].copy_from_slice(&n.to_le_bytes());
+            p.add_visitor(VisitorId(id));
+        }
+        assert_eq!(p.visitors.len(), MAX_VISITORS);
+        assert_eq!(
+            p.visitors[0].0[..4],
+            1u32.to_le_bytes(),
+            "device 0 left first"
+        );
+    }
 
     #[test]
     fn blanks_never_erase_known_attributes() {

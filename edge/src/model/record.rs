@@ -39,7 +39,8 @@ pub enum AdminOp {
         survivor: PersonId,
         merged: PersonId,
     },
-    /// Remove the person and every visitor linked to them.
+    /// Remove the person and every visitor linked to them. Written by format 3 builds before
+    /// `ErasePerson`; still applied when replayed.
     Erase { site: Arc<str>, person: PersonId },
     /// A webhook event reached every endpoint: it leaves the outbox.
     WebhookDelivered { event: u64 },
@@ -58,6 +59,20 @@ pub enum AdminOp {
     AlertRetried { alert: u64, destination: String },
     /// A digest found due by a node, with what it says; the engine queues it once per period.
     Digest(Box<crate::notice::Digest>),
+    /// Erasure on request: the person, every visitor the request found to be theirs (by link,
+    /// by audit, or because its events name their address), and every mention of them. The
+    /// visitors are named in the record, so that its replay over any snapshot, however fuzzy,
+    /// removes the same ones. Visitor data received before `at_ms` that a node replays later
+    /// (from its spool) stays erased.
+    ErasePerson {
+        site: Arc<str>,
+        person: PersonId,
+        visitors: Vec<VisitorId>,
+        at_ms: i64,
+    },
+    /// Retention: what one node found expired. See `Expiry`.
+    Expire(Box<Expiry>),
+    // Added after the variants above (main's erasure and retention), at the end.
     /// One chunk of an imported people list (see `ImportChunk` for why it names people by
     /// email, and how erasure still leaves no address in the log).
     ImportPeople(Box<crate::model::offline::ImportChunk>),
@@ -65,3 +80,29 @@ pub enum AdminOp {
     /// owner as the CRM says now.
     ImportAccounts(Box<crate::model::offline::AccountsChunk>),
 }
+
+/// What has been quiet for longer than the retention policy keeps it, in one site, with the
+/// cutoffs the node used. Applying removes each entity only if it is still past its cutoff
+/// then (a visit between the search and the record keeps it), so every node, and every replay
+/// over any snapshot, removes the same ones. A record names at most `MAX_EXPIRED` entities, so
+/// applying one never holds up collect for long.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Expiry {
+    pub site: Arc<str>,
+    /// When the node searched: accounts drop what no window before it reaches.
+    pub at_ms: i64,
+    /// Anonymous visitors last seen before this go.
+    pub anonymous_before_ms: i64,
+    pub visitors: Vec<VisitorId>,
+    /// People last seen before this go, with their devices, unless their stage is kept.
+    pub people_before_ms: i64,
+    pub keep_stages: Vec<Stage>,
+    pub people: Vec<PersonId>,
+    /// The events of visits that ended before this go from these visitors; the visits and their
+    /// counts stay.
+    pub events_before_ms: i64,
+    pub trim: Vec<VisitorId>,
+}
+
+/// Entities one expiry record names at most.
+pub const MAX_EXPIRED: usize = 1_000;

@@ -42,6 +42,9 @@ pub struct Visitor {
     pub score: Score,
 }
 
+/// Owners a visitor remembers at most (see `Visitor::add_link`).
+pub const MAX_LINKS: usize = 64;
+
 /// From `since_ms` on, the visitor's activity is `person`'s (`None`: anonymous again).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
@@ -216,6 +219,16 @@ impl Visitor {
     }
 
     /// The person the visitor belongs to now.
+    /// Records who holds the device from now on. At `MAX_LINKS` (a kiosk or a shared office
+    /// PC passed between that many people) the oldest link goes: the sessions it covered count
+    /// as the next link's owner's, or as anonymous before the first one kept.
+    pub fn add_link(&mut self, link: Link) {
+        if self.links.len() >= MAX_LINKS {
+            self.links.remove(0);
+        }
+        self.links.push(link);
+    }
+
     pub fn owner(&self) -> Option<PersonId> {
         self.links.last().and_then(|l| l.person)
     }
@@ -247,6 +260,21 @@ impl Visitor {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_device_remembers_at_most_max_links_owners() {
+        let mut v = Visitor::new("demo".into(), VisitorId([1; 16]), 0);
+        for n in 0..=MAX_LINKS as u64 {
+            v.add_link(Link {
+                seq: n,
+                since_ms: n as i64,
+                person: Some(PersonId(n)),
+            });
+        }
+        assert_eq!(v.links.len(), MAX_LINKS);
+        assert_eq!(v.links[0].person, Some(PersonId(1)));
+        assert_eq!(v.owner(), Some(PersonId(MAX_LINKS as u64)));
+    }
+
     use super::*;
 
     const MIN: i64 = 60_000;

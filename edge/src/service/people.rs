@@ -149,13 +149,34 @@ pub async fn merge(
     change(store, sites, survivor.id, op).await
 }
 
-/// Erasure: the person, every visitor linked to them, and every file that held them.
-pub async fn erase(store: &dyn Store, sites: &[Arc<str>], id: &str) -> Result<(), PeopleError> {
-    let person = find(store, sites, id).await?;
+/// Erasure: the person, every visitor that was ever theirs or names their address, and every
+/// file that held them. A retry of an erasure already stored (its compaction failed, or the
+/// answer was lost) compacts again and succeeds.
+pub async fn erase(
+    store: &dyn Store,
+    sites: &[Arc<str>],
+    id: &str,
+    now_ms: i64,
+) -> Result<(), PeopleError> {
+    let person = match find(store, sites, id).await {
+        Ok(person) => person,
+        Err(PeopleError::NotFound) => {
+            let id = PersonId::parse(id).ok_or(PeopleError::InvalidId)?;
+            if !store.engine().was_erased(id, sites) {
+                return Err(PeopleError::NotFound);
+            }
+            store.compact().await?;
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let visitors = store.erasure_targets(&person.site, person.id).await?;
     store
-        .admin(AdminOp::Erase {
+        .admin(AdminOp::ErasePerson {
             site: Arc::clone(&person.site),
             person: person.id,
+            visitors,
+            at_ms: now_ms,
         })
         .await?;
     store.compact().await?;

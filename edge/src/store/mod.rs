@@ -190,6 +190,16 @@ pub trait Store: Send + Sync + 'static {
         Ok(lock(&self.engine().accounts).detail(site, domain))
     }
 
+    /// The visitors an erasure of `person` must remove (see `Engine::erasure_targets`).
+    async fn erasure_targets(
+        &self,
+        site: &Arc<str>,
+        person: PersonId,
+    ) -> Result<Vec<VisitorId>, StoreError> {
+        self.catch_up(Freshness::Api).await?;
+        Ok(self.engine().erasure_targets(site, person))
+    }
+
     /// Every person of `site`.
     async fn people_of_site(&self, site: &str) -> Result<Vec<Person>, StoreError> {
         self.catch_up(Freshness::Api).await?;

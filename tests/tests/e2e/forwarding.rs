@@ -51,3 +51,23 @@ async fn only_the_configured_forwarding_header_names_the_client() {
     }
     assert_eq!(statuses, [200, 200, 429], "Forwarded names the client");
 }
+
+/// An IPv6 host holds a whole /64 and can send every request from a new address in it: the
+/// edge rate-limits the /64 as one client, and another /64 as another.
+#[tokio::test]
+async fn a_client_rotating_ipv6_addresses_inside_one_slash_64_is_one_client() {
+    let config = EdgeConfig {
+        per_ip: (1, 3),
+        trusted_proxies: vec!["127.0.0.0/8"],
+        ..EdgeConfig::default()
+    };
+    let edge = Edge::start(&config);
+    let mut statuses = Vec::new();
+    for i in 1..=5u32 {
+        let rotated = format!("2001:db8:a:b:{:x}:{:x}::{i:x}", i * 7919, i * 104_729);
+        statuses.push(collect_with(&edge, &[("x-forwarded-for", rotated)]).await);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429], "one /64, one bucket");
+    let other = collect_with(&edge, &[("x-forwarded-for", "2001:db8:a:c::1".into())]).await;
+    assert_eq!(other, 200, "the next /64 is another client");
+}

@@ -12,6 +12,7 @@ mod contract;
 mod deploy;
 mod durability;
 mod engine;
+mod erasure;
 mod form_abuse;
 mod forwarding;
 mod identity;

@@ -171,7 +171,8 @@ pub async fn patch(
 }
 
 pub async fn erase(app: &App, sites: &[Arc<str>], id: &str) -> Result<Response<Body>, ApiError> {
-    people::erase(app.store.as_ref(), sites, id).await?;
+    let now_ms = app.collector.clock.now_ms();
+    people::erase(app.store.as_ref(), sites, id, now_ms).await?;
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 

@@ -17,9 +17,7 @@ mod svg;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use bytes::Bytes;
 use cookie::Cookie;
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -30,6 +28,7 @@ use auth::{SESSION_COOKIE, SignedIn};
 use i18n::{LANG_COOKIE, Lang, Tr};
 
 use super::App;
+use super::body::{self, BodyError, BodyTiming};
 use super::response::Body;
 use crate::config::Config;
 
@@ -230,7 +229,7 @@ pub async fn handle(
     let mut response = match (&method, page) {
         (&Method::GET | &Method::HEAD, Page::Asset(name)) => pages::asset(name),
         (&Method::GET | &Method::HEAD, Page::Login) => pages::login::form(&ctx, None),
-        (&Method::POST, Page::Login) => match read_form(request).await {
+        (&Method::POST, Page::Login) => match read_form(request, ctx.app.body_timing).await {
             Ok(form) => pages::login::submit(&ctx, &form).await,
             Err(response) => response,
         },
@@ -288,7 +287,7 @@ async fn signed_in(
     let form = if get {
         Vec::new()
     } else {
-        let form = match read_form(request).await {
+        let form = match read_form(request, ctx.app.body_timing).await {
             Ok(form) => form,
             Err(response) => return response,
         };
@@ -364,13 +363,34 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
         .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
 }
 
-async fn read_form(request: Request<Incoming>) -> Result<Vec<(String, String)>, Response<Body>> {
-    let bytes: Bytes = match Limited::new(request.into_body(), MAX_FORM).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
+/// A form body within the console's size bound and the server's body timing: a client that
+/// sends the headers and then dribbles the form holds a connection no longer than any other.
+async fn read_form(
+    request: Request<Incoming>,
+    timing: BodyTiming,
+) -> Result<Vec<(String, String)>, Response<Body>> {
+    let bytes = match body::read(request.into_body(), MAX_FORM, timing).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge) => {
             return Err(pages::plain(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "the form is larger than 16 KiB",
+            ));
+        }
+        Err(BodyError::TooSlow) => {
+            let mut response = pages::plain(
+                StatusCode::REQUEST_TIMEOUT,
+                "the form came too slowly; send it again",
+            );
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Err(response);
+        }
+        Err(BodyError::Unreadable(_)) => {
+            return Err(pages::plain(
+                StatusCode::BAD_REQUEST,
+                "the form could not be read",
             ));
         }
     };

@@ -75,4 +75,6 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
 #[cfg(test)]
 mod alert_tests;
 #[cfg(test)]
+mod erasure_tests;
+#[cfg(test)]
 mod tests;

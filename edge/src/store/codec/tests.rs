@@ -322,27 +322,39 @@ fn the_golden_file_reads_back() {
         Some(hanako()),
         "the merged id resolves to the survivor"
     );
+    assert!(
+        engine.was_erased(id(5), &[Arc::from("demo")]),
+        "the erasure is remembered"
+    );
 }
 
-/// The first format-3 golden file, written before people's audits could hold proposed changes
-/// and scored conversions (new `AuditKind` variants, added at the end): files of that build
-/// still decode and load.
+/// Earlier format-3 golden files, which older builds of this format wrote, still decode and
+/// load: the first, written before people's audits could hold proposed changes and scored
+/// conversions (new `AuditKind` variants, added at the end), and the one written before
+/// snapshots remembered erasures (a new `Entry` variant, added at the end).
 #[test]
-fn the_first_format_3_file_still_loads() {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/store/codec/format-3-first.golden");
-    let first = std::fs::read(path).expect("the first golden file");
-    let parts = split(&first);
-    let records = records();
-    for (record, bytes) in records.iter().zip(&parts) {
-        assert_eq!(&decode_record(bytes).expect("decode"), record);
+fn earlier_format_3_files_still_load() {
+    for (name, visitors) in [
+        ("format-3-first.golden", 2),
+        ("format-3-before-erased.golden", 2),
+    ] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("src/store/codec")
+            .join(name);
+        let earlier = std::fs::read(path).expect("the earlier golden file");
+        let parts = split(&earlier);
+        let records = records();
+        for (record, bytes) in records.iter().zip(&parts) {
+            assert_eq!(&decode_record(bytes).expect("decode"), record, "{name}");
+        }
+        let engine = engine();
+        for bytes in &parts[records.len()..] {
+            engine.load(decode_entry(bytes).expect("decode"));
+        }
+        engine.rebuild_indexes();
+        assert_eq!(engine.persons.len(), 1, "{name}");
+        assert_eq!(engine.visitors.len(), visitors, "{name}");
     }
-    let engine = engine();
-    for bytes in &parts[records.len()..] {
-        engine.load(decode_entry(bytes).expect("decode"));
-    }
-    engine.rebuild_indexes();
-    assert_eq!(engine.persons.len(), 1);
 }
 
 /// Records and snapshot entries as decoders meet them after a torn write or a bad disk: the

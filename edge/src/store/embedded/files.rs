@@ -51,6 +51,9 @@ pub struct Numbered {
 pub struct Listing {
     pub segments: Vec<Numbered>,
     pub snapshots: Vec<Numbered>,
+    /// Snapshots a crash cut short (`snapshot-*.tmp`): never read, and removed at start-up, as
+    /// they may hold data erased since.
+    pub unfinished: Vec<PathBuf>,
 }
 
 pub fn segment_path(dir: &Path, start_seq: u64) -> PathBuf {
@@ -64,6 +67,7 @@ pub fn snapshot_path(dir: &Path, seq: u64) -> PathBuf {
 pub fn list(dir: &Path) -> io::Result<Listing> {
     let mut segments = Vec::new();
     let mut snapshots = Vec::new();
+    let mut unfinished = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
@@ -81,13 +85,17 @@ pub fn list(dir: &Path) -> io::Result<Listing> {
             segments.push(segment);
         } else if let Some(snapshot) = numbered("snapshot-", ".snap") {
             snapshots.push(snapshot);
+        } else if let Some(unfinished_one) = numbered("snapshot-", ".tmp") {
+            unfinished.push(unfinished_one.path);
         }
     }
     segments.sort();
     snapshots.sort();
+    unfinished.sort();
     Ok(Listing {
         segments,
         snapshots,
+        unfinished,
     })
 }
 

@@ -97,6 +97,8 @@ impl EmbeddedStore {
             dir: options.dir,
             snapshot_after_bytes: options.snapshot_after_bytes,
             snapshot_seq: recovered.snapshot_seq,
+            compactions: Vec::new(),
+            wake: tx.downgrade(),
         };
         let handle = std::thread::Builder::new()
             .name("mikomi-wal".into())

@@ -31,6 +31,12 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
         listing = files::list(dir).map_err(|e| StoreError::io(format!("{shown}: list"), e))?;
     }
 
+    for path in &listing.unfinished {
+        tracing::warn!(file = %path.display(), "removing a snapshot a crash left unfinished");
+        fs::remove_file(path)
+            .map_err(|e| StoreError::io(format!("{}: remove", path.display()), e))?;
+    }
+
     let mut snapshot_seq = 0;
     let state = &shared.state;
     if let Some(newest) = listing.snapshots.last() {

@@ -448,3 +448,60 @@ async fn a_migration_interrupted_between_moves_is_finished() {
     );
     store.close().await.expect("close");
 }
+
+/// A crash while a snapshot was written leaves `snapshot-*.tmp`: it may hold data erased since
+/// (it is never read), so start-up removes it.
+#[tokio::test]
+async fn a_snapshot_a_crash_cut_short_is_removed_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = open(dir.path(), u64::MAX);
+        store.record(batch(1, 0, "/a")).await.expect("record");
+    }
+    let tmp = dir.path().join(format!("snapshot-{:020}.tmp", 7));
+    std::fs::write(&tmp, b"MKSNAP03half of a state").expect("write");
+    let store = open(dir.path(), u64::MAX);
+    assert!(!tmp.exists(), "the unfinished snapshot is still there");
+    assert!(store.visitor(&key(1)).await.expect("read").is_some());
+}
+
+/// An erasure's compaction writes its snapshot beside the writer: a batch sent while it runs is
+/// stored and answered before the snapshot is done, not after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_are_stored_while_an_erasure_compacts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = std::sync::Arc::new(open(dir.path(), u64::MAX));
+    store.record(batch(1, 0, "/a")).await.expect("record");
+    // A state whose snapshot takes a while to write.
+    for n in 0..60_000u32 {
+        let mut id = [0u8; 16];
+        id[..4].copy_from_slice(&n.to_le_bytes());
+        id[15] = 0xee;
+        let mut visitor = Visitor::new("demo".into(), VisitorId(id), 0);
+        visitor.apply(1, &batch(0, 0, "/filler"), &model().sessions);
+        store
+            .shared
+            .state
+            .load(crate::engine::image::Entry::Visitor(visitor));
+    }
+    let compacting = {
+        let store = std::sync::Arc::clone(&store);
+        tokio::spawn(async move { store.compact().await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    store.record(batch(2, 1, "/b")).await.expect("record");
+    assert!(
+        !compacting.is_finished(),
+        "the batch was held up until the snapshot was written"
+    );
+    compacting.await.expect("join").expect("compaction");
+    let files = files::list(dir.path()).expect("list");
+    assert_eq!(files.snapshots.len(), 1);
+    assert!(
+        files
+            .segments
+            .iter()
+            .all(|s| s.seq >= files.snapshots[0].seq),
+        "no segment older than the compaction is left"
+    );
+}

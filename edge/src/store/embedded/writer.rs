@@ -25,9 +25,16 @@ pub(super) enum Command {
     Record(Pending),
     /// Commit what is queued, write a final snapshot, stop.
     Close(oneshot::Sender<Result<(), StoreError>>),
-    /// Start a new segment and snapshot now, removing every older file: after an erasure.
+    /// Start a new segment and snapshot, removing every older file: after an erasure. Answered
+    /// when the snapshot is durable; the snapshot is written beside the writer, which goes on
+    /// committing, and erasures that arrive together share one.
     Compact(oneshot::Sender<Result<(), StoreError>>),
+    /// A background snapshot finished: compactions that waited for it may start.
+    SnapshotDone,
 }
+
+/// Callers waiting for a compaction.
+type Waiters = Vec<oneshot::Sender<Result<(), StoreError>>>;
 
 pub(super) struct Pending {
     pub record: LogRecord,
@@ -45,6 +52,10 @@ pub(super) struct Writer {
     pub snapshot_after_bytes: u64,
     /// The log position of the last snapshot: a close with nothing newer writes none.
     pub snapshot_seq: u64,
+    /// Compactions asked for and not yet started (a snapshot was running).
+    pub compactions: Waiters,
+    /// Lets a finished snapshot wake the writer without keeping its queue open.
+    pub wake: mpsc::WeakSender<Command>,
 }
 
 impl Writer {
@@ -52,27 +63,15 @@ impl Writer {
         let mut group = Vec::with_capacity(64);
         let mut buf = Vec::with_capacity(1 << 20);
         while let Some(command) = self.rx.blocking_recv() {
-            let mut close = None;
-            let mut compact = None;
-            match command {
-                Command::Record(pending) => group.push(pending),
-                Command::Close(done) => close = Some(done),
-                Command::Compact(done) => compact = Some(done),
-            }
-            while close.is_none() && compact.is_none() && group.len() < MAX_GROUP {
+            let mut close = self.take(command, &mut group);
+            while close.is_none() && group.len() < MAX_GROUP {
                 match self.rx.try_recv() {
-                    Ok(Command::Record(pending)) => group.push(pending),
-                    Ok(Command::Close(done)) => close = Some(done),
-                    Ok(Command::Compact(done)) => compact = Some(done),
+                    Ok(command) => close = self.take(command, &mut group),
                     Err(_) => break,
                 }
             }
             if !group.is_empty() {
                 self.commit(&mut group, &mut buf);
-            }
-            if let Some(done) = compact {
-                let _ = done.send(self.compact());
-                continue;
             }
             if let Some(done) = close {
                 self.rx.close();
@@ -80,18 +79,41 @@ impl Writer {
                     match command {
                         Command::Record(pending) => group.push(pending),
                         Command::Close(other) | Command::Compact(other) => {
-                            let _ = other.send(Ok(()));
+                            self.compactions.push(other);
                         }
+                        Command::SnapshotDone => {}
                     }
                 }
                 if !group.is_empty() {
                     self.commit(&mut group, &mut buf);
                 }
-                let _ = done.send(self.final_snapshot());
+                // The final snapshot leaves no older file: it is every waiting compaction too.
+                let result = self.final_snapshot();
+                answer(std::mem::take(&mut self.compactions), &result);
+                let _ = done.send(result);
                 return;
             }
-            self.maybe_snapshot();
+            if !self.compactions.is_empty() {
+                self.start_compaction();
+            } else {
+                self.maybe_snapshot();
+            }
         }
+    }
+
+    /// Sorts one command into the group, the waiting compactions, or a close (returned).
+    fn take(
+        &mut self,
+        command: Command,
+        group: &mut Vec<Pending>,
+    ) -> Option<oneshot::Sender<Result<(), StoreError>>> {
+        match command {
+            Command::Record(pending) => group.push(pending),
+            Command::Close(done) => return Some(done),
+            Command::Compact(done) => self.compactions.push(done),
+            Command::SnapshotDone => {}
+        }
+        None
     }
 
     fn commit(&mut self, group: &mut Vec<Pending>, buf: &mut Vec<u8>) {
@@ -158,44 +180,64 @@ impl Writer {
         {
             return;
         }
-        let seq = self.next_seq;
-        match files::create_segment(&self.dir, seq) {
-            Ok(appender) => self.appender = appender,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not start a new log segment; snapshot postponed");
-                return;
-            }
+        if let Err(e) = self.rotate() {
+            tracing::warn!(error = %e, "could not start a new log segment; snapshot postponed");
+            return;
         }
+        self.start_snapshot(Vec::new());
+    }
+
+    /// Starts the compaction the waiting erasures asked for, unless a snapshot is running: one
+    /// that started before them may hold what they erased, so theirs waits for the next one.
+    fn start_compaction(&mut self) {
+        if self.shared.snapshot_running.load(Ordering::Acquire) {
+            return; // `SnapshotDone` comes back here
+        }
+        let waiters = std::mem::take(&mut self.compactions);
+        if let Err(e) = self.rotate() {
+            let e = StoreError::io(format!("{}: new segment", self.dir.display()), e);
+            answer(waiters, &Err(e));
+            return;
+        }
+        self.start_snapshot(waiters);
+    }
+
+    /// A new segment at the next position, unless the open one starts there already.
+    fn rotate(&mut self) -> std::io::Result<()> {
+        let seq = self.next_seq;
+        if self.appender.path != files::segment_path(&self.dir, seq) {
+            self.appender = files::create_segment(&self.dir, seq)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the snapshot at the next position on its own thread, then removes every older
+    /// file and answers `waiters`.
+    fn start_snapshot(&mut self, waiters: Waiters) {
+        let seq = self.next_seq;
         self.shared.snapshot_running.store(true, Ordering::Release);
         self.snapshot_seq = seq;
         let shared = Arc::clone(&self.shared);
         let dir = self.dir.clone();
+        let wake = self.wake.clone();
         let spawned = std::thread::Builder::new()
             .name("mikomi-snapshot".into())
             .spawn(move || {
-                if let Err(e) = snapshot_and_trim(&shared, &dir, seq) {
+                let result = snapshot_and_trim(&shared, &dir, seq);
+                if let Err(e) = &result {
                     tracing::error!(error = %e, "snapshot failed; the log is kept whole");
                 }
                 shared.snapshot_running.store(false, Ordering::Release);
+                answer(waiters, &result);
+                if let Some(writer) = wake.upgrade() {
+                    // Full: the writer is busy and looks at waiting compactions anyway.
+                    let _ = writer.try_send(Command::SnapshotDone);
+                }
             });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "could not start the snapshot thread");
             self.shared.snapshot_running.store(false, Ordering::Release);
         }
-    }
-
-    /// A synchronous rotation and snapshot: when it returns, no file written before it exists.
-    fn compact(&mut self) -> Result<(), StoreError> {
-        while self.shared.snapshot_running.load(Ordering::Acquire) {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        let seq = self.next_seq;
-        if self.appender.path != files::segment_path(&self.dir, seq) {
-            self.appender = files::create_segment(&self.dir, seq)
-                .map_err(|e| StoreError::io(format!("{}: new segment", self.dir.display()), e))?;
-        }
-        self.snapshot_seq = seq;
-        snapshot_and_trim(&self.shared, &self.dir, seq)
     }
 
     fn final_snapshot(&mut self) -> Result<(), StoreError> {
@@ -206,6 +248,17 @@ impl Writer {
             return Ok(());
         }
         snapshot_and_trim(&self.shared, &self.dir, self.next_seq)
+    }
+}
+
+/// Tells every waiting caller how the compaction went.
+fn answer(waiters: Waiters, result: &Result<(), StoreError>) {
+    for waiter in waiters {
+        let copy = match result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(StoreError::Unavailable(format!("compaction failed: {e}"))),
+        };
+        let _ = waiter.send(copy);
     }
 }
 

@@ -47,6 +47,26 @@ impl Keys {
     pub fn chunk(&self, seq: u64, index: u64) -> String {
         format!("{}:snapshot:{seq}:{index}", self.tag)
     }
+
+    /// A `SCAN MATCH` pattern for every snapshot chunk under the prefix.
+    pub fn chunk_pattern(&self) -> String {
+        let mut escaped = String::with_capacity(self.tag.len() + 12);
+        for c in self.tag.chars() {
+            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                escaped.push('\\');
+            }
+            escaped.push(c);
+        }
+        escaped + ":snapshot:*"
+    }
+
+    /// The snapshot position a chunk key names, if it is one of ours.
+    pub fn chunk_seq(&self, key: &str) -> Option<u64> {
+        let rest = key.strip_prefix(&self.tag)?.strip_prefix(":snapshot:")?;
+        let (seq, index) = rest.split_once(':')?;
+        index.parse::<u64>().ok()?;
+        seq.parse().ok()
+    }
 }
 
 /// KEYS: seq, log. ARGV: node, then (record, record id) pairs. Appends them all, in order, in
@@ -227,4 +247,23 @@ pub async fn publish_snapshot(
 pub fn parse_pointer(text: &str) -> Option<(u64, u64)> {
     let (seq, chunks) = text.split_once(' ')?;
     Some((seq.parse().ok()?, chunks.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Keys;
+
+    #[test]
+    fn chunk_keys_name_their_snapshot_and_the_pattern_escapes_the_prefix() {
+        let keys = Keys::new("shop*1");
+        let chunk = keys.chunk(42, 3);
+        assert_eq!(keys.chunk_seq(&chunk), Some(42));
+        assert_eq!(
+            keys.chunk_seq(&keys.snapshot),
+            None,
+            "the pointer is no chunk"
+        );
+        assert_eq!(keys.chunk_seq("{other}:snapshot:42:3"), None);
+        assert_eq!(keys.chunk_pattern(), "{shop\\*1}:snapshot:*");
+    }
 }

@@ -120,13 +120,17 @@ impl Node {
         )
         .await?;
         let Some(previous) = previous else {
-            self.delete_chunks(seq, chunks.len() as u64).await; // a newer one is in place
+            // A newer one is in place: ours goes (the next sweep takes what is left).
+            let _ = self.delete_chunks(seq, chunks.len() as u64).await;
             return Ok(());
         };
         let previous = log::parse_pointer(&previous);
+        let mut left = 0;
         if let Some((old_seq, old_chunks)) = previous {
-            self.delete_chunks(old_seq, old_chunks).await;
+            left += self.delete_chunks(old_seq, old_chunks).await;
         }
+        // Chunks an earlier snapshot failed to delete, or one a crash left half written.
+        left += self.sweep_chunks_before(seq).await;
         let trim_below = if trim_to_it {
             seq + 1
         } else {
@@ -141,6 +145,13 @@ impl Node {
             self.redis.query_within::<u64>(&trim, BULK_TIMEOUT).await?;
         }
         self.snapshot_seq.store(seq, Ordering::Relaxed);
+        if left > 0 && trim_to_it {
+            // An erasure is done only when no older copy of the state is left: the client's
+            // retry compacts again.
+            return Err(StoreError::Unavailable(format!(
+                "{left} old snapshot chunks could not be deleted from redis yet"
+            )));
+        }
         tracing::info!(
             seq,
             chunks = chunks.len(),
@@ -152,16 +163,80 @@ impl Node {
         Ok(())
     }
 
-    async fn delete_chunks(&self, seq: u64, chunks: u64) {
+    /// Deletes the chunks of the snapshot at `seq`, each tried a few times; returns how many
+    /// are left.
+    async fn delete_chunks(&self, seq: u64, chunks: u64) -> u64 {
+        let mut left = 0;
         for index in 0..chunks {
-            let mut del = Cmd::new();
-            del.arg("DEL").arg(self.keys.chunk(seq, index));
-            if let Err(e) = self.redis.query::<u64>(&del).await {
-                tracing::warn!(error = %e, seq, index, "an old snapshot chunk was left in redis");
+            if !self.delete_key(&self.keys.chunk(seq, index)).await {
+                left += 1;
             }
         }
+        left
+    }
+
+    /// Deletes every chunk of a snapshot older than `seq`; returns how many are left. Newer ones
+    /// may belong to a snapshot another node is writing now.
+    async fn sweep_chunks_before(&self, seq: u64) -> u64 {
+        let mut cursor = 0u64;
+        let mut stale = Vec::new();
+        loop {
+            let mut scan = Cmd::new();
+            scan.arg("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(self.keys.chunk_pattern())
+                .arg("COUNT")
+                .arg(1000);
+            match self.redis.query::<(u64, Vec<String>)>(&scan).await {
+                Ok((next, keys)) => {
+                    stale.extend(
+                        keys.into_iter()
+                            .filter(|k| self.keys.chunk_seq(k).is_some_and(|s| s < seq)),
+                    );
+                    if next == 0 {
+                        break;
+                    }
+                    cursor = next;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not look for old snapshot chunks in redis");
+                    return 1;
+                }
+            }
+        }
+        let mut left = 0;
+        for key in &stale {
+            if !self.delete_key(key).await {
+                left += 1;
+            }
+        }
+        left
+    }
+
+    /// One key deleted, with a few tries a short while apart.
+    async fn delete_key(&self, key: &str) -> bool {
+        let mut wait = std::time::Duration::from_millis(50);
+        for attempt in 1..=DELETE_TRIES {
+            let mut del = Cmd::new();
+            del.arg("DEL").arg(key);
+            match self.redis.query::<u64>(&del).await {
+                Ok(_) => return true,
+                Err(e) if attempt == DELETE_TRIES => {
+                    tracing::warn!(error = %e, key, "an old snapshot chunk is left in redis until the next snapshot");
+                }
+                Err(_) => {
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+            }
+        }
+        false
     }
 }
+
+/// How often one old chunk's deletion is tried before the next snapshot tries again.
+const DELETE_TRIES: u32 = 4;
 
 /// Entries as checksummed frames, cut into chunks.
 fn encode(entries: impl Iterator<Item = Entry>) -> Result<Vec<Vec<u8>>, StoreError> {

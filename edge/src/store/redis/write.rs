@@ -210,6 +210,15 @@ impl Node {
                     );
                     continue;
                 }
+                if erased_since(&self.state, &spooled.record) {
+                    // Its visitor was erased on another node while this one spooled: the
+                    // record must not carry the data back into the shared log.
+                    tracing::info!(
+                        id = spooled.id,
+                        "a spooled record of an erased visitor is dropped"
+                    );
+                    continue;
+                }
                 watched.insert(spooled.id, false);
                 records.push((log::encode(&spooled.record)?, spooled.id));
             }
@@ -256,4 +265,16 @@ impl Node {
             }
         }
     }
+}
+
+/// Whether the record is a batch of a visitor erased after the batch was received.
+fn erased_since(state: &crate::engine::Engine, record: &LogRecord) -> bool {
+    let LogRecord::Batch(batch) = record else {
+        return false;
+    };
+    let key = crate::model::VisitorKey {
+        site: std::sync::Arc::clone(&batch.site),
+        id: batch.visitor,
+    };
+    lock(&state.erased).holds_back(&key, batch.received_ms)
 }
