@@ -8,6 +8,7 @@
 //! - `bench-console`: the console's hot-accounts and company pages as the store grows.
 //! - `bench-retention`: the retention soak, 2,000,000 visitors over 400 simulated days, with
 //!   the retention policy and without it, each in its own process.
+//! - `bench-import`: a 100,000-row people import (rows per second) and collect latency during it.
 //! - `bench-tag`: the tag in headless Chromium against a release edge: the page's `load` event
 //!   to its first collect request, median of 20 loads.
 //! - `bench-rules`: instructions per popup decision for each case of the `rules_decide`
@@ -58,12 +59,13 @@ fn run_task(task: &str, rest: &[String]) -> anyhow::Result<()> {
         "bench-memory" => bench(&root, "memory", rest),
         "bench-console" => bench(&root, "console", rest),
         "bench-retention" => bench_retention(&root, rest),
+        "bench-import" => bench(&root, "import", rest),
         "bench-tag" => bench_tag(&root),
         "bench-rules" => bench_rules(&root),
         "build-tag" => tracker::build(&root, Budget::WarnUnoptimised),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo | test | bench-load | bench-memory | bench-console | bench-retention | bench-tag | bench-rules | build-tag>"
+                "usage: cargo xtask <demo | test | bench-load | bench-memory | bench-console | bench-import | bench-retention | bench-tag | bench-rules | build-tag>"
             );
             if task == "help" {
                 Ok(())

@@ -3,6 +3,7 @@
 //! visitor.
 
 mod attack;
+pub mod profiles;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -88,6 +89,10 @@ pub struct HotAccount {
     /// The most viewed page paths, most first (at most 10): for alert messages.
     #[serde(skip)]
     pub top_pages: Vec<(String, u32)>,
+    /// `customer`, `prospect` or `partner`, from an imported accounts list.
+    pub status: Option<&'static str>,
+    /// The salesperson who owns the account, from an imported accounts list.
+    pub owner: Option<String>,
 }
 
 /// Days in a hot row's activity sparkline.
@@ -140,6 +145,9 @@ pub struct HotFilter {
     pub last_seen_since_ms: Option<i64>,
     /// Only accounts with a known person.
     pub has_known_people: bool,
+    /// Leave out the companies an imported accounts list marks as customers (new business
+    /// only: upsell calls are another list).
+    pub hide_customers: bool,
 }
 
 impl HotFilter {
@@ -193,6 +201,8 @@ pub struct Accounts {
     by_key: HashMap<(Arc<str>, String), Account>,
     /// Globs of the pages sales cares about (pricing, product).
     key_pages: Vec<Glob>,
+    /// What imported account lists say of each company (status, owner, firmographics).
+    pub profiles: profiles::Profiles,
 }
 
 impl Accounts {
@@ -200,6 +210,7 @@ impl Accounts {
         Accounts {
             by_key: HashMap::new(),
             key_pages,
+            profiles: profiles::Profiles::default(),
         }
     }
 
@@ -268,6 +279,16 @@ impl Accounts {
         }
     }
 
+    /// A hot row with what an imported accounts list says: status, owner, and the
+    /// firmographics activity left blank.
+    fn with_profile(&self, site: &str, row: &mut HotAccount) {
+        if let Some(profile) = self.profiles.get(site, &row.domain) {
+            profile.enrich(&mut row.firmographics);
+            row.status = profile.status.map(|s| s.as_str());
+            row.owner.clone_from(&profile.owner);
+        }
+    }
+
     /// Companies of `site` active within `window_ms` before `now_ms`, hottest first.
     pub fn hot(&self, site: &str, now_ms: i64, window_ms: i64, limit: usize) -> Vec<HotAccount> {
         let query = HotQuery {
@@ -302,10 +323,30 @@ impl Accounts {
             if &**s != site || a.last_seen_ms < from_ms {
                 continue;
             }
-            industries.extend(a.firmographics.industry.as_deref());
-            countries.extend(a.firmographics.country.as_deref());
+            // An imported accounts list fills what activity left blank, for the filters too.
+            let profile = self.profiles.get(site, &a.domain);
+            let enriched;
+            let f = match profile {
+                Some(p) => {
+                    let mut f = a.firmographics.clone();
+                    p.enrich(&mut f);
+                    enriched = f;
+                    &enriched
+                }
+                None => &a.firmographics,
+            };
+            let own = &a.firmographics;
+            industries
+                .extend((own.industry.as_deref()).or(profile.and_then(|p| p.industry.as_deref())));
+            countries
+                .extend((own.country.as_deref()).or(profile.and_then(|p| p.country.as_deref())));
             let (heat, known) = heat(a, days.clone(), from_ms, &mut people);
-            if !filter.keeps(&a.firmographics, first_seen_ms(a), a.last_seen_ms, known) {
+            if !filter.keeps(f, first_seen_ms(a), a.last_seen_ms, known) {
+                continue;
+            }
+            let customer = profile.and_then(|p| p.status)
+                == Some(crate::model::offline::AccountStatus::Customer);
+            if filter.hide_customers && customer {
                 continue;
             }
             if confident_only && !a.firmographics.confident {
@@ -327,7 +368,11 @@ impl Accounts {
         HotList {
             accounts: ranked
                 .into_iter()
-                .map(|(_, a)| row(a, days.clone(), from_ms, now_ms))
+                .map(|(_, a)| {
+                    let mut row = row(a, days.clone(), from_ms, now_ms);
+                    self.with_profile(site, &mut row);
+                    row
+                })
                 .collect(),
             hidden_unconfident,
             industries: industries.into_iter().map(str::to_string).collect(),
@@ -351,6 +396,7 @@ impl Accounts {
         let mut scratch = Accounts {
             by_key: HashMap::new(),
             key_pages: self.key_pages.clone(),
+            profiles: profiles::Profiles::default(),
         };
         let now_ms = activity.at_ms;
         if let Some(account) = self.by_key.get(&key) {
@@ -440,7 +486,13 @@ impl Accounts {
         visitors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         Some(AccountDetail {
             domain: account.domain.clone(),
-            firmographics: account.firmographics.clone(),
+            firmographics: {
+                let mut f = account.firmographics.clone();
+                if let Some(profile) = self.profiles.get(site, domain) {
+                    profile.enrich(&mut f);
+                }
+                f
+            },
             days: {
                 // Hours, summed into (UTC) days.
                 let mut days: BTreeMap<i64, DayActivity> = BTreeMap::new();
@@ -588,6 +640,8 @@ fn row(a: &Account, days: std::ops::Range<i64>, from_ms: i64, now_ms: i64) -> Ho
         recent_visits: recent_visits(a, now_ms),
         first_seen_ms: first_seen_ms(a),
         top_pages: Vec::new(),
+        status: None,
+        owner: None,
     };
     // Summed under borrowed names: a page's name is copied once per row, not once per bucket
     // (a 30-day list of thousands of companies otherwise spends most of its time allocating).

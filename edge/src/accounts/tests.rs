@@ -104,6 +104,8 @@ fn the_attack_list_is_csv_with_a_bom_and_japanese_intact() {
         recent_visits: Vec::new(),
         first_seen_ms: 0,
         top_pages: Vec::new(),
+        status: None,
+        owner: None,
     };
     let text = attack_list(&[row]);
     assert!(text.starts_with('\u{feff}'));

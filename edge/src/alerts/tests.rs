@@ -138,6 +138,8 @@ fn row(heat: f64, key_pages: u32, employees: Option<u32>) -> HotAccount {
         recent_visits: Vec::new(),
         first_seen_ms: 0,
         top_pages: vec![("/product".to_string(), 3), ("/pricing".to_string(), 2)],
+        status: None,
+        owner: None,
     }
 }
 

@@ -95,6 +95,7 @@ impl App {
             },
             public_prefix: config.server.public_prefix.as_str().to_string(),
             max_body_bytes: config.limits.max_body_bytes,
+            import_max_bytes: config.imports.max_bytes,
             body_timing: crate::http::body::BodyTiming {
                 timeout: config.server.body_timeout.0,
                 min_rate: config.server.body_min_rate,

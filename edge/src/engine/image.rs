@@ -29,6 +29,12 @@ pub enum Entry {
     Cooldown(Cooldown),
     /// An erasure remembered (see `engine::erased`).
     Erased(Remembered),
+    /// What imported account lists say of a company (added at the end: older snapshots never
+    /// hold it, and still decode). Activity is rebuilt from the sessions; this is not.
+    AccountProfile {
+        site: Arc<str>,
+        profile: crate::accounts::profiles::Profile,
+    },
 }
 
 /// The state's entities in snapshot order. Each is read under its own short lock, so writers
@@ -70,6 +76,12 @@ pub fn entries(state: &Engine) -> impl Iterator<Item = Entry> + '_ {
         tail.extend(alerts.cooldowns().cloned().map(Entry::Cooldown));
         drop(alerts);
         tail.extend(lock(&state.erased).entries().cloned().map(Entry::Erased));
+        tail.extend(lock(&state.accounts).profiles.all().map(|(site, profile)| {
+            Entry::AccountProfile {
+                site: Arc::clone(site),
+                profile: profile.clone(),
+            }
+        }));
         tail
     });
     visitors.chain(people).chain(rest)
@@ -99,6 +111,9 @@ impl Engine {
             Entry::Alert(entry) => lock(&self.alerts).push(entry),
             Entry::Cooldown(cooldown) => lock(&self.alerts).load_cooldown(cooldown),
             Entry::Erased(entry) => lock(&self.erased).remember(entry),
+            Entry::AccountProfile { site, profile } => {
+                lock(&self.accounts).profiles.load(site, profile)
+            }
         }
         0
     }

@@ -15,6 +15,7 @@ mod erasure;
 pub mod expiry;
 pub mod feed;
 pub mod image;
+mod imports;
 mod listing;
 mod lookahead;
 pub mod outbox;
@@ -339,3 +340,5 @@ fn page_paths<'a>(events: impl Iterator<Item = &'a Event>) -> Vec<&'a str> {
 mod tests;
 #[cfg(test)]
 pub(crate) mod tests_alerts;
+#[cfg(test)]
+mod tests_imports;

@@ -330,6 +330,8 @@ impl Engine {
                 at_ms,
             } => self.erase(site, *person, visitors, *at_ms),
             AdminOp::Expire(expiry) => self.expire(expiry),
+            AdminOp::ImportPeople(chunk) => self.apply_import(chunk, ids),
+            AdminOp::ImportAccounts(chunk) => self.apply_account_import(chunk, seq),
         }
     }
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 use hyper::StatusCode;
 
 use crate::collect::CollectError;
+use crate::imports::FileError;
 use crate::service::accounts::AccountsError;
+use crate::service::imports::ImportError;
 use crate::service::people::PeopleError;
 use crate::service::rules::RulesApiError;
 use crate::service::sessions::SessionsError;
@@ -187,6 +189,24 @@ impl From<TokensError> for ApiError {
             TokensError::InvalidTtl => "invalid_ttl",
         };
         ApiError::new(StatusCode::BAD_REQUEST, code, err.to_string())
+    }
+}
+
+impl From<ImportError> for ApiError {
+    fn from(err: ImportError) -> Self {
+        let code = match &err {
+            ImportError::File(FileError::Encoding(_)) => "unknown_encoding",
+            ImportError::File(FileError::Empty) => "empty_file",
+            ImportError::File(FileError::NoEmailColumn) => "no_email_column",
+            ImportError::File(FileError::NoDomainColumn) => "no_domain_column",
+            ImportError::File(FileError::DuplicateColumn(_)) => "duplicate_column",
+            ImportError::File(FileError::TooManyRows { .. }) => "too_many_rows",
+            ImportError::Store(e) => return ApiError::internal("store_unavailable", e),
+            ImportError::Stopped(e) => return ApiError::internal("import_stopped", e),
+        };
+        // The file as a whole cannot be read: the client's to fix (one bad row never refuses
+        // the file; it is reported with its line in a 200).
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, err.to_string())
     }
 }
 

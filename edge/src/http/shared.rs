@@ -39,6 +39,8 @@ pub struct Shared {
     /// Mount point of the public routes.
     pub public_prefix: String,
     pub max_body_bytes: usize,
+    /// The largest list file an import takes (`[imports] max_bytes`).
+    pub import_max_bytes: usize,
     /// How long a request body may take, collect's and the API's alike.
     pub body_timing: BodyTiming,
     /// Scores shown by the API decay with this half-life.

@@ -2,6 +2,8 @@
 //! row mapped to what Mikomi knows, and each row either taken or refused with its line and the
 //! reason. No HTTP and no storage here: the service decides what a valid row changes.
 
+pub mod accounts;
+pub mod apply;
 pub mod decode;
 pub mod people;
 
@@ -17,6 +19,8 @@ pub enum FileError {
     Empty,
     #[error("no column of the header row is an email address (email, メールアドレス, …)")]
     NoEmailColumn,
+    #[error("no column of the header row is a domain (domain, ドメイン, website, …)")]
+    NoDomainColumn,
     #[error("the header row names `{0}` twice")]
     DuplicateColumn(String),
     #[error("the file has more than {max} rows: split it")]

@@ -223,6 +223,18 @@ pub enum AuditKind {
     ConversionScored {
         form: String,
     },
+    /// An offline event an imported list recorded (a seminar attended, a card exchanged): the
+    /// person's timeline shows it beside the visits and its points are in the score. Kept in
+    /// the audit because the audit is part of the person's record: a snapshot holds the event
+    /// together with `last_seq` and the score it earned, so replay never counts it twice, and
+    /// erasing the person takes it along.
+    Offline(crate::model::offline::OfflineEvent),
+    /// An imported list gave a value that differs from the known one. Not taken: an import
+    /// never overwrites; the backend decides with `PATCH /api/v1/people/{id}`.
+    ImportProposed {
+        attribute: String,
+        value: String,
+    },
 }
 
 impl AuditKind {
@@ -237,7 +249,9 @@ impl AuditKind {
             | AuditKind::ProposedChange { visitor, .. } => Some(*visitor),
             AuditKind::Merged { .. }
             | AuditKind::StageChanged { .. }
-            | AuditKind::ConversionScored { .. } => None,
+            | AuditKind::ConversionScored { .. }
+            | AuditKind::Offline(_)
+            | AuditKind::ImportProposed { .. } => None,
         }
     }
 }

@@ -15,7 +15,9 @@ pub enum LogRecord {
 }
 
 /// A change made through the backend API. It names people and visitors by id only, so that
-/// after an erasure no email address survives in the log.
+/// after an erasure no email address survives in the log; the one exception is an import,
+/// which creates people and so must name them by address (`ImportChunk` says how erasure
+/// still removes it).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum AdminOp {
     /// Stage and attribute changes from a CRM.
@@ -70,6 +72,13 @@ pub enum AdminOp {
     },
     /// Retention: what one node found expired. See `Expiry`.
     Expire(Box<Expiry>),
+    // Added after the variants above (main's erasure and retention), at the end.
+    /// One chunk of an imported people list (see `ImportChunk` for why it names people by
+    /// email, and how erasure still leaves no address in the log).
+    ImportPeople(Box<crate::model::offline::ImportChunk>),
+    /// One chunk of an imported accounts list: firmographics for blank fields, status and
+    /// owner as the CRM says now.
+    ImportAccounts(Box<crate::model::offline::AccountsChunk>),
 }
 
 /// What has been quiet for longer than the retention policy keeps it, in one site, with the

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod imports;
 pub mod people;
 pub mod retention;
 pub mod rules;

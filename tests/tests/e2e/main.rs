@@ -16,6 +16,7 @@ mod erasure;
 mod form_abuse;
 mod forwarding;
 mod identity;
+mod imports;
 mod ipdb;
 mod operator_routes;
 mod outgoing;

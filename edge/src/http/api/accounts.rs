@@ -58,7 +58,23 @@ pub async fn hot(
             "format is `csv` (the attack list) or `json` (the default)",
         ));
     }
-    let list = accounts::hot(app.store.as_ref(), &site, &hot_query).await?;
+    // `customers=hide`: new business only, without the companies an accounts list marks as
+    // customers.
+    let hide_customers = match param(&query, "customers") {
+        None | Some("show") => false,
+        Some("hide") => true,
+        Some(_) => {
+            return Err(bad_request(
+                "invalid_customers",
+                "customers is `show` (the default) or `hide`",
+            ));
+        }
+    };
+    let filter = crate::accounts::HotFilter {
+        hide_customers,
+        ..crate::accounts::HotFilter::default()
+    };
+    let list = accounts::hot_filtered(app.store.as_ref(), &site, &hot_query, &filter).await?;
     let rows = list.accounts;
     let wants_csv = format == Some("csv")
         || (format.is_none()

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod alerts;
+mod imports;
 mod people;
 mod render;
 mod request;
@@ -104,12 +105,18 @@ pub async fn handle(app: &App, request: Request<Incoming>, path: &str) -> Respon
             (&Method::GET, ["rules", "explain"]) => rules::explain(app, &sites, &request).await,
             (&Method::POST, ["rules", "preview"]) => rules::preview(app, &sites, request).await,
             (&Method::GET, ["sessions"]) => sessions::list(app, &sites, &request).await,
+            (&Method::POST, ["accounts", "import"]) => {
+                imports::accounts(app, &sites, request).await
+            }
             (&Method::GET, ["accounts", "hot"]) => accounts::hot(app, &sites, &request).await,
             (&Method::POST, ["tokens"]) => tokens::mint(app, &sites, request).await,
             (&Method::GET, ["alerts", "dead-letters"]) => alerts::dead_letters(app, &sites),
             (&Method::POST, ["alerts", "dead-letters", alert, destination, "retry"]) => {
                 alerts::retry(app, &sites, alert, destination).await
             }
+            (&Method::POST, ["people", "import"]) => imports::people(app, &sites, request).await,
+            // Not a person's id: the import serves POST only.
+            (_, ["people", "import"]) => Err(ApiError::method_not_allowed("POST")),
             (&Method::GET, ["people", id]) => people::get(app, &sites, id).await,
             (&Method::PATCH, ["people", id]) => people::patch(app, &sites, id, request).await,
             (&Method::DELETE, ["people", id]) => people::erase(app, &sites, id).await,
@@ -141,6 +148,8 @@ fn allowed(route: &[&str]) -> Option<&'static str> {
         | ["openapi.json"] => "GET",
         ["alerts", "dead-letters"] => "GET",
         ["tokens"]
+        | ["people", "import"]
+        | ["accounts", "import"]
         | ["people", _, "split" | "merge"]
         | ["rules", "preview"]
         | ["alerts", "dead-letters", _, _, "retry"] => "POST",

@@ -30,6 +30,13 @@ fn render_timeline(app: &App, timeline: &Timeline) -> Response<Body> {
             proposed_changes(&timeline.person).into(),
         );
         map.insert(
+            "offline_events".into(),
+            crate::imports::apply::events(&timeline.person)
+                .into_iter()
+                .map(|e| json!({"kind": e.kind.as_str(), "name": e.name, "date": e.date}))
+                .collect(),
+        );
+        map.insert(
             "sessions".into(),
             timeline
                 .sessions
@@ -114,6 +121,13 @@ fn audit_json(kind: &crate::model::person::AuditKind) -> serde_json::Value {
             json!({"type": "proposed_change", "visitor": render::vid(*visitor), "attribute": attribute, "value": value})
         }
         K::ConversionScored { form } => json!({"type": "conversion_scored", "form": form}),
+        K::Offline(event) => json!({
+            "type": "offline_event", "kind": event.kind.as_str(), "name": event.name,
+            "date": event.date,
+        }),
+        K::ImportProposed { attribute, value } => {
+            json!({"type": "import_proposed", "attribute": attribute, "value": value})
+        }
     }
 }
 

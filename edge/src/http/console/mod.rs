@@ -10,6 +10,7 @@
 
 pub mod auth;
 mod i18n;
+mod multipart;
 mod pages;
 mod svg;
 
@@ -73,6 +74,7 @@ enum Page<'a> {
     AccountsCsv(&'a str),
     Company(&'a str, String),
     People(&'a str),
+    PeopleImport(&'a str),
     Person(&'a str, &'a str),
     PersonAction(&'a str, &'a str, &'a str),
     Popups(&'a str),
@@ -96,6 +98,7 @@ fn page(path: &str) -> Page<'_> {
             None => Page::NotFound,
         },
         ["sites", site, "people"] => Page::People(site),
+        ["sites", site, "people", "import"] => Page::PeopleImport(site),
         ["sites", site, "people", id] => Page::Person(site, id),
         [
             "sites",
@@ -276,6 +279,11 @@ async fn signed_in(
         }
         ctx.in_site(site);
     }
+    if let (false, Page::PeopleImport(site)) = (get, &page) {
+        // The one form with a file: multipart, up to `[imports] max_bytes`, its token inside.
+        let frame = pages::Frame::new(ctx, who, "people", site);
+        return pages::imports::upload(ctx, who, frame, site, request).await;
+    }
     let form = if get {
         Vec::new()
     } else {
@@ -300,6 +308,7 @@ async fn signed_in(
             pages::accounts::company(ctx, frame("accounts", site), site, &domain).await
         }
         (true, Page::People(site)) => pages::people::list(ctx, frame("people", site), site).await,
+        (true, Page::PeopleImport(site)) => pages::imports::form(ctx, frame("people", site)),
         (true, Page::Person(site, id)) => {
             pages::people::person(ctx, frame("people", site), site, id).await
         }
@@ -329,6 +338,7 @@ fn page_site<'a>(page: &Page<'a>) -> Option<&'a str> {
         | Page::AccountsCsv(s)
         | Page::Company(s, _)
         | Page::People(s)
+        | Page::PeopleImport(s)
         | Page::Person(s, _)
         | Page::PersonAction(s, _, _)
         | Page::Popups(s)
@@ -340,7 +350,7 @@ fn page_site<'a>(page: &Page<'a>) -> Option<&'a str> {
 
 /// A browser's cross-site form post names another origin; one without an `Origin` header
 /// (older browsers, same-origin navigations in some) is left to the token.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -429,6 +439,7 @@ mod tests {
             Page::PersonAction("demo", "p1", "stage")
         );
         assert_eq!(page("sites/demo/people/p1/erase"), Page::NotFound);
+        assert_eq!(page("sites/demo/people/import"), Page::PeopleImport("demo"));
         assert_eq!(page("nope"), Page::NotFound);
         assert_eq!(encode("例 a+b"), "%E4%BE%8B%20a%2Bb");
         assert_eq!(decode(&encode("例 a+b")).as_deref(), Some("例 a+b"));

@@ -91,6 +91,17 @@ pub enum RowError {
     CellTooLong,
     #[error("the row cannot be read as CSV: {0}")]
     Malformed(String),
+    // Rows of an accounts list.
+    #[error("no domain")]
+    NoDomain,
+    #[error("`{0}` is not a domain (example.co.jp)")]
+    InvalidDomain(String),
+    #[error("`{0}` is not a number of employees")]
+    InvalidEmployees(String),
+    #[error("`{0}` is not a status (customer, prospect, partner; 顧客, 見込み, パートナー)")]
+    InvalidStatus(String),
+    #[error("the owner `{0}` is not an email address")]
+    InvalidOwner(String),
 }
 
 /// The most characters a cell may hold: a name or a company longer than this is not one.
@@ -163,7 +174,7 @@ pub fn parse_people(
 
 /// The line a record's first cell is on: the reader places a record after blank lines at the
 /// first of them, which would name the wrong line to whoever fixes the file.
-fn first_line(text: &str, position: &csv::Position) -> u64 {
+pub(super) fn first_line(text: &str, position: &csv::Position) -> u64 {
     let start = usize::try_from(position.byte()).unwrap_or(usize::MAX);
     let blank = text
         .as_bytes()

@@ -42,6 +42,10 @@ pub struct HotRow {
     pub last_seen_at: String,
     pub spark: String,
     pub confident: bool,
+    /// From an imported accounts list: the status's label and code, and the owner.
+    pub status: &'static str,
+    pub status_code: &'static str,
+    pub owner: String,
 }
 
 pub struct Choice {
@@ -62,6 +66,7 @@ struct HotPage {
     countries: Vec<Choice>,
     new_only: bool,
     known_only: bool,
+    hide_customers: bool,
     all_names: bool,
     hidden: usize,
     csv: String,
@@ -105,6 +110,7 @@ fn selection(ctx: &Ctx<'_>) -> Selection {
             first_seen_since_ms: (ctx.param("new") == Some("1")).then(|| ctx.now_ms - 7 * DAY_MS),
             last_seen_since_ms: None,
             has_known_people: ctx.param("known") == Some("1"),
+            hide_customers: ctx.param("customers") == Some("hide"),
         },
         window,
     }
@@ -134,6 +140,11 @@ fn row(tr: &Tr, base: &str, rank: usize, a: &HotAccount, now_ms: i64) -> HotRow 
         last_seen_at: tr.datetime(a.last_seen_ms),
         spark: svg::sparkline(&a.recent_visits),
         confident: f.confident,
+        status: a
+            .status
+            .map_or("", |s| tr.t(&format!("account.status.{s}"))),
+        status_code: a.status.unwrap_or(""),
+        owner: a.owner.clone().unwrap_or_default(),
     }
 }
 
@@ -233,6 +244,7 @@ pub async fn hot(ctx: &Ctx<'_>, frame: Frame, site: &str) -> Response<Body> {
         bands,
         new_only: chosen.filter.first_seen_since_ms.is_some(),
         known_only: chosen.filter.has_known_people,
+        hide_customers: chosen.filter.hide_customers,
         all_names: !chosen.query.confident_only,
         hidden: list.hidden_unconfident,
         csv: format!("{}/accounts.csv?{}", frame.base, query_string(None)),

@@ -3,6 +3,7 @@
 //! one template. Templates escape every value unless it is a chart drawn in `svg`.
 
 pub mod accounts;
+pub mod imports;
 pub mod login;
 pub mod people;
 pub mod popups;

@@ -15,7 +15,9 @@ use crate::engine::vid_hex;
 use crate::event::{Event, PopupAction};
 use crate::http::api::request_visitor_id;
 use crate::http::response::Body;
+use crate::imports::apply::events as offline_events;
 use crate::model::Session;
+use crate::model::offline::{OfflineEvent, OfflineKind};
 use crate::model::person::{AuditKind, JoinSource, Stage};
 use crate::scoring::breakdown::Behaviour;
 use crate::service::people::{self, MAX_LIST};
@@ -29,6 +31,8 @@ pub struct VisitView {
     pub referrer: String,
     pub utm: String,
     pub steps: Vec<Step>,
+    /// An offline event (a seminar, a business card) from an imported list, not a visit.
+    pub offline: bool,
 }
 
 /// One thing that happened in a visit.
@@ -141,6 +145,44 @@ pub fn visit_view(tr: &Tr, session: &Session, who: String, before: bool) -> Visi
         },
         utm,
         steps,
+        offline: false,
+    }
+}
+
+/// An offline event as the timeline shows it, among the visits: its day, its kind and name.
+pub fn offline_view(tr: &Tr, event: &OfflineEvent) -> VisitView {
+    let kind = offline_kind(tr, &event.kind);
+    VisitView {
+        when: match tr.lang {
+            super::super::i18n::Lang::Ja => event.date.replace('-', "/"),
+            super::super::i18n::Lang::En => event.date.clone(),
+        },
+        who: tr.t("visit.offline").to_string(),
+        before: false,
+        referrer: String::new(),
+        utm: String::new(),
+        steps: vec![Step {
+            time: String::new(),
+            kind: "offline",
+            text: if event.name.is_empty() {
+                kind.clone()
+            } else {
+                format!("{kind}「{}」", event.name)
+            },
+            detail: String::new(),
+        }],
+        offline: true,
+    }
+}
+
+/// The label of an offline event's kind; a custom kind shows as the list named it.
+fn offline_kind(tr: &Tr, kind: &OfflineKind) -> String {
+    match kind {
+        OfflineKind::Seminar => tr.t("offline.seminar").to_string(),
+        OfflineKind::Exhibition => tr.t("offline.exhibition").to_string(),
+        OfflineKind::BusinessCard => tr.t("offline.business_card").to_string(),
+        OfflineKind::Call => tr.t("offline.call").to_string(),
+        OfflineKind::Custom(label) => label.clone(),
     }
 }
 
@@ -335,6 +377,16 @@ fn audit_text(tr: &Tr, what: &AuditKind) -> String {
         AuditKind::ConversionScored { form } => {
             format!("{}: {form}", tr.t("audit.conversion_scored"))
         }
+        AuditKind::Offline(event) => format!(
+            "{}: {}「{}」 {}",
+            tr.t("audit.offline"),
+            offline_kind(tr, &event.kind),
+            event.name,
+            event.date
+        ),
+        AuditKind::ImportProposed { attribute, value } => {
+            format!("{} ({attribute} = {value})", tr.t("audit.import_proposed"))
+        }
     }
 }
 
@@ -354,7 +406,7 @@ pub async fn person(ctx: &Ctx<'_>, frame: Frame, site: &str, id: &str) -> Respon
     let breakdown = people::score_breakdown(scoring, &timeline, ctx.now_ms);
     let score = p.score.at(ctx.now_ms, scoring.half_life_ms);
     let explained: f64 = breakdown.iter().map(|l| l.points).sum();
-    let lines = breakdown
+    let mut lines: Vec<ScoreLine> = breakdown
         .iter()
         .map(|l| ScoreLine {
             behaviour: behaviour_text(tr, &l.behaviour),
@@ -362,17 +414,39 @@ pub async fn person(ctx: &Ctx<'_>, frame: Frame, site: &str, id: &str) -> Respon
             points: tr.dec(l.points),
         })
         .collect();
+    // Offline events earn their `[scoring.offline]` points on their day, decayed since.
+    let offline = offline_events(p);
+    let mut offline_points = 0.0;
+    for event in &offline {
+        let earned = crate::model::person::Score {
+            value: scoring.offline_points(&event.kind),
+            as_of_ms: event.at_ms,
+        };
+        offline_points += earned.at(ctx.now_ms, scoring.half_life_ms);
+    }
+    if !offline.is_empty() {
+        lines.push(ScoreLine {
+            behaviour: tr.t("score.offline").to_string(),
+            count: tr.int(offline.len() as i64),
+            points: tr.dec(offline_points),
+        });
+    }
+    let explained = explained + offline_points;
     let rest = (score - explained > 0.05).then(|| tr.dec(score - explained));
     let name = p.attributes.name.clone().unwrap_or_else(|| p.email.clone());
-    let visits = timeline
+    // Visits and offline events in one timeline, newest first.
+    let mut dated: Vec<(i64, VisitView)> = timeline
         .sessions
         .iter()
-        .rev()
         .map(|(session, visitor)| {
             let before = people::was_anonymous(p, session, *visitor);
-            visit_view(tr, session, vid_hex(*visitor)[..8].to_string(), before)
+            let view = visit_view(tr, session, vid_hex(*visitor)[..8].to_string(), before);
+            (session.started_ms, view)
         })
         .collect();
+    dated.extend(offline.iter().map(|e| (e.at_ms, offline_view(tr, e))));
+    dated.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    let visits = dated.into_iter().map(|(_, view)| view).collect();
     let a = &p.attributes;
     let attributes = [
         ("attr.company", &a.company),
