@@ -36,6 +36,8 @@ pub struct LoadSpec {
 pub struct LoadResult {
     pub requests: u64,
     pub failures: u64,
+    /// Successful answers including the warm-up: what the server acknowledged in all.
+    pub acknowledged: u64,
     pub elapsed: Duration,
     /// Microseconds, sorted.
     pub latencies_us: Vec<u32>,
@@ -75,6 +77,7 @@ pub async fn run(spec: &LoadSpec) -> anyhow::Result<LoadResult> {
         let one = task.await??;
         result.requests += one.requests;
         result.failures += one.failures;
+        result.acknowledged += one.acknowledged;
         result.latencies_us.extend(one.latencies_us);
     }
     result.latencies_us.sort_unstable();
@@ -136,6 +139,9 @@ async fn connection(
         let ok = response.status().is_success();
         let body = response.into_body().collect().await?.to_bytes();
         let latency = scheduled.elapsed();
+        if ok {
+            result.acknowledged += 1;
+        }
         if vids[slot].is_none() && matches!(spec.workload, Workload::Collect { .. }) {
             vids[slot] = extract_vid(&body);
         }

@@ -1,6 +1,8 @@
 //! The load benchmark: in one run, the bare-hyper baseline and the edge's `POST /v1/collect`
-//! (every answered event fsync'd), then collect again at half its peak rate for latency.
-//! Prints a markdown table with ratios to the baseline.
+//! (every answered event fsync'd), then collect again at half its peak rate for latency, with
+//! the demo's popup rules, beside a stream of hostile requests (malformed, oversize, forged,
+//! misaddressed, slow bodies: valid traffic must keep its throughput and lose nothing), and on
+//! the Redis store. Prints a markdown table with ratios to the baseline.
 //!
 //! Run with `cargo xtask bench-load` (release build). Options:
 //! `--connections N` (64), `--seconds S` (5), `--warmup S` (1), `--client-threads N` (1).
@@ -9,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use mikomi_benches::faults;
 use mikomi_benches::load::{self, LoadResult, LoadSpec, Workload};
 use mikomi_benches::process::Server;
 use mikomi_tests::redis::RedisServer;
@@ -96,6 +99,24 @@ fn main() -> anyhow::Result<()> {
     let ruled = runtime.block_on(load::run(&spec(&edge.address, collect, None)))?;
     drop(edge);
 
+    // Valid traffic with hostile traffic beside it, on a fresh edge.
+    let edge = start_edge(&release, "faults", companies.as_deref(), false, None)?;
+    eprintln!(
+        "collect, closed loop, beside {FAULT_CONNECTIONS} connections of hostile requests and {DRIBBLERS} slow bodies"
+    );
+    let valid_spec = spec(&edge.address, collect, None);
+    let stop_at = std::time::Instant::now() + valid_spec.warmup + valid_spec.measure;
+    let (under_faults, hostile) = runtime.block_on(async {
+        tokio::join!(
+            load::run(&valid_spec),
+            faults::run(&edge.address, FAULT_CONNECTIONS, DRIBBLERS, stop_at)
+        )
+    });
+    let (under_faults, hostile) = (under_faults?, hostile?);
+    let fault_metrics =
+        load::http_get(&edge.address, "/metrics", METRICS_TOKEN).unwrap_or_default();
+    drop(edge);
+
     // The shared store: one edge node on a single Redis that syncs every write.
     let redis = RedisServer::start(&bench_dir(&release, "redis-server")?);
     let edge = start_edge(
@@ -146,6 +167,12 @@ fn main() -> anyhow::Result<()> {
         &baseline,
     );
     row(
+        "mikomi-edge `POST /v1/collect`, fsync'd, beside hostile traffic",
+        "closed loop",
+        &under_faults,
+        &baseline,
+    );
+    row(
         "mikomi-edge `POST /v1/collect`, redis store (appendfsync always)",
         "closed loop",
         &on_redis,
@@ -172,6 +199,20 @@ fn main() -> anyhow::Result<()> {
             "none"
         }
     );
+    let stored = metric(&fault_metrics, "mikomi_events_stored_total").unwrap_or(-1.0);
+    println!(
+        "\nbeside hostile traffic: valid collect at {:.2} of its throughput without it, {} valid requests failed; \
+         {} valid page views acknowledged, {stored:.0} events stored; hostile: {} requests sent, {} refused (4xx), \
+         {} accepted, {} answered 5xx, {} slow bodies cut off",
+        under_faults.per_second() / peak.per_second(),
+        under_faults.failures,
+        under_faults.acknowledged,
+        hostile.sent,
+        hostile.refused,
+        hostile.accepted,
+        hostile.server_errors,
+        hostile.slow_cut
+    );
     if let (Some(syncs), Some(batches)) = (
         metric(&metrics, "mikomi_wal_fsync_seconds_count"),
         metric(&metrics, "mikomi_wal_group_size_sum"),
@@ -185,6 +226,11 @@ fn main() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Keep-alive connections sending hostile requests during the load-and-fault run.
+const FAULT_CONNECTIONS: usize = 8;
+/// Clients dribbling a body a byte at a time during it.
+const DRIBBLERS: usize = 16;
 
 fn row(server: &str, load: &str, result: &LoadResult, baseline: &LoadResult) {
     println!(
