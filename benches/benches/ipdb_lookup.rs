@@ -70,6 +70,11 @@ fn bare_borrowed(f: &Fixture, ip: IpAddr) -> Option<u32> {
         .autonomous_system_number
 }
 
+/// The tree walk alone: where the record is, nothing decoded.
+fn bare_walk(f: &Fixture, ip: IpAddr) -> Option<usize> {
+    f.reader.lookup(ip).ok()?.offset()
+}
+
 /// One pass over `ips`, in nanoseconds per lookup.
 fn per_lookup<T>(f: &Fixture, ips: &[IpAddr], op: impl Fn(&Fixture, IpAddr) -> Option<T>) -> f64 {
     let start = Instant::now();
@@ -106,6 +111,9 @@ fn lookups(c: &mut Criterion) {
     });
     cycle("bare_maxminddb_borrowed_asn", &|f, ip| {
         bare_borrowed(f, ip).is_some()
+    });
+    cycle("bare_maxminddb_tree_walk", &|f, ip| {
+        bare_walk(f, ip).is_some()
     });
     group.finish();
 

@@ -13,6 +13,8 @@
 //!   to its first collect request, median of 20 loads.
 //! - `bench-rules`: instructions per popup decision for each case of the `rules_decide`
 //!   benchmark, counted by callgrind (valgrind), which a noisy machine does not move.
+//! - `bench-ipdb`: instructions per typed ipdb lookup over the full real ASN database, the
+//!   same way.
 //!
 //! Each task installs what it needs and the machine lacks (see `setup`). A failure prints the
 //! error and its causes, not a backtrace: `--verbose` or `RUST_BACKTRACE=full` adds one.
@@ -62,10 +64,11 @@ fn run_task(task: &str, rest: &[String]) -> anyhow::Result<()> {
         "bench-import" => bench(&root, "import", rest),
         "bench-tag" => bench_tag(&root),
         "bench-rules" => bench_rules(&root),
+        "bench-ipdb" => bench_ipdb(&root),
         "build-tag" => tracker::build(&root, Budget::WarnUnoptimised),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo | test | bench-load | bench-memory | bench-console | bench-import | bench-retention | bench-tag | bench-rules | build-tag>"
+                "usage: cargo xtask <demo | test | bench-load | bench-memory | bench-console | bench-import | bench-retention | bench-tag | bench-rules | bench-ipdb | build-tag>"
             );
             if task == "help" {
                 Ok(())
@@ -247,40 +250,65 @@ const RULES_CASES: [&str; 4] = [
 ];
 
 fn bench_rules(root: &Path) -> anyhow::Result<()> {
-    step("building the release rules-instructions binary");
-    cargo(
-        root,
-        &[
-            "build",
-            "--release",
-            "-p",
-            "mikomi-benches",
-            "--bin",
-            "rules-instructions",
-        ],
-    )?;
-    let binary = root.join("target/release/rules-instructions");
+    let binary = build_bench_bin(root, "rules-instructions")?;
     step("counting instructions per decision under callgrind");
     for case in RULES_CASES {
-        let short = callgrind_instructions(&binary, case, RULES_SHORT)?;
-        let long = callgrind_instructions(&binary, case, RULES_LONG)?;
-        let per = long.saturating_sub(short) / (RULES_LONG - RULES_SHORT);
+        let count = |n: u64| callgrind_instructions(&binary, &[case, &n.to_string()]);
+        let per =
+            count(RULES_LONG)?.saturating_sub(count(RULES_SHORT)?) / (RULES_LONG - RULES_SHORT);
         println!("{case}: {per} instructions per decision");
     }
     Ok(())
 }
 
-/// The instructions callgrind counted for `count` decisions of `case` (its `Collected` line).
-fn callgrind_instructions(binary: &Path, case: &str, count: u64) -> anyhow::Result<u64> {
+/// Lookups in the shorter and the longer callgrind run of `bench-ipdb`.
+const IPDB_SHORT: u64 = 20_000;
+const IPDB_LONG: u64 = 60_000;
+
+fn bench_ipdb(root: &Path) -> anyhow::Result<()> {
+    let binary = build_bench_bin(root, "ipdb-instructions")?;
+    step("building the full ASN database");
+    let dir = tempfile::tempdir().context("a temporary directory")?;
+    let file = dir.path().join("asn.mmdb");
+    let file = file.to_str().context("a UTF-8 temporary path")?;
+    run(Command::new(&binary).args(["build", file]))?;
+    step("counting instructions per typed lookup under callgrind");
+    let count = |n: u64| callgrind_instructions(&binary, &["lookup", file, &n.to_string()]);
+    let per = count(IPDB_LONG)?.saturating_sub(count(IPDB_SHORT)?) / (IPDB_LONG - IPDB_SHORT);
+    println!("typed lookup (Resolver::lookup -> Company): {per} instructions per lookup");
+    Ok(())
+}
+
+/// Builds one binary of the benches package in release and returns its path, in the target
+/// directory cargo uses (`CARGO_TARGET_DIR` when set).
+fn build_bench_bin(root: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    step(&format!("building the release {name} binary"));
+    cargo(
+        root,
+        &["build", "--release", "-p", "mikomi-benches", "--bin", name],
+    )?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root.join(p) })
+        .unwrap_or_else(|| root.join("target"));
+    Ok(target.join("release").join(name))
+}
+
+/// The instructions callgrind counted for one run of `binary` with `args` (its `Collected`
+/// line).
+fn callgrind_instructions(binary: &Path, args: &[&str]) -> anyhow::Result<u64> {
     let output = Command::new("valgrind")
         .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
         .arg(binary)
-        .args([case, &count.to_string()])
+        .args(args)
         .output()
         .context("start valgrind (install it: apt-get install valgrind)")?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        bail!("callgrind on {case} failed: {stderr}");
+        bail!(
+            "callgrind on {} {args:?} failed: {stderr}",
+            binary.display()
+        );
     }
     stderr
         .lines()

@@ -10,11 +10,10 @@
 use std::cell::RefCell;
 use std::hash::BuildHasher;
 
-use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
 use super::pages::{GlobIndex, Mask};
-use crate::glob::{path_before, url_path};
+use crate::glob::url_path;
 
 /// Pages remembered per thread, and the bytes of their keys. A site's pages fit many times
 /// over; URLs that never repeat (a path carrying a session token, say) fill it up, and it
@@ -27,7 +26,7 @@ thread_local! {
         index: 0,
         table: HashTable::new(),
         keys: String::new(),
-        hasher: RandomState::default(),
+        seed: foldhash::fast::RandomState::default().hash_one(KEPT),
     });
 }
 
@@ -38,7 +37,8 @@ pub struct PathMasks {
     index: u64,
     table: HashTable<Page>,
     keys: String,
-    hasher: RandomState,
+    /// Random per thread: where a page's key lands in the table cannot be chosen from outside.
+    seed: u64,
 }
 
 /// One remembered page: its key is `keys[start..start + len]` (within `KEPT_BYTES`, so
@@ -133,18 +133,109 @@ impl Remembered<'_> {
             return self.index.mask(url_path(url));
         };
         // Remembered by the URL without its query and fragment: the same page reached with
-        // other parameters (campaigns, click ids) is the same entry. Finding that end is one
-        // vectorised search; reading the path out of the URL is left to the first sight.
-        let end = memchr::memchr2(b'?', b'#', url.as_bytes()).unwrap_or(url.len());
+        // other parameters (campaigns, click ids) is the same entry. Finding that end and
+        // hashing what comes before it is one pass over the bytes; reading the path out of
+        // the URL is left to the first sight.
+        let (end, hash) = key_hash(url.as_bytes(), cache.seed);
         let key = url.get(..end).unwrap_or(url);
-        let hash = cache.hasher.hash_one(key);
         if let Some(mask) = cache.find(hash, key) {
             return mask;
         }
-        let mask = self.index.mask(path_before(url, end));
+        let mask = self.index.mask(path_of(url, end));
         cache.remember(hash, key, mask);
         mask
     }
+}
+
+/// The eight bytes of `chunk` (from `chunks_exact(8)`) as a word.
+fn word(chunk: &[u8]) -> u64 {
+    chunk
+        .try_into()
+        .map_or(0, |bytes: [u8; 8]| u64::from_le_bytes(bytes))
+}
+
+/// The path of a page URL whose key ends at `end`, as `glob::path_before` reads it, with
+/// plain loops: URLs are short, and each vectorised search costs a setup of its own. Every
+/// page a thread meets for the first time passes here.
+fn path_of(url: &str, end: usize) -> &str {
+    let head = url.as_bytes().get(..end).unwrap_or_default();
+    let after_scheme = match head.iter().position(|&b| b == b':') {
+        Some(at) if head.get(at + 1..at + 3) == Some(b"//") => at + 3,
+        _ => 0,
+    };
+    let start = head
+        .get(after_scheme..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'/'))
+        .map(|at| after_scheme + at);
+    // Both ends sit on ASCII bytes: character boundaries.
+    start.and_then(|start| url.get(start..end)).unwrap_or("/")
+}
+
+/// Multipliers of the key hash (from foldhash and the golden ratio): odd, with their bits
+/// spread, so one product mixes every input bit into the high and low words.
+const MIX: u64 = 0x243f_6a88_85a3_08d3;
+const FINISH: u64 = 0x9e37_79b9_7f4a_7c15;
+/// A byte of each value, in every byte of a word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+const QUERY: u64 = ONES * b'?' as u64;
+const FRAGMENT: u64 = ONES * b'#' as u64;
+
+/// The length of a page URL's key (the URL up to its first `?` or `#`) and the key's hash, in
+/// one pass over the URL, eight bytes at a time. Every page view of a decision's history
+/// passes here, so finding the end and hashing the key are one loop rather than a search and
+/// a general-purpose hash of its own; the hash is of the key's bytes alone, whatever follows.
+fn key_hash(url: &[u8], seed: u64) -> (usize, u64) {
+    let mut hash = seed;
+    let mut chunks = url.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let word = word(chunk);
+        let stops = stops(word);
+        if stops != 0 {
+            let kept = (stops.trailing_zeros() / 8) as usize;
+            return finish(hash, word & low_bytes(kept), at + kept);
+        }
+        hash = fold(hash ^ word, MIX);
+        at += 8;
+    }
+    let rest = chunks.remainder();
+    // The rest, zero-padded: a zero byte is neither `?` nor `#`.
+    let word = rest
+        .iter()
+        .rev()
+        .fold(0u64, |word, &b| (word << 8) | u64::from(b));
+    let stops = stops(word);
+    let kept = if stops == 0 {
+        rest.len()
+    } else {
+        (stops.trailing_zeros() / 8) as usize
+    };
+    finish(hash, word & low_bytes(kept), at + kept)
+}
+
+/// The high bit of every byte of `word` that is `?` or `#`, and maybe of bytes after the first
+/// such (a borrow runs upwards): the lowest bit set is always the first one.
+fn stops(word: u64) -> u64 {
+    let query = word ^ QUERY;
+    let fragment = word ^ FRAGMENT;
+    ((query.wrapping_sub(ONES) & !query) | (fragment.wrapping_sub(ONES) & !fragment)) & HIGHS
+}
+
+/// A mask of the lowest `n` bytes of a word, `n` below 8.
+fn low_bytes(n: usize) -> u64 {
+    (1u64 << (n * 8)) - 1
+}
+
+fn finish(hash: u64, last: u64, len: usize) -> (usize, u64) {
+    let hash = fold(hash ^ last, MIX);
+    (len, fold(hash ^ len as u64, FINISH))
+}
+
+/// The two halves of a full product, folded: every bit of either input reaches every bit.
+fn fold(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    (product as u64) ^ ((product >> 64) as u64)
 }
 
 #[cfg(test)]
@@ -158,6 +249,76 @@ mod tests {
             .map(|t| Glob::new(t).expect("valid glob"))
             .collect();
         GlobIndex::new(globs).expect("few globs")
+    }
+
+    #[test]
+    fn paths_of_first_seen_pages_read_as_the_general_ones() {
+        let urls = [
+            "",
+            "/",
+            "a",
+            ":",
+            "https:",
+            "https:/",
+            "https://",
+            "https://a.jp",
+            "https://a.jp/",
+            "https://a.jp/demo/faq.html?x=1#top",
+            "https://a.jp?x=/y",
+            "http://a.jp:8080/料金/ご案内.html#a",
+            "mailto:a@b.jp",
+            "/relative/path?q",
+            "//a.jp/x",
+            "a:b//c/d",
+        ];
+        for url in urls {
+            let end = url.find(['?', '#']).unwrap_or(url.len());
+            assert_eq!(path_of(url, end), url_path(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn the_key_ends_at_the_query_or_fragment_and_its_hash_is_of_the_key_alone() {
+        let pages = [
+            "",
+            "?",
+            "#",
+            "/",
+            "https://a.jp",
+            "https://a.jp/",
+            "https://a.jp/demo/",
+            "https://a.jp/demo/faq.html",
+            "https://a.jp/demo/product-12.html",
+            "https://a.jp/料金/ご案内",
+        ];
+        let tails = ["", "?", "#", "?utm_source=mail", "#top?x", "?a=1#b", "?q=#"];
+        for seed in [0, 1, 0x5eed] {
+            for page in pages {
+                // The key's hash, whatever follows it (the padding decides nothing).
+                let (len, _) = key_hash(page.as_bytes(), seed);
+                let expected = page.find(['?', '#']).unwrap_or(page.len());
+                assert_eq!(len, expected, "{page}");
+                for tail in tails {
+                    let url = format!("{page}{tail}");
+                    let (end, h) = key_hash(url.as_bytes(), seed);
+                    assert_eq!(end, expected, "{url}");
+                    assert_eq!(h, key_hash(&url.as_bytes()[..end], seed).1, "{url}");
+                }
+            }
+            // Keys of every length up to three words, each a stop away from the end.
+            let long = "https://a.jp/abcdefghijklmnop";
+            let mut hashes = std::collections::HashSet::new();
+            for n in 0..=long.len() {
+                let key = &long[..n];
+                let (len, hash) = key_hash(key.as_bytes(), seed);
+                assert_eq!(len, n);
+                for tail in ["?", "#x", "?".repeat(9).as_str()] {
+                    let (end, h) = key_hash(format!("{key}{tail}").as_bytes(), seed);
+                    assert_eq!((end, h), (n, hash), "{key}{tail}");
+                }
+                assert!(hashes.insert(hash), "{key}: the hash of a shorter key");
+            }
+        }
     }
 
     #[test]
