@@ -95,6 +95,19 @@ pub fn merge_into(survivor: &mut Person, old: &Person, seq: u64, half_life_ms: i
     let at = survivor.last_seen_ms.max(old.last_seen_ms);
     let old_score = old.score.at(at, half_life_ms);
     survivor.score.add(old_score, at, half_life_ms);
+    // The merged person's offline events (their points are in the score just added) stay on
+    // the timeline, and a re-import of the same list still finds them.
+    for entry in &old.audit {
+        if let AuditKind::Offline(event) = &entry.what {
+            let known = survivor
+                .audit
+                .iter()
+                .any(|e| matches!(&e.what, AuditKind::Offline(mine) if mine == event));
+            if !known {
+                survivor.audit(entry.seq, entry.at_ms, entry.what.clone());
+            }
+        }
+    }
     survivor.audit(
         seq,
         at,
@@ -207,5 +220,36 @@ mod tests {
         assert_eq!(survivor.stage, Stage::Mql, "the later stage");
         assert_eq!(survivor.visitors, vec![VisitorId([7; 16])]);
         assert_eq!(survivor.last_seq, 9);
+    }
+
+    #[test]
+    fn a_merge_keeps_the_merged_persons_offline_events_once() {
+        let seminar = crate::model::offline::OfflineEvent {
+            kind: crate::model::offline::OfflineKind::Seminar,
+            name: "はじめての見込み客発掘".into(),
+            date: "2026-11-10".into(),
+            at_ms: 5,
+        };
+        let mut survivor = person(1, "a@example.co.jp");
+        survivor.audit(3, 5, AuditKind::Offline(seminar.clone()));
+        let mut old = person(2, "hanako@example.co.jp");
+        old.audit(4, 5, AuditKind::Offline(seminar.clone()));
+        let card = crate::model::offline::OfflineEvent {
+            kind: crate::model::offline::OfflineKind::BusinessCard,
+            name: "展示会".into(),
+            date: "2026-10-01".into(),
+            at_ms: 1,
+        };
+        old.audit(4, 1, AuditKind::Offline(card.clone()));
+        merge_into(&mut survivor, &old, 9, 86_400_000);
+        let offline: Vec<_> = survivor
+            .audit
+            .iter()
+            .filter_map(|e| match &e.what {
+                AuditKind::Offline(event) => Some(event.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(offline, vec![seminar, card]);
     }
 }
