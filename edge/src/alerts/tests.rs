@@ -90,6 +90,11 @@ fn mistakes_are_refused_with_their_line() {
             "[[alerting.channels]]\nname = \"mail\"",
             "[alerting.smtp]",
         ),
+        (
+            "\n[[alerting.channels]]\nname = \"owner\"\nkind = \"account_owner\"\n",
+            "[[alerting.channels]]\nname = \"owner\"",
+            "[alerting.smtp]",
+        ),
     ];
     for (extra, needle, message) in cases {
         let error = parse(extra).expect_err(extra).to_string();

@@ -47,6 +47,8 @@ enum Target {
     Teams(String),
     Email(Vec<String>),
     Webhooks,
+    /// The company's owner (from an accounts import), else these.
+    AccountOwner(Vec<String>),
 }
 
 impl Target {
@@ -54,7 +56,7 @@ impl Target {
         match self {
             Target::Slack(_) => "slack",
             Target::Teams(_) => "teams",
-            Target::Email(_) => "email",
+            Target::Email(_) | Target::AccountOwner(_) => "email",
             Target::Webhooks => "webhooks",
         }
     }
@@ -130,6 +132,7 @@ impl Deliverer {
                     ChannelKind::Teams => Target::Teams(url),
                     ChannelKind::Email => Target::Email(c.to.clone()),
                     ChannelKind::Webhooks => Target::Webhooks,
+                    ChannelKind::AccountOwner => Target::AccountOwner(c.to.clone()),
                 };
                 (c.name.get_ref().clone(), target)
             })

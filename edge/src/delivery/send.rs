@@ -19,6 +19,19 @@ pub(super) async fn send(
             Some(mailer) => mailer.send(to, &view).await,
             None => Err("no [alerting.smtp] is configured".into()),
         },
+        Target::AccountOwner(otherwise) => {
+            let to = match owner_of(shared, entry) {
+                Some(owner) => vec![owner],
+                None => otherwise.clone(),
+            };
+            if to.is_empty() {
+                return Ok(()); // nobody owns the company, and nobody else is to be told
+            }
+            match &shared.mailer {
+                Some(mailer) => mailer.send(&to, &view).await,
+                None => Err("no [alerting.smtp] is configured".into()),
+            }
+        }
         Target::Webhooks => {
             let body = webhook_body(entry, shared.console_url.as_deref());
             let kind = entry.message.kind();
@@ -58,6 +71,18 @@ pub(super) async fn send(
             Ok(())
         }
     }
+}
+
+/// The owner an accounts import named for the alert's company, as it is now.
+fn owner_of(shared: &Shared, entry: &AlertEntry) -> Option<String> {
+    let Message::Alert(alert) = &entry.message else {
+        return None;
+    };
+    let domain = &alert.company.as_ref()?.domain;
+    crate::engine::lock(&shared.store.engine().accounts)
+        .profiles
+        .get(&entry.site, domain)
+        .and_then(|p| p.owner.clone())
 }
 
 async fn post_json(shared: &Shared, url: &str, body: &serde_json::Value) -> Result<(), String> {

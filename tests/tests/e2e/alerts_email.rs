@@ -13,6 +13,10 @@ use mikomi_tests::smtp::{self, SmtpSink};
 const CONSOLE: &str = "https://mikomi.example.co.jp/console";
 
 fn config(ca: &TestCa, sink: &SmtpSink, tls: &str) -> EdgeConfig {
+    config_sending_to(ca, sink, tls, "sales-mail")
+}
+
+fn config_sending_to(ca: &TestCa, sink: &SmtpSink, tls: &str, channel: &str) -> EdgeConfig {
     let mut config = EdgeConfig {
         trusted_proxies: vec!["127.0.0.0/8"],
         ..EdgeConfig::default()
@@ -40,10 +44,15 @@ name = "sales-mail"
 kind = "email"
 to = ["sales@example.co.jp", "営業部 <eigyo@example.co.jp>"]
 
+[[alerting.channels]]
+name = "owner"
+kind = "account_owner"
+to = ["inside-sales@example.co.jp"]
+
 [[alerts]]
 name = "hot-target"
 site = "test"
-to = ["sales-mail"]
+to = ["{channel}"]
 [alerts.account]
 heat_at_least = 10
 employee_band = ["large"]
@@ -54,6 +63,35 @@ employee_band = ["large"]
         password = smtp::PASSWORD,
     );
     config
+}
+
+/// An alert sent to the company's owner: the CRM's accounts list names who owns it, and the
+/// mail goes to that salesperson only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_reaches_the_owner_the_accounts_list_names() {
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().expect("dir");
+    let sink = SmtpSink::start(dir.path(), &ca, false, 0);
+    let config = config_sending_to(&ca, &sink, "starttls", "owner");
+    let edge = Edge::start(&config);
+    let list = format!("domain,status,owner\n{DEMO_DOMAIN},customer,suzuki@ours.example\n");
+    let response = edge
+        .http
+        .post(edge.url("/api/v1/accounts/import"))
+        .bearer_auth(mikomi_tests::API_KEY)
+        .header("content-type", "text/csv; charset=utf-8")
+        .body(list)
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(response.status().as_u16(), 200, "{:?}", response.text().await);
+    burst(&edge).await;
+    let messages = sink.wait_for_messages(1, Duration::from_secs(30)).await;
+    let to = smtp::header(&messages[0], "To").unwrap_or_default();
+    assert!(to.contains("suzuki@ours.example"), "{to}");
+    assert!(!to.contains("inside-sales@"), "the owner, not the fallback: {to}");
+    assert!(smtp::header(&messages[0], "Subject").is_some_and(|s| s.contains(DEMO_NAME)));
+    drop(edge);
 }
 
 async fn burst(edge: &Edge) {

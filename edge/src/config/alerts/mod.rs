@@ -57,7 +57,8 @@ pub struct ChannelConfig {
     /// The incoming-webhook URL of a Slack or Teams channel.
     #[serde(default)]
     pub url: Option<WebhookUrl>,
-    /// Recipients of an email channel: `sales@example.co.jp` or `営業部 <sales@example.co.jp>`.
+    /// Recipients of an email channel: `sales@example.co.jp` or `営業部 <sales@example.co.jp>`;
+    /// of an account-owner channel, who is told when the company has no owner (none: nobody).
     #[serde(default)]
     pub to: Vec<String>,
 }
@@ -73,6 +74,10 @@ pub enum ChannelKind {
     Email,
     /// The `[[webhooks]]` endpoints, as a Standard Webhooks event of the alert's type.
     Webhooks,
+    /// Mail to the owner an accounts import names for the alert's company (through
+    /// `[alerting.smtp]`); to the channel's `to` when the company has no owner.
+    #[serde(rename = "account_owner")]
+    AccountOwner,
 }
 
 #[derive(Debug, Deserialize)]

@@ -45,7 +45,14 @@ pub(in crate::config) fn validate(
                     "an email channel needs recipients in `to` and an [alerting.smtp] table".into(),
                 );
             }
-            ChannelKind::Email => {
+            ChannelKind::AccountOwner if alerting.smtp.is_none() => {
+                return at(
+                    channel.span(),
+                    format!("{key}.kind"),
+                    "an account_owner channel sends mail: it needs an [alerting.smtp] table".into(),
+                );
+            }
+            ChannelKind::Email | ChannelKind::AccountOwner => {
                 for address in &c.to {
                     if address.parse::<lettre::message::Mailbox>().is_err() {
                         return at(
