@@ -24,5 +24,6 @@ mod redis_tls;
 mod rules;
 mod secret_file;
 mod slow_clients;
+mod spool_file;
 mod visibility;
 mod webhooks;
