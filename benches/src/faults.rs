@@ -108,7 +108,10 @@ fn fault(address: &str, index: usize, n: u64) -> anyhow::Result<Request<Full<Byt
     };
     let (origin, body): (&str, String) = match n % 6 {
         // Not JSON at all.
-        0 => ("http://127.0.0.1:8080", "{\"site\": \"bench\", \"events\": [".into()),
+        0 => (
+            "http://127.0.0.1:8080",
+            "{\"site\": \"bench\", \"events\": [".into(),
+        ),
         // Over the body limit (64 KiB).
         1 => (
             "http://127.0.0.1:8080",

@@ -84,12 +84,20 @@ async fn an_alert_reaches_the_owner_the_accounts_list_names() {
         .send()
         .await
         .expect("import");
-    assert_eq!(response.status().as_u16(), 200, "{:?}", response.text().await);
+    assert_eq!(
+        response.status().as_u16(),
+        200,
+        "{:?}",
+        response.text().await
+    );
     burst(&edge).await;
     let messages = sink.wait_for_messages(1, Duration::from_secs(30)).await;
     let to = smtp::header(&messages[0], "To").unwrap_or_default();
     assert!(to.contains("suzuki@ours.example"), "{to}");
-    assert!(!to.contains("inside-sales@"), "the owner, not the fallback: {to}");
+    assert!(
+        !to.contains("inside-sales@"),
+        "the owner, not the fallback: {to}"
+    );
     assert!(smtp::header(&messages[0], "Subject").is_some_and(|s| s.contains(DEMO_NAME)));
     drop(edge);
 }

@@ -62,7 +62,9 @@ fn the_spool_file_is_durable_from_its_creation() {
         .find(|l| l.contains("openat(") && l.contains(&opened))
         .and_then(|l| l.rsplit("= ").next())
         .map(str::trim)
-        .unwrap_or_else(|| panic!("the spool directory was not opened after the file was created:\n{trace}"));
+        .unwrap_or_else(|| {
+            panic!("the spool directory was not opened after the file was created:\n{trace}")
+        });
     assert!(
         lines[created..]
             .iter()
