@@ -6,7 +6,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use super::HotAccount;
 
-pub const HEADER: [&str; 16] = [
+/// New columns go at the end, so a spreadsheet built on the earlier ones keeps working.
+pub const HEADER: [&str; 18] = [
     "rank",
     "company",
     "domain",
@@ -23,6 +24,8 @@ pub const HEADER: [&str; 16] = [
     "known_people",
     "key_pages",
     "last_seen",
+    "status",
+    "owner",
 ];
 
 /// A text cell a spreadsheet shows as text: one that starts with a formula's first character
@@ -72,6 +75,8 @@ pub fn attack_list(rows: &[HotAccount]) -> String {
             people,
             text_cell(&key_pages),
             humantime::format_rfc3339_seconds(last_seen).to_string(),
+            row.status.unwrap_or_default().to_string(),
+            text_cell(row.owner.as_deref().unwrap_or_default()),
         ]);
     }
     let body = writer.into_inner().unwrap_or_default();

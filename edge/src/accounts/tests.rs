@@ -107,15 +107,26 @@ fn the_attack_list_is_csv_with_a_bom_and_japanese_intact() {
         status: None,
         owner: None,
     };
-    let text = attack_list(&[row]);
+    let customer = HotAccount {
+        domain: "northwind.example".into(),
+        status: Some("customer"),
+        owner: Some("=suzuki@ours.example".into()),
+        ..row.clone()
+    };
+    let text = attack_list(&[row, customer]);
     assert!(text.starts_with('\u{feff}'));
     let mut lines = text.trim_start_matches('\u{feff}').lines();
     assert_eq!(lines.next(), Some(attack::HEADER.join(",").as_str()));
     assert_eq!(
         lines.next(),
         Some(
-            "1,\"株式会社サンプル, 本社\",example.co.jp,,,,,12.0,3,9,2,1,1,p7,/pricing*:4,1970-01-01T00:00:00Z"
+            "1,\"株式会社サンプル, 本社\",example.co.jp,,,,,12.0,3,9,2,1,1,p7,/pricing*:4,1970-01-01T00:00:00Z,,"
         )
+    );
+    let second = lines.next().expect("the customer's row");
+    assert!(
+        second.ends_with(",customer,'=suzuki@ours.example"),
+        "status and owner, the owner kept from running as a formula: {second}"
     );
 }
 

@@ -178,7 +178,7 @@ async fn anonymous_history_becomes_the_persons_and_the_company_gets_hot() {
     assert_eq!(
         lines.next(),
         Some(
-            "rank,company,domain,industry,employees,size_band,country,heat,visits,pageviews,visitors,known_visitors,anonymous_visitors,known_people,key_pages,last_seen"
+            "rank,company,domain,industry,employees,size_band,country,heat,visits,pageviews,visitors,known_visitors,anonymous_visitors,known_people,key_pages,last_seen,status,owner"
         )
     );
     let first = lines.next().expect("a row");
