@@ -94,6 +94,7 @@ fn main() -> anyhow::Result<()> {
         let mut arrived = 0usize;
         let mut day_work = std::time::Duration::ZERO;
         let mut pass_work = std::time::Duration::ZERO;
+        let mut days_in_month = 0u32;
         for day in 0..options.days {
             let started = Instant::now();
             let day_ms = START_MS + day as i64 * DAY_MS;
@@ -129,6 +130,7 @@ fn main() -> anyhow::Result<()> {
                 }
             }
             pass_work += started.elapsed();
+            days_in_month += 1;
             if (day + 1) % 30 == 0 || day + 1 == options.days {
                 println!(
                     "| {} | {} | {} | {:.0} MiB | {:.0} MiB | {:.2} s | {:.0} ms |",
@@ -137,9 +139,10 @@ fn main() -> anyhow::Result<()> {
                     expired,
                     rss_bytes()? as f64 / 1048576.0,
                     dir_bytes(dir.path())? as f64 / 1048576.0,
-                    day_work.as_secs_f64() / 30.0,
-                    pass_work.as_secs_f64() * 1000.0 / 30.0,
+                    day_work.as_secs_f64() / f64::from(days_in_month),
+                    pass_work.as_secs_f64() * 1000.0 / f64::from(days_in_month),
                 );
+                days_in_month = 0;
                 day_work = std::time::Duration::ZERO;
                 pass_work = std::time::Duration::ZERO;
             }
@@ -148,7 +151,7 @@ fn main() -> anyhow::Result<()> {
         anyhow::Ok(())
     })?;
     println!(
-        "\n(`day's traffic`: wall time to store a simulated day's page views; `retention pass`: the day's search and expiry records; both averaged over the month)"
+        "\n(`day's traffic`: wall time to store a simulated day's page views; `retention pass`: the day's search and expiry records; both averaged over the month's days)"
     );
     Ok(())
 }
