@@ -55,3 +55,15 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Resident memory of this process, from `/proc/self/status`.
+pub fn rss_bytes() -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .context("VmRSS in /proc/self/status")?
+        .parse()?;
+    Ok(kb * 1024)
+}

@@ -8,6 +8,7 @@ pub mod receiver;
 pub mod redis_contents;
 pub mod site;
 pub mod smtp;
+pub mod trace;
 
 /// Real `redis-server` processes (the same crate the edge's own store tests use).
 pub use mikomi_test_redis as redis;
@@ -38,4 +39,18 @@ pub async fn wait_for_count(
         );
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
+}
+
+/// Every file under `dir`, at any depth: what a test searches for bytes that must be gone.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

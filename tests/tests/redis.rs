@@ -277,20 +277,6 @@ async fn an_outage_of_redis_loses_nothing_and_fails_no_request() {
     );
 }
 
-/// Every file under `dir`.
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 async fn healthy(edge: &Edge) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -422,7 +408,7 @@ async fn a_node_that_spooled_during_an_outage_does_not_bring_an_erased_person_ba
         config_b.data_dir.path(),
         &dir.path().join("redis"),
     ];
-    for path in dirs.into_iter().flat_map(files_under) {
+    for path in dirs.into_iter().flat_map(mikomi_tests::files_under) {
         let bytes = std::fs::read(&path).expect("read");
         for (what, needle) in needles {
             assert!(

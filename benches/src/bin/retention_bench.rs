@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
+use mikomi_benches::process::rss_bytes;
 use mikomi_edge::engine::Model;
 use mikomi_edge::event::{Event, TimedEvent};
 use mikomi_edge::metrics::StoreMetrics;
@@ -219,17 +220,6 @@ fn batch(visitor: VisitorId, n: usize, at_ms: i64) -> Batch {
             },
         }],
     }
-}
-
-fn rss_bytes() -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .context("VmRSS in /proc/self/status")?
-        .parse()?;
-    Ok(kb * 1024)
 }
 
 fn dir_bytes(dir: &Path) -> anyhow::Result<u64> {

@@ -3,8 +3,6 @@
 //! them. After the DELETE and a restart no byte of them is in any file, nor in Redis (when the
 //! test store is Redis); a retried DELETE answers 204.
 
-use std::path::{Path, PathBuf};
-
 use mikomi_tests::SITE;
 use mikomi_tests::edge::{Edge, EdgeConfig};
 use reqwest::Method;
@@ -50,19 +48,6 @@ async fn person_id(edge: &Edge, email: &str) -> String {
         .and_then(|s| s["person"]["id"].as_str())
         .unwrap_or_else(|| panic!("{email} is not in the feed"))
         .to_string()
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 /// Every form of the erased data a file or a Redis value could hold.
@@ -190,7 +175,7 @@ async fn erasure_takes_split_devices_ignored_clicks_and_merged_addresses_down_to
     assert_eq!(status, 404);
 
     let needles = needles(&vids, &hexes);
-    for path in walk(config.data_dir.path()) {
+    for path in mikomi_tests::files_under(config.data_dir.path()) {
         let bytes = std::fs::read(&path).expect("read");
         for (what, needle) in &needles {
             assert!(

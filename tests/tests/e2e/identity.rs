@@ -2,7 +2,6 @@
 //! email-click tokens, hot accounts and the attack list, the sessions feed under concurrent
 //! writes, and erasure down to the bytes on disk.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use mikomi_tests::SITE;
@@ -423,7 +422,7 @@ async fn erasure_leaves_no_trace_in_answers_or_on_disk() {
     let raw: Vec<u8> = (0..16)
         .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
         .collect();
-    for entry in walk(config.data_dir.path()) {
+    for entry in mikomi_tests::files_under(config.data_dir.path()) {
         let bytes = std::fs::read(&entry).expect("read");
         for (what, needle) in [
             ("email", email.as_bytes()),
@@ -438,19 +437,6 @@ async fn erasure_leaves_no_trace_in_answers_or_on_disk() {
             );
         }
     }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[tokio::test]

@@ -3,7 +3,6 @@
 //! for the seminar; and erasure of an imported person down to the bytes on disk.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use mikomi_tests::edge::{Edge, EdgeConfig};
 use mikomi_tests::{API_KEY, SITE};
@@ -292,7 +291,7 @@ async fn erasing_an_imported_person_leaves_their_address_nowhere_on_disk() {
         .api(Method::GET, &format!("/api/v1/people/{id}"), None)
         .await;
     assert_eq!(status, 404);
-    for path in walk(config.data_dir.path()) {
+    for path in mikomi_tests::files_under(config.data_dir.path()) {
         let bytes = std::fs::read(&path).expect("read");
         assert!(
             !bytes.windows(email.len()).any(|w| w == email.as_bytes()),
@@ -300,19 +299,6 @@ async fn erasing_an_imported_person_leaves_their_address_nowhere_on_disk() {
             path.display()
         );
     }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 /// The console's upload: viewers may not, an editor previews (nothing is written) and imports
