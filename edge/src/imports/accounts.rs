@@ -3,7 +3,7 @@
 //! email, headers in English or Japanese. Each row is taken or refused with its line.
 
 use super::FileError;
-use super::people::{MAX_CELL, Refused, RowError, first_line};
+use super::people::{MAX_CELL, Refused, RowError};
 use crate::identity::email;
 use crate::model::offline::{AccountStatus, ImportedAccount};
 
@@ -53,50 +53,18 @@ pub struct AccountsFile {
 
 /// Reads an accounts list of at most `max_rows` rows. Blank rows are skipped.
 pub fn parse_accounts(text: &str, max_rows: usize) -> Result<AccountsFile, FileError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut records = reader.records();
-    let header = match records.next() {
-        Some(Ok(header)) => header,
-        Some(Err(_)) | None => return Err(FileError::Empty),
-    };
-    let mut columns: Vec<Option<Column>> = Vec::new();
-    for cell in header.iter() {
-        let column = Column::of(cell);
-        if column.is_some() && columns.contains(&column) {
-            return Err(FileError::DuplicateColumn(cell.trim().to_string()));
-        }
-        columns.push(column);
-    }
-    if !columns.contains(&Some(Column::Domain)) {
-        return Err(FileError::NoDomainColumn);
-    }
-    let mut file = AccountsFile::default();
-    for record in records {
-        let (line, result) = match record {
-            Ok(record) => {
-                let line = record.position().map_or(0, |p| first_line(text, p));
-                if record.iter().all(|c| c.trim().is_empty()) {
-                    continue;
-                }
-                (line, row(&columns, &record))
-            }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                (line, Err(RowError::Malformed(e.to_string())))
-            }
-        };
-        if file.rows.len() + file.refused.len() >= max_rows {
-            return Err(FileError::TooManyRows { max: max_rows });
-        }
-        match result {
-            Ok(account) => file.rows.push((line, account)),
-            Err(reason) => file.refused.push(Refused { line, reason }),
-        }
-    }
-    Ok(file)
+    let sheet = super::sheet::read(
+        text,
+        max_rows,
+        Column::of,
+        Column::Domain,
+        FileError::NoDomainColumn,
+        row,
+    )?;
+    Ok(AccountsFile {
+        rows: sheet.rows,
+        refused: sheet.refused,
+    })
 }
 
 fn row(

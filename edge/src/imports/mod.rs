@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod apply;
 pub mod decode;
 pub mod people;
+mod sheet;
 
 pub use decode::{DecodeError, decode};
 pub use people::{PeopleFile, Refused, parse_people};

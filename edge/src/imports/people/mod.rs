@@ -126,65 +126,18 @@ pub fn parse_people(
     defaults: &EventDefaults,
     max_rows: usize,
 ) -> Result<PeopleFile, FileError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut records = reader.records();
-    let header = match records.next() {
-        Some(Ok(header)) => header,
-        Some(Err(_)) | None => return Err(FileError::Empty),
-    };
-    let mut columns: Vec<Option<Column>> = Vec::new();
-    for cell in header.iter() {
-        let column = Column::of(cell);
-        if column.is_some() && columns.contains(&column) {
-            return Err(FileError::DuplicateColumn(cell.trim().to_string()));
-        }
-        columns.push(column);
-    }
-    if !columns.contains(&Some(Column::Email)) {
-        return Err(FileError::NoEmailColumn);
-    }
-    let mut file = PeopleFile::default();
-    for record in records {
-        let (line, result) = match record {
-            Ok(record) => {
-                let line = record.position().map_or(0, |p| first_line(text, p));
-                if record.iter().all(|c| c.trim().is_empty()) {
-                    continue;
-                }
-                (line, row(&columns, &record, defaults))
-            }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                (line, Err(RowError::Malformed(e.to_string())))
-            }
-        };
-        if file.rows.len() + file.refused.len() >= max_rows {
-            return Err(FileError::TooManyRows { max: max_rows });
-        }
-        match result {
-            Ok(person) => file.rows.push((line, person)),
-            Err(reason) => file.refused.push(Refused { line, reason }),
-        }
-    }
-    Ok(file)
-}
-
-/// The line a record's first cell is on: the reader places a record after blank lines at the
-/// first of them, which would name the wrong line to whoever fixes the file.
-pub(super) fn first_line(text: &str, position: &csv::Position) -> u64 {
-    let start = usize::try_from(position.byte()).unwrap_or(usize::MAX);
-    let blank = text
-        .as_bytes()
-        .get(start..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|b| matches!(b, b'\n' | b'\r'))
-        .filter(|b| **b == b'\n')
-        .count();
-    position.line() + blank as u64
+    let sheet = super::sheet::read(
+        text,
+        max_rows,
+        Column::of,
+        Column::Email,
+        FileError::NoEmailColumn,
+        |columns, record| row(columns, record, defaults),
+    )?;
+    Ok(PeopleFile {
+        rows: sheet.rows,
+        refused: sheet.refused,
+    })
 }
 
 /// One row, by its columns.
