@@ -250,6 +250,14 @@ async fn the_api_refuses_without_a_key_and_bad_input_with_a_code() {
             400,
             "malformed_json",
         ),
+        // An array where an object belongs: serde would read it by position.
+        (
+            Method::POST,
+            "/api/v1/tokens",
+            Some(json!(["a@b.jp"])),
+            400,
+            "malformed_json",
+        ),
         (
             Method::GET,
             "/api/v1/accounts/hot?window=1y",

@@ -60,7 +60,9 @@ pub fn site(sites: &[Arc<str>], query: &[(String, String)]) -> Result<Arc<str>, 
 }
 
 /// Reads and parses a JSON body, within `server.body_timeout` and `server.body_min_rate`;
-/// unknown fields are refused by the target type.
+/// unknown fields are refused by the target type. Every body the API takes is an object, and
+/// one that is not is refused here: serde would read an array into a struct by position, so
+/// `[]` would pass as an empty change.
 pub async fn json_body<T: DeserializeOwned>(
     app: &App,
     request: Request<Incoming>,
@@ -75,6 +77,12 @@ pub async fn json_body<T: DeserializeOwned>(
                 format!("the body may be at most {MAX_BODY} bytes"),
             ),
         })?;
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(bad_request(
+            "malformed_json",
+            "the body must be a JSON object",
+        ));
+    }
     serde_json::from_slice(&bytes).map_err(|e| bad_request("malformed_json", e.to_string()))
 }
 
