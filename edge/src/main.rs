@@ -142,30 +142,36 @@ fn serve(path: PathBuf) -> anyhow::Result<()> {
         .thread_name("mikomi-edge")
         .build()
         .context("start the runtime")?;
-    runtime.block_on(mikomi_edge::app::serve(&path, shutdown_signal()))
+    let shutdown = {
+        let _entered = runtime.enter();
+        shutdown_signal()
+    };
+    runtime.block_on(mikomi_edge::app::serve(&path, shutdown))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// Listens for SIGTERM and Ctrl-C from now on, and resolves at the first. Registered before the
+/// edge says it listens: a signal that comes right after (under load, before the accept loop's
+/// first wait) then stops it gracefully instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        let wait = |listening: std::io::Result<tokio::signal::unix::Signal>, what: &'static str| async move {
+            match listening {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for {what}");
+                    std::future::pending::<()>().await;
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+        };
+        tokio::select! {
+            () = wait(interrupt, "Ctrl-C") => tracing::info!("Ctrl-C received"),
+            () = wait(terminate, "SIGTERM") => tracing::info!("SIGTERM received"),
         }
-    };
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received"),
-        () = terminate => tracing::info!("SIGTERM received"),
     }
 }
 

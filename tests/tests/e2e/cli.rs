@@ -113,3 +113,15 @@ async fn explain_takes_visitor_ids_that_start_with_a_dash_or_an_underscore() {
         );
     }
 }
+
+/// A SIGTERM the moment the edge says it listens stops it gracefully (exit 0): the signal is
+/// caught from before that line, not only once the accept loop first waits (under load, a
+/// signal in between used to kill the process).
+#[test]
+fn a_sigterm_right_after_listening_is_a_graceful_stop() {
+    for _ in 0..5 {
+        let edge = Edge::start(&EdgeConfig::default());
+        let status = edge.terminate();
+        assert!(status.success(), "{status}");
+    }
+}
