@@ -41,6 +41,19 @@ pub struct LoadResult {
     pub elapsed: Duration,
     /// Microseconds, sorted.
     pub latencies_us: Vec<u32>,
+    /// Each measured answer's latency in microseconds, by the second of the run it was
+    /// scheduled in (0 = the first measured second): where a stall shows.
+    pub by_second: Vec<(u32, u32)>,
+}
+
+/// The second of a run whose answers were slowest.
+#[derive(Clone, Copy, Debug)]
+pub struct WorstSecond {
+    /// Counted from the start of the measurement.
+    pub second: u32,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub requests: usize,
 }
 
 impl LoadResult {
@@ -55,6 +68,27 @@ impl LoadResult {
         }
         let index = ((self.latencies_us.len() - 1) as f64 * q).round() as usize;
         f64::from(self.latencies_us[index]) / 1000.0
+    }
+
+    /// The second with the highest p99.
+    pub fn worst_second(&self) -> Option<WorstSecond> {
+        let mut seconds: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+        for &(second, latency) in &self.by_second {
+            seconds.entry(second).or_default().push(latency);
+        }
+        seconds
+            .into_iter()
+            .map(|(second, mut latencies)| {
+                latencies.sort_unstable();
+                let p99 = latencies[((latencies.len() - 1) as f64 * 0.99).round() as usize];
+                WorstSecond {
+                    second,
+                    p99_ms: f64::from(p99) / 1000.0,
+                    max_ms: f64::from(latencies[latencies.len() - 1]) / 1000.0,
+                    requests: latencies.len(),
+                }
+            })
+            .max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms))
     }
 }
 
@@ -79,6 +113,7 @@ pub async fn run(spec: &LoadSpec) -> anyhow::Result<LoadResult> {
         result.failures += one.failures;
         result.acknowledged += one.acknowledged;
         result.latencies_us.extend(one.latencies_us);
+        result.by_second.extend(one.by_second);
     }
     result.latencies_us.sort_unstable();
     Ok(result)
@@ -148,9 +183,10 @@ async fn connection(
         if scheduled >= measure_from {
             if ok {
                 result.requests += 1;
-                result
-                    .latencies_us
-                    .push(latency.as_micros().min(u128::from(u32::MAX)) as u32);
+                let micros = latency.as_micros().min(u128::from(u32::MAX)) as u32;
+                result.latencies_us.push(micros);
+                let second = scheduled.duration_since(measure_from).as_secs() as u32;
+                result.by_second.push((second, micros));
             } else {
                 result.failures += 1;
             }

@@ -88,6 +88,8 @@ pub struct StoreMetrics {
     pub spooled: Counter,
     /// Spooled records replayed into Redis.
     pub replayed: Counter,
+    /// Redis calls answered later than `storage.redis.timeout` by a Redis that was alive.
+    pub redis_slow_calls: Counter,
 }
 
 impl Default for StoreMetrics {
@@ -98,6 +100,7 @@ impl Default for StoreMetrics {
             group_size: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
             spooled: Counter::default(),
             replayed: Counter::default(),
+            redis_slow_calls: Counter::default(),
         }
     }
 }
@@ -257,6 +260,11 @@ impl Metrics {
             "store_replayed_records",
             "Spooled records replayed into redis",
             store.replayed.clone(),
+        );
+        registry.register(
+            "store_redis_slow_calls",
+            "Redis calls that outlived storage.redis.timeout while redis still answered probes",
+            store.redis_slow_calls.clone(),
         );
         registry.register(
             "http_requests",

@@ -5,7 +5,9 @@
 //! the Redis store. Prints a markdown table with ratios to the baseline.
 //!
 //! Run with `cargo xtask bench-load` (release build). Options:
-//! `--connections N` (64), `--seconds S` (5), `--warmup S` (1), `--client-threads N` (1).
+//! `--connections N` (64), `--seconds S` (5), `--open-seconds S` (60: the open-loop phases, long
+//! enough to catch a stall; the worst second is printed), `--warmup S` (1), `--client-threads N`
+//! (1).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,6 +21,7 @@ use mikomi_tests::redis::RedisServer;
 struct Options {
     connections: usize,
     seconds: f64,
+    open_seconds: f64,
     warmup: f64,
     client_threads: usize,
 }
@@ -27,6 +30,7 @@ fn parse_options() -> anyhow::Result<Options> {
     let mut options = Options {
         connections: 64,
         seconds: 5.0,
+        open_seconds: 60.0,
         warmup: 1.0,
         client_threads: 1,
     };
@@ -36,6 +40,7 @@ fn parse_options() -> anyhow::Result<Options> {
         match pair[0].as_str() {
             "--connections" => options.connections = value.parse()?,
             "--seconds" => options.seconds = value.parse()?,
+            "--open-seconds" => options.open_seconds = value.parse()?,
             "--warmup" => options.warmup = value.parse()?,
             "--client-threads" => options.client_threads = value.parse()?,
             other => anyhow::bail!("unknown option {other}"),
@@ -54,11 +59,15 @@ fn main() -> anyhow::Result<()> {
         .worker_threads(options.client_threads)
         .enable_all()
         .build()?;
-    let spec = |address: &str, workload, rate| LoadSpec {
+    let spec = |address: &str, workload, rate: Option<f64>| LoadSpec {
         address: address.to_string(),
         connections: options.connections,
         warmup: Duration::from_secs_f64(options.warmup),
-        measure: Duration::from_secs_f64(options.seconds),
+        measure: Duration::from_secs_f64(if rate.is_some() {
+            options.open_seconds
+        } else {
+            options.seconds
+        }),
         rate,
         workload,
     };
@@ -132,13 +141,19 @@ fn main() -> anyhow::Result<()> {
     eprintln!("collect on redis: open loop at {redis_half:.0} req/s (half of its peak)");
     let on_redis_half =
         runtime.block_on(load::run(&spec(&edge.address, collect, Some(redis_half))))?;
+    let redis_metrics =
+        load::http_get(&edge.address, "/metrics", METRICS_TOKEN).unwrap_or_default();
     drop(edge);
     drop(redis);
 
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
-        "\n{} connections, {:.0} s measured after {:.0} s warm-up, {cores} cores shared by server and load generator ({} client thread(s)), loopback\n",
-        options.connections, options.seconds, options.warmup, options.client_threads
+        "\n{} connections, {:.0} s measured closed loop and {:.0} s open loop after {:.0} s warm-up, {cores} cores shared by server and load generator ({} client thread(s)), loopback\n",
+        options.connections,
+        options.seconds,
+        options.open_seconds,
+        options.warmup,
+        options.client_threads
     );
     println!("| server | load | req/s | p50 ms | p99 ms | req/s vs baseline | failures |");
     println!("|---|---|---:|---:|---:|---:|---:|");
@@ -189,6 +204,23 @@ fn main() -> anyhow::Result<()> {
         on_redis.per_second() / peak.per_second(),
         on_redis_half.quantile_ms(0.99),
         half.quantile_ms(0.99)
+    );
+    for (what, result) in [
+        ("embedded store, open loop at half of peak", &half),
+        ("redis store, open loop at half of its peak", &on_redis_half),
+    ] {
+        if let Some(worst) = result.worst_second() {
+            println!(
+                "worst second, {what}: second {} of {:.0}, p99 {:.2} ms, max {:.2} ms over {} requests",
+                worst.second, options.open_seconds, worst.p99_ms, worst.max_ms, worst.requests
+            );
+        }
+    }
+    println!(
+        "redis store: {:.0} records spooled, {:.0} replayed, {:.0} calls answered late by a busy redis",
+        metric(&redis_metrics, "mikomi_store_spooled_records_total").unwrap_or(-1.0),
+        metric(&redis_metrics, "mikomi_store_replayed_records_total").unwrap_or(-1.0),
+        metric(&redis_metrics, "mikomi_store_redis_slow_calls_total").unwrap_or(-1.0)
     );
     println!(
         "\nrules on vs rules off: {:.2}; company lookup: {}",

@@ -212,6 +212,7 @@ fn open_store(
                     cluster: redis.is_cluster(),
                     connections: redis.connections,
                     timeout: redis.timeout.0,
+                    busy_timeout: redis.busy_timeout.0,
                     ca_pem,
                 },
                 key_prefix: redis.key_prefix.clone(),

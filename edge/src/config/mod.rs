@@ -191,9 +191,14 @@ pub struct RedisConfig {
     /// Multiplexed connections per node (per cluster for a cluster).
     #[serde(default = "RedisConfig::default_connections")]
     pub connections: usize,
-    /// How long one call may take before Redis counts as unreachable and records are spooled.
+    /// How long Redis may give no sign of life (no answer to a call, nor to a probe after it)
+    /// before it counts as unreachable and records are spooled.
     #[serde(default = "RedisConfig::default_timeout")]
     pub timeout: HumanDuration,
+    /// How long one call may wait for a Redis that still answers probes: a busy Redis is
+    /// waited for (collect requests queue meanwhile), not taken for a dead one.
+    #[serde(default = "RedisConfig::default_busy_timeout")]
+    pub busy_timeout: HumanDuration,
     /// Every key is `{prefix}:…`: one hash tag, so several deployments can share a Redis.
     #[serde(default = "RedisConfig::default_prefix")]
     pub key_prefix: String,
@@ -208,6 +213,9 @@ impl RedisConfig {
     }
     fn default_timeout() -> HumanDuration {
         HumanDuration(std::time::Duration::from_millis(250))
+    }
+    fn default_busy_timeout() -> HumanDuration {
+        HumanDuration(std::time::Duration::from_secs(5))
     }
     fn default_prefix() -> String {
         "mikomi".into()
@@ -788,6 +796,17 @@ impl Config {
                         Some(redis.span()),
                         "storage.redis",
                         "connections and timeout must be above zero".into(),
+                    );
+                }
+                if config.busy_timeout.0 < config.timeout.0 {
+                    return fail(
+                        Some(redis.span()),
+                        "storage.redis.busy_timeout",
+                        format!(
+                            "busy_timeout ({:?}) is the longest wait for a Redis that still \
+                             answers, so it cannot be shorter than timeout ({:?})",
+                            config.busy_timeout.0, config.timeout.0
+                        ),
                     );
                 }
                 Ok(())

@@ -36,6 +36,19 @@ fn the_redis_store_needs_a_shared_secret() {
     let redis = config.storage.redis.as_ref().expect("redis table");
     assert!(!redis.get_ref().is_cluster());
     assert_eq!(redis.get_ref().timeout.0, Duration::from_millis(250));
+    assert_eq!(redis.get_ref().busy_timeout.0, Duration::from_secs(5));
+}
+
+/// A busy timeout shorter than the timeout would give up on a live Redis before a dead one.
+#[test]
+fn a_busy_timeout_below_the_timeout_is_refused() {
+    let text = "[server]\nsecret = \"0123456789abcdef0123456789\"\n[storage]\nbackend = \"redis\"\n\
+                [storage.redis]\nurls = [\"redis://127.0.0.1:6379\"]\ntimeout = \"1s\"\n\
+                busy_timeout = \"500ms\"\n";
+    let error = parse(&format!("{MINIMAL}{text}"))
+        .expect_err("refused")
+        .to_string();
+    assert!(error.contains("storage.redis.busy_timeout"), "{error}");
 }
 
 #[test]

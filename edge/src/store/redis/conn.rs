@@ -1,9 +1,19 @@
 //! Connections to one Redis server or to a Redis Cluster, behind one type, with every call
-//! bounded by the configured timeout: a slow Redis must turn into an error quickly, never into a
-//! collect request that hangs.
+//! bounded: a Redis that stops answering must turn into an error quickly, never into a collect
+//! request that hangs.
+//!
+//! A late answer alone does not mean Redis is gone. Under load a healthy Redis answers a call
+//! queued behind thousands of others late, and taking that for an outage sends every node to its
+//! spool, skips popups and turns a busy second into seconds of tail. So a call that outlives the
+//! configured `timeout` asks Redis for a sign of life, a `PING` on a connection of its own that
+//! no traffic queues on, and waits on while Redis answers it, up to `busy_timeout`. Only a
+//! connection that fails, or a Redis that answers nothing for `timeout`, counts as unreachable.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use prometheus_client::metrics::counter::Counter;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
@@ -59,7 +69,10 @@ pub struct Endpoint {
     pub cluster: bool,
     /// Multiplexed connections to keep; requests are spread over them.
     pub connections: usize,
+    /// How long Redis may give no sign of life before it counts as unreachable.
     pub timeout: Duration,
+    /// How long a call may wait for a Redis that still answers (it is busy, not gone).
+    pub busy_timeout: Duration,
     /// PEM of the CA that signed the servers' certificates (`rediss://` with a private CA);
     /// `None` trusts the webpki roots.
     pub ca_pem: Option<Vec<u8>>,
@@ -75,11 +88,16 @@ impl Endpoint {
     }
 }
 
-/// A small pool of multiplexed connections.
+/// A small pool of multiplexed connections, and one more that only carries liveness probes.
 pub struct Redis {
     connections: Vec<Connection>,
+    /// Never shared with traffic: a `PING` on it waits for no one's pipeline.
+    probe: Connection,
     next: AtomicUsize,
     timeout: Duration,
+    busy_timeout: Duration,
+    /// Calls that outlived `timeout` on a Redis that still answered.
+    slow_calls: Counter,
     shown: String,
 }
 
@@ -118,7 +136,9 @@ fn classify(err: redis::RedisError) -> CallError {
 }
 
 impl Redis {
-    pub async fn connect(endpoint: &Endpoint) -> Result<Redis, StoreError> {
+    /// Connects `endpoint.connections` connections for traffic and one for probes; `slow_calls`
+    /// counts the calls that were late on a Redis that still answered.
+    pub async fn connect(endpoint: &Endpoint, slow_calls: Counter) -> Result<Redis, StoreError> {
         let shown = endpoint
             .urls
             .iter()
@@ -126,8 +146,9 @@ impl Redis {
             .collect::<Vec<_>>()
             .join(", ");
         let failed = |e: redis::RedisError| StoreError::Unavailable(format!("redis {shown}: {e}"));
-        let mut connections = Vec::with_capacity(endpoint.connections.max(1));
-        for _ in 0..endpoint.connections.max(1) {
+        let wanted = endpoint.connections.max(1) + 1;
+        let mut connections = Vec::with_capacity(wanted);
+        for _ in 0..wanted {
             let connection = if endpoint.cluster {
                 let mut builder = ClusterClientBuilder::new(endpoint.urls.clone());
                 if let Some(certificates) = endpoint.certificates() {
@@ -172,10 +193,16 @@ impl Redis {
             };
             connections.push(connection);
         }
+        let probe = connections
+            .pop()
+            .ok_or_else(|| StoreError::Unavailable(format!("redis {shown}: no connection")))?;
         Ok(Redis {
             connections,
+            probe,
             next: AtomicUsize::new(0),
             timeout: endpoint.timeout,
+            busy_timeout: endpoint.busy_timeout.max(endpoint.timeout),
+            slow_calls,
             shown,
         })
     }
@@ -192,7 +219,8 @@ impl Redis {
 
     /// Runs one command.
     pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, CallError> {
-        self.query_within(cmd, self.timeout).await
+        let mut connection = self.connection();
+        self.answered(cmd.query_async(&mut connection)).await
     }
 
     /// Runs one command that moves a lot of data (snapshots), with its own time limit.
@@ -223,12 +251,60 @@ impl Redis {
             invocation.arg(*arg);
         }
         let mut connection = self.connection();
-        match tokio::time::timeout(self.timeout, invocation.invoke_async(&mut connection)).await {
-            Ok(result) => result.map_err(classify),
-            Err(_) => Err(CallError::Unknown(format!(
-                "no answer within {:?}",
-                self.timeout
-            ))),
+        self.answered(invocation.invoke_async(&mut connection))
+            .await
+    }
+
+    /// Waits for a call's answer: up to `timeout`, and then on while Redis answers probes, up
+    /// to `busy_timeout` in all. The call is never given up while Redis is known to be alive,
+    /// so a late answer is an answer, not an outcome nobody knows.
+    async fn answered<T>(
+        &self,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, CallError> {
+        let started = tokio::time::Instant::now();
+        let give_up = started + self.busy_timeout;
+        tokio::pin!(call);
+        if let Ok(result) = tokio::time::timeout(self.timeout, &mut call).await {
+            return result.map_err(classify);
+        }
+        self.slow_calls.inc();
+        loop {
+            tokio::select! {
+                result = &mut call => return result.map_err(classify),
+                alive = self.alive() => {
+                    if let Err(why) = alive {
+                        return Err(CallError::Unknown(format!(
+                            "no answer within {:?}, and {why}",
+                            started.elapsed()
+                        )));
+                    }
+                }
+                () = tokio::time::sleep_until(give_up) => {
+                    return Err(CallError::Unknown(format!(
+                        "no answer within {:?} although redis answers (storage.redis.busy_timeout)",
+                        self.busy_timeout
+                    )));
+                }
+            }
+            // Alive: look again after a while, unless the answer comes first.
+            tokio::select! {
+                result = &mut call => return result.map_err(classify),
+                () = tokio::time::sleep(self.timeout / 2) => {}
+                () = tokio::time::sleep_until(give_up) => {}
+            }
+        }
+    }
+
+    /// Whether Redis answers a `PING` within `timeout` on the probe connection.
+    async fn alive(&self) -> Result<(), String> {
+        let mut ping = Cmd::new();
+        ping.arg("PING");
+        let mut probe = self.probe.clone();
+        match tokio::time::timeout(self.timeout, ping.query_async::<String>(&mut probe)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("a probe failed: {e}")),
+            Err(_) => Err(format!("a probe had no answer within {:?}", self.timeout)),
         }
     }
 }

@@ -112,7 +112,9 @@ impl RedisStore {
     /// Connects, loads the newest snapshot, catches up with the log, and starts the background
     /// work (replaying the spool, periodic snapshots).
     pub async fn open(options: RedisOptions) -> Result<RedisStore, StoreError> {
-        let redis = Arc::new(Redis::connect(&options.endpoint).await?);
+        let redis = Arc::new(
+            Redis::connect(&options.endpoint, options.metrics.redis_slow_calls.clone()).await?,
+        );
         let spool = Spool::open(&options.spool_dir)?;
         let keys = Keys::new(&options.key_prefix);
         let scripts = Arc::new(Scripts::default());

@@ -45,6 +45,7 @@ async fn open_with(
             cluster: false,
             connections: 2,
             timeout: Duration::from_secs(2),
+            busy_timeout: Duration::from_secs(5),
             ca_pem: None,
         },
         key_prefix: prefix.to_string(),
@@ -129,6 +130,7 @@ async fn an_unreachable_redis_is_refused_at_start_with_its_address() {
             cluster: false,
             connections: 1,
             timeout: Duration::from_millis(300),
+            busy_timeout: Duration::from_secs(1),
             ca_pem: None,
         },
         key_prefix: prefix(),
@@ -142,6 +144,99 @@ async fn an_unreachable_redis_is_refused_at_start_with_its_address() {
         panic!("a store opened without redis");
     };
     assert!(error.to_string().contains("127.0.0.1:1"), "{error}");
+}
+
+/// A Redis that holds writes back but answers probes is busy, not gone: the record waits for it
+/// and lands in the shared log, and nothing is spooled. A Redis that answers nothing at all is
+/// unreachable after twice the timeout, and the record goes to the spool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_redis_is_waited_for_and_a_silent_one_is_not() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().expect("dir");
+    let endpoint = Endpoint {
+        urls: vec![redis.server.url()],
+        cluster: false,
+        connections: 2,
+        timeout: Duration::from_millis(100),
+        busy_timeout: Duration::from_secs(5),
+        ca_pem: None,
+    };
+    let metrics = StoreMetrics::default();
+    let store = RedisStore::open(RedisOptions {
+        endpoint: endpoint.clone(),
+        key_prefix: prefix(),
+        spool_dir: dir.path().to_path_buf(),
+        model: model(),
+        snapshot_every: 1_000_000,
+        metrics: metrics.clone(),
+    })
+    .await
+    .expect("open");
+    store.record(batch(1, 1_000, "/a")).await.expect("record");
+    let control = Redis::connect(&endpoint, Default::default())
+        .await
+        .expect("connect");
+    let pause = |ms: u64, what: &str| {
+        let mut cmd = redis::Cmd::new();
+        cmd.arg("CLIENT").arg("PAUSE").arg(ms).arg(what);
+        cmd
+    };
+
+    // Writes (and scripts) wait for 700 ms; PING is still answered.
+    let _: () = control.query(&pause(700, "WRITE")).await.expect("pause");
+    let started = std::time::Instant::now();
+    let recorded = store.record(batch(1, 2_000, "/b")).await.expect("record");
+    let waited = started.elapsed();
+    assert!(recorded.seq > 0, "the record is in the shared log");
+    assert!(
+        waited >= Duration::from_millis(500),
+        "it waited: {waited:?}"
+    );
+    assert_eq!(metrics.spooled.get(), 0, "nothing was spooled");
+    assert!(
+        metrics.redis_slow_calls.get() >= 1,
+        "the late call is counted"
+    );
+    assert_eq!(store.health(), Health::Ok);
+
+    // Everything waits for 1.5 s, PING too: that is a Redis giving no sign of life.
+    let _: () = control.query(&pause(1_500, "ALL")).await.expect("pause");
+    let started = std::time::Instant::now();
+    let recorded = store.record(batch(1, 3_000, "/c")).await.expect("record");
+    let waited = started.elapsed();
+    assert_eq!(recorded.seq, 0, "the record went to the spool");
+    assert_eq!(metrics.spooled.get(), 1);
+    assert!(
+        waited < Duration::from_secs(1),
+        "given up early: {waited:?}"
+    );
+    // The append sent before the node gave up is carried out when the pause ends, and the
+    // spooled copy is then known to be in the log already: the view is there once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let visitor = store.visitor(&key(1)).await.expect("read").expect("known");
+        if store.health() == Health::Ok && urls(&visitor).len() == 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not healed: {:?}, {:?}",
+            store.health(),
+            urls(&visitor)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let visitor = store.visitor(&key(1)).await.expect("read").expect("known");
+    assert_eq!(
+        urls(&visitor),
+        [
+            "https://example.jp/a",
+            "https://example.jp/b",
+            "https://example.jp/c"
+        ]
+    );
+    store.close().await.expect("close");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,13 +287,17 @@ async fn data_of_another_format_is_refused_and_kept() {
     let redis = TestRedis::start();
     let prefix = prefix();
     let spool = tempfile::tempdir().expect("spool dir");
-    let conn = Redis::connect(&Endpoint {
-        urls: vec![redis.server.url()],
-        cluster: false,
-        connections: 1,
-        timeout: Duration::from_secs(2),
-        ca_pem: None,
-    })
+    let conn = Redis::connect(
+        &Endpoint {
+            urls: vec![redis.server.url()],
+            cluster: false,
+            connections: 1,
+            timeout: Duration::from_secs(2),
+            busy_timeout: Duration::from_secs(5),
+            ca_pem: None,
+        },
+        StoreMetrics::default().redis_slow_calls,
+    )
     .await
     .expect("connect");
     let keys = log::Keys::new(&prefix);
@@ -211,6 +310,7 @@ async fn data_of_another_format_is_refused_and_kept() {
             cluster: false,
             connections: 2,
             timeout: Duration::from_secs(2),
+            busy_timeout: Duration::from_secs(5),
             ca_pem: None,
         },
         key_prefix: prefix.clone(),
