@@ -202,8 +202,9 @@ fn bare_request(address: &str) -> anyhow::Result<Request<Full<Bytes>>> {
         .body(Full::new(Bytes::from_static(b"{\"ping\":true}")))?)
 }
 
-/// Realistic page views: a product or pricing page with UTM tags and a Japanese title.
-fn collect_request(
+/// Realistic page views: a product or pricing page with UTM tags and a Japanese title, from
+/// `visitor` (each behind its own forwarded address), carrying `vid` once the edge gave one.
+pub fn collect_request(
     address: &str,
     visitor: usize,
     vid: Option<&str>,
@@ -249,7 +250,8 @@ fn collect_request(
         .body(Full::new(Bytes::from(body.to_string())))?)
 }
 
-fn extract_vid(body: &[u8]) -> Option<String> {
+/// The visitor id in a collect answer.
+pub fn extract_vid(body: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?;
     let start = text.find("\"vid\":\"")? + 7;
     let end = text[start..].find('"')? + start;

@@ -18,6 +18,12 @@ impl Server {
     /// shows warnings only, unless `MIKOMI_BENCH_LOG` says otherwise (as `MIKOMI_LOG` would,
     /// e.g. `warn,mikomi_edge::store=info` to see snapshots land).
     pub fn start(binary: &Path, args: &[&str]) -> anyhow::Result<Server> {
+        Server::start_within(binary, args, Duration::from_secs(30))
+    }
+
+    /// As `start`, waiting up to `timeout` for the line (a server under a profiler starts
+    /// slowly).
+    pub fn start_within(binary: &Path, args: &[&str], timeout: Duration) -> anyhow::Result<Server> {
         let log = std::env::var("MIKOMI_BENCH_LOG").unwrap_or_else(|_| "warn".into());
         let mut child = Command::new(binary)
             .args(args)
@@ -35,17 +41,38 @@ impl Server {
                 }
             }
         });
-        match rx.recv_timeout(Duration::from_secs(30)) {
+        match rx.recv_timeout(timeout) {
             Ok(address) => Ok(Server { child, address }),
             Err(_) => {
                 let _ = child.kill();
-                bail!("{} did not start within 30 s", binary.display())
+                bail!("{} did not start within {timeout:?}", binary.display())
             }
         }
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Asks the server to stop (SIGTERM, as an init system would) and waits up to `timeout` for
+    /// it to exit: a server under a profiler writes its profile then.
+    pub fn stop(mut self, timeout: Duration) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .context("run kill")?;
+        if !status.success() {
+            bail!("kill -TERM {} failed: {status}", self.child.id());
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            match self.child.try_wait()? {
+                Some(status) if status.success() => return Ok(()),
+                Some(status) => bail!("the server exited with {status}"),
+                None => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        bail!("the server did not exit within {timeout:?} of SIGTERM")
     }
 }
 

@@ -4,6 +4,8 @@
 //!   http://127.0.0.1:8080 with the demo site under /demo/.
 //! - `test`: build everything the tests need, then run formatting, lint and every test.
 //! - `bench-load`: the load benchmark (collect against a bare-hyper baseline), release build.
+//! - `bench-collect`: instructions and allocator calls per collect request over the whole edge
+//!   process, counted by callgrind (`--profile FILE` keeps the profile).
 //! - `bench-memory`: resident memory per idle visitor for 1,000,000 visitors.
 //! - `bench-console`: the console's hot-accounts and company pages as the store grows.
 //! - `bench-retention`: the retention soak, 2,000,000 visitors over 400 simulated days, with
@@ -57,7 +59,14 @@ fn run_task(task: &str, rest: &[String]) -> anyhow::Result<()> {
     match task {
         "demo" => demo(&root),
         "test" => test(&root, rest),
-        "bench-load" => bench(&root, "load", rest),
+        "bench-load" => {
+            demo_db::build(&root)?;
+            bench(&root, "load", rest)
+        }
+        "bench-collect" => {
+            demo_db::build(&root)?;
+            run_release(&root, "collect-instructions", rest)
+        }
         "bench-memory" => bench(&root, "memory", rest),
         "bench-console" => bench(&root, "console", rest),
         "bench-retention" => bench_retention(&root, rest),
@@ -68,7 +77,7 @@ fn run_task(task: &str, rest: &[String]) -> anyhow::Result<()> {
         "build-tag" => tracker::build(&root, Budget::WarnUnoptimised),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo | test | bench-load | bench-memory | bench-console | bench-import | bench-retention | bench-tag | bench-rules | bench-ipdb | build-tag>"
+                "usage: cargo xtask <demo | test | bench-load | bench-collect | bench-memory | bench-console | bench-import | bench-retention | bench-tag | bench-rules | bench-ipdb | build-tag>"
             );
             if task == "help" {
                 Ok(())
@@ -175,6 +184,11 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
 }
 
 fn bench(root: &Path, which: &str, extra: &[String]) -> anyhow::Result<()> {
+    run_release(root, &format!("{which}-bench"), extra)
+}
+
+/// Builds the edge and the benchmark binaries in release, then runs `binary extra…`.
+fn run_release(root: &Path, binary: &str, extra: &[String]) -> anyhow::Result<()> {
     step("building release binaries");
     cargo(
         root,
@@ -188,7 +202,7 @@ fn bench(root: &Path, which: &str, extra: &[String]) -> anyhow::Result<()> {
             "--bins",
         ],
     )?;
-    let binary = root.join("target/release").join(format!("{which}-bench"));
+    let binary = release_dir(root).join(binary);
     step(&format!("running {}", binary.display()));
     run(Command::new(&binary).args(extra).current_dir(root))
 }
@@ -197,7 +211,7 @@ fn bench(root: &Path, which: &str, extra: &[String]) -> anyhow::Result<()> {
 /// memory does not show in the other's.
 fn bench_retention(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     bench(root, "retention", &with(extra, ["--retention", "on"]))?;
-    let binary = root.join("target/release/retention-bench");
+    let binary = release_dir(root).join("retention-bench");
     step(&format!("running {} without retention", binary.display()));
     run(Command::new(&binary)
         .args(with(extra, ["--retention", "off"]))
@@ -279,19 +293,24 @@ fn bench_ipdb(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds one binary of the benches package in release and returns its path, in the target
-/// directory cargo uses (`CARGO_TARGET_DIR` when set).
+/// Builds one binary of the benches package in release and returns its path.
 fn build_bench_bin(root: &Path, name: &str) -> anyhow::Result<PathBuf> {
     step(&format!("building the release {name} binary"));
     cargo(
         root,
         &["build", "--release", "-p", "mikomi-benches", "--bin", name],
     )?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+    Ok(release_dir(root).join(name))
+}
+
+/// The folder of release binaries in the target directory cargo uses (`CARGO_TARGET_DIR` when
+/// set, relative to the workspace root when relative).
+fn release_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|p| if p.is_absolute() { p } else { root.join(p) })
-        .unwrap_or_else(|| root.join("target"));
-    Ok(target.join("release").join(name))
+        .unwrap_or_else(|| root.join("target"))
+        .join("release")
 }
 
 /// The instructions callgrind counted for one run of `binary` with `args` (its `Collected`

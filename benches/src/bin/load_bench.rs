@@ -9,13 +9,14 @@
 //! enough to catch a stall; the worst second is printed), `--warmup S` (1), `--client-threads N`
 //! (1).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
 use mikomi_benches::faults;
 use mikomi_benches::load::{self, LoadResult, LoadSpec, Workload};
 use mikomi_benches::process::Server;
+use mikomi_benches::edge::{METRICS_TOKEN, start_edge};
 use mikomi_tests::redis::RedisServer;
 
 struct Options {
@@ -81,8 +82,7 @@ fn main() -> anyhow::Result<()> {
     let collect = Workload::Collect {
         visitors_per_connection: 200,
     };
-    let companies = workspace_root().join("target/demo/companies.mmdb");
-    let companies = companies.exists().then_some(companies);
+    let companies = mikomi_benches::edge::demo_companies();
     if companies.is_none() {
         eprintln!(
             "note: target/demo/companies.mmdb is missing (cargo xtask demo builds it): no company lookup"
@@ -127,7 +127,7 @@ fn main() -> anyhow::Result<()> {
     drop(edge);
 
     // The shared store: one edge node on a single Redis that syncs every write.
-    let redis = RedisServer::start(&bench_dir(&release, "redis-server")?);
+    let redis = RedisServer::start(&mikomi_benches::edge::bench_dir(&release, "redis-server")?);
     let edge = start_edge(
         &release,
         "redis",
@@ -283,93 +283,4 @@ fn metric(text: &str, name: &str) -> Option<f64> {
             .parse()
             .ok()
     })
-}
-
-/// Starts a release edge on a fresh data folder.
-fn start_edge(
-    release: &Path,
-    name: &str,
-    companies: Option<&Path>,
-    rules: bool,
-    redis: Option<&str>,
-) -> anyhow::Result<Server> {
-    let work = bench_dir(release, name)?;
-    let config = work.join("edge.toml");
-    let mut text = edge_config(&work.join("data"));
-    if let Some(url) = redis {
-        text = text.replace(
-            "[storage]\n",
-            &format!(
-                "secret = \"bench-secret-shared-by-all-nodes-0123\"\n\n[storage]\nbackend = \"redis\"\nredis = {{ urls = [{url:?}] }}\n"
-            ),
-        );
-    }
-    if let Some(path) = companies {
-        text.push_str(&format!(
-            "\n[[ipdb.layers]]\nname = \"companies\"\npath = {:?}\n",
-            path.display().to_string()
-        ));
-    }
-    if rules {
-        text.push('\n');
-        text.push_str(demo_rules()?);
-    }
-    std::fs::write(&config, text)?;
-    Server::start(
-        &release.join("mikomi-edge"),
-        &["serve", "--config", &config.display().to_string()],
-    )
-}
-
-/// The demo's `[popups]` and `[[rules]]`: the end of `demo/mikomi.toml`.
-fn demo_rules() -> anyhow::Result<&'static str> {
-    const DEMO: &str = include_str!("../../../demo/mikomi.toml");
-    let at = DEMO
-        .find("[popups]")
-        .context("demo/mikomi.toml has no [popups] section")?;
-    Ok(&DEMO[at..])
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
-/// A fresh folder for the edge's data, on the same disk as a real deployment's would be.
-fn bench_dir(release: &Path, name: &str) -> anyhow::Result<PathBuf> {
-    let dir = release.join("bench-load").join(name);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
-/// Defaults everywhere except: the load generator is a trusted proxy (each visitor has its own
-/// forwarded address, so per-address limits apply per visitor), and the per-site limit is
-/// raised past what one site would normally be allowed, since the benchmark is one site.
-/// Opens `/metrics` on the benchmark's edge.
-const METRICS_TOKEN: &str = "bench-metrics-token-0123456789abcdef";
-
-fn edge_config(data: &Path) -> String {
-    format!(
-        r#"[server]
-listen = "127.0.0.1:0"
-trusted_proxies = ["127.0.0.1/32"]
-metrics_token = "{METRICS_TOKEN}"
-
-[storage]
-data_dir = {data:?}
-
-[limits.per_site]
-per_second = 10000000
-burst = 10000000
-
-[[sites]]
-key = "bench"
-origins = ["http://127.0.0.1:8080"]
-"#,
-        data = data.display().to_string()
-    )
 }
