@@ -60,7 +60,9 @@ impl VisitorIdCodec {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// Checks a token in constant time and returns the id it carries.
+    /// Checks a token in constant time and returns the id it carries. A token that verifies
+    /// is exactly `token(id)`: the decoder refuses non-zero trailing bits, so no second
+    /// spelling of the same bytes gets through, and collect hands a verified token back as is.
     pub fn verify(&self, token: &str) -> Result<VisitorId, InvalidVisitorId> {
         if token.len() != TOKEN_LEN {
             return Err(InvalidVisitorId::Malformed);
@@ -113,6 +115,21 @@ mod tests {
         chars[3] = if chars[3] == 'A' { 'B' } else { 'A' };
         let tampered: String = chars.into_iter().collect();
         assert_eq!(codec.verify(&tampered), Err(InvalidVisitorId::BadSignature));
+    }
+
+    #[test]
+    fn only_the_canonical_spelling_of_a_token_verifies() {
+        let codec = VisitorIdCodec::new(b"secret one");
+        let (id, token) = codec.mint();
+        assert_eq!(codec.token(id), token);
+        // The last character carries 2 bits of the tag and 4 unused bits; setting an unused
+        // bit spells the same bytes differently.
+        let last = token.chars().last().expect("a character");
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let index = alphabet.find(last).expect("base64url");
+        let other = alphabet.chars().nth(index ^ 1).expect("in range");
+        let respelled = format!("{}{other}", &token[..token.len() - 1]);
+        assert_eq!(codec.verify(&respelled), Err(InvalidVisitorId::Malformed));
     }
 
     #[test]

@@ -70,7 +70,8 @@ impl App {
             codec: VisitorIdCodec::new(&secret),
             tokens: TokenCodec::new(&secret),
             limits: RateLimits::new(&config.limits),
-            bots: BotFilter::new(&config.bots.user_agents),
+            bots: BotFilter::new(&config.bots.user_agents)
+                .context("the [bots] user_agents list")?,
             store: Arc::clone(&store),
             resolver,
             clock,
@@ -81,8 +82,10 @@ impl App {
                 config.identity.max_new_people_per_address,
             ),
         };
+        let visitor_cookies = crate::http::VisitorCookies::new(collector.sites.iter());
         Ok(App::new(Shared {
             collector,
+            visitor_cookies,
             store,
             metrics,
             tag,

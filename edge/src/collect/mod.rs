@@ -142,7 +142,7 @@ impl Collector {
         let body_vid = request
             .vid
             .as_deref()
-            .map(|token| self.codec.verify(token))
+            .map(|token| self.codec.verify(token).map(|id| (id, token)))
             .transpose()?;
 
         let withheld = (site.consent == ConsentMode::OptIn && request.consent != Some(true))
@@ -153,9 +153,15 @@ impl Collector {
         }
 
         // The HttpOnly cookie wins: it was set by the edge and page scripts cannot touch it.
-        let cookie_vid = input.cookie_vid.and_then(|t| self.codec.verify(t).ok());
+        // The tag usually sends the same token in both, which is checked once; a token that
+        // verified is the canonical encoding of its id, so it is handed back as it came.
+        let cookie_vid = match (input.cookie_vid, body_vid) {
+            (Some(cookie), Some((id, body))) if cookie == body => Some((id, body)),
+            (Some(cookie), _) => self.codec.verify(cookie).ok().map(|id| (id, cookie)),
+            (None, _) => None,
+        };
         let (visitor, vid) = match cookie_vid.or(body_vid) {
-            Some(id) => (id, self.codec.token(id)),
+            Some((id, token)) => (id, token.to_string()),
             None => self.codec.mint(),
         };
         let now = self.clock.now_ms();

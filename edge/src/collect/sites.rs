@@ -34,7 +34,7 @@ impl Site {
 
     /// Whether pages on `origin` may send events; marks the origin as seen when they may.
     pub fn allows_origin(&self, origin: &str) -> bool {
-        match self.origins.get(&origin.to_ascii_lowercase()) {
+        match self.origins.get(lowercase(origin).as_ref()) {
             Some(seen) => {
                 if !seen.load(Ordering::Relaxed) {
                     seen.store(true, Ordering::Relaxed);
@@ -96,6 +96,20 @@ impl Sites {
 
     /// Whether any site accepts events from this origin (for CORS preflights).
     pub fn any_allows_origin(&self, origin: &str) -> bool {
-        self.any_origin.contains(&origin.to_ascii_lowercase())
+        self.any_origin.contains(lowercase(origin).as_ref())
+    }
+
+    /// Every site.
+    pub fn iter(&self) -> impl Iterator<Item = &Site> {
+        self.by_key.values().map(Arc::as_ref)
+    }
+}
+
+/// Origins are kept lower-cased; browsers send them so, and only other clients need a copy.
+fn lowercase(origin: &str) -> std::borrow::Cow<'_, str> {
+    if origin.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(origin.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(origin)
     }
 }

@@ -1,7 +1,7 @@
 //! Turns wire events into stored events, enforcing every bound, or says exactly which event is
 //! wrong and why. Nothing is partially accepted: one bad event refuses the whole request.
 
-use super::wire::{PropValue, WireEvent};
+use super::wire::{self, PropValue, WireEvent};
 use crate::event::{Event, Prop, TimedEvent};
 
 // The wire contract's limits, the same constants the tag cuts its events to.
@@ -36,12 +36,12 @@ pub fn events(wire: Vec<WireEvent>) -> Result<Vec<TimedEvent>, InvalidEvent> {
 
 fn event_at(wire: WireEvent) -> Result<TimedEvent, String> {
     let (client_ts, event) = match wire {
-        WireEvent::Pageview {
+        WireEvent::Pageview(wire::Pageview {
             url,
             referrer,
             title,
             ts,
-        } => (
+        }) => (
             ts,
             Event::PageView {
                 url: page_url("url", url)?,
@@ -52,7 +52,7 @@ fn event_at(wire: WireEvent) -> Result<TimedEvent, String> {
                 title: title.map(|t| bounded("title", t, MAX_TITLE)).transpose()?,
             },
         ),
-        WireEvent::Engagement { url, ms, ts } => {
+        WireEvent::Engagement(wire::Engagement { url, ms, ts }) => {
             if ms > MAX_ENGAGEMENT_MS {
                 return Err(format!("ms must be at most {MAX_ENGAGEMENT_MS}"));
             }
@@ -64,12 +64,12 @@ fn event_at(wire: WireEvent) -> Result<TimedEvent, String> {
                 },
             )
         }
-        WireEvent::Conversion {
+        WireEvent::Conversion(wire::Conversion {
             form,
             url,
             fields,
             ts,
-        } => {
+        }) => {
             if fields.len() > MAX_FIELDS {
                 return Err(format!("a conversion carries at most {MAX_FIELDS} fields"));
             }
@@ -91,13 +91,13 @@ fn event_at(wire: WireEvent) -> Result<TimedEvent, String> {
                 },
             )
         }
-        WireEvent::Popup {
+        WireEvent::Popup(wire::Popup {
             rule,
             variant,
             action,
             url,
             ts,
-        } => (
+        }) => (
             ts,
             Event::Popup {
                 rule: identifier("rule", rule)?,
@@ -106,7 +106,7 @@ fn event_at(wire: WireEvent) -> Result<TimedEvent, String> {
                 url: url.map(|u| page_url("url", u)).transpose()?,
             },
         ),
-        WireEvent::Identify { token, url, ts } => {
+        WireEvent::Identify(wire::Identify { token, url, ts }) => {
             if token.is_empty() || token.len() > MAX_TOKEN {
                 return Err(format!("token must be 1 to {MAX_TOKEN} bytes"));
             }
@@ -118,12 +118,12 @@ fn event_at(wire: WireEvent) -> Result<TimedEvent, String> {
                 },
             )
         }
-        WireEvent::Track {
+        WireEvent::Track(wire::Track {
             name,
             url,
             props,
             ts,
-        } => {
+        }) => {
             if props.len() > MAX_FIELDS {
                 return Err(format!("a track event carries at most {MAX_FIELDS} props"));
             }
@@ -149,7 +149,7 @@ fn event_at(wire: WireEvent) -> Result<TimedEvent, String> {
                 },
             )
         }
-        WireEvent::Download { url, href, ts } => (
+        WireEvent::Download(wire::Download { url, href, ts }) => (
             ts,
             Event::Download {
                 url: page_url("url", url)?,

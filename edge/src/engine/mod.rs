@@ -58,13 +58,18 @@ pub struct Model {
     pub webhooks: bool,
 }
 
+/// The hasher of tables keyed by ids the edge mints itself (random visitor ids, person ids):
+/// no client chooses them, so a fast seeded hash is safe there. Tables keyed by client text
+/// (email addresses) keep the standard library's flood-resistant one.
+pub type IdHasher = foldhash::fast::RandomState;
+
 pub struct Engine {
     pub model: Model,
     /// Boxed: the table then holds a key and a pointer per visitor, not the whole record, which
     /// halves resident memory at a million idle visitors (hash tables run half empty after
     /// they grow).
-    pub visitors: DashMap<VisitorKey, Box<Visitor>>,
-    pub persons: DashMap<PersonId, Person>,
+    pub visitors: DashMap<VisitorKey, Box<Visitor>, IdHasher>,
+    pub persons: DashMap<PersonId, Person, IdHasher>,
     /// (site, normalised email) → person.
     pub emails: DashMap<(Arc<str>, String), PersonId>,
     /// Merged people → the person they became, so old ids still resolve.
@@ -99,8 +104,8 @@ impl Engine {
         let accounts = Accounts::new(model.key_pages.clone());
         Engine {
             model,
-            visitors: DashMap::new(),
-            persons: DashMap::new(),
+            visitors: DashMap::with_hasher(IdHasher::default()),
+            persons: DashMap::with_hasher(IdHasher::default()),
             emails: DashMap::new(),
             merged: DashMap::new(),
             feed: Mutex::new(Feed::default()),

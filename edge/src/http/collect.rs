@@ -1,7 +1,9 @@
 //! `POST /v1/collect` and its CORS preflight: read the request within its limits, hand it to
 //! the collector, render the answer.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use cookie::Cookie;
@@ -16,6 +18,7 @@ use super::response::{self, Body};
 use crate::collect::{CollectError, CollectInput, CollectOutcome, Site};
 use crate::http::App;
 use crate::metrics::{Code, Decision, Scope};
+use crate::rules::PopupContent;
 
 pub const VISITOR_COOKIE: &str = "mk_vid";
 /// Browsers cap cookie lifetimes at 400 days.
@@ -148,9 +151,20 @@ async fn read_and_collect(
                     outcome: decision.as_str(),
                 })
                 .inc();
-            let body = serde_json::json!({"vid": vid, "popup": popup.as_deref()}).to_string();
+            let answer = Answer {
+                popup: popup.as_deref(),
+                vid: &vid,
+            };
+            // The events are stored by now: a popup that cannot be written is dropped, the id
+            // (base64url) is still handed back.
+            let body = serde_json::to_string(&answer).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the popup could not be written into the answer");
+                format!(r#"{{"popup":null,"vid":"{vid}"}}"#)
+            });
             let mut response = response::json(StatusCode::OK, body);
-            set_visitor_cookie(response.headers_mut(), &site, &vid, https);
+            if let Some(cookie) = app.visitor_cookies.header(&site, &vid, https) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
             response
         }
         CollectOutcome::ConsentWithheld { .. } => {
@@ -163,6 +177,13 @@ async fn read_and_collect(
             response::empty(StatusCode::NO_CONTENT)
         }
     })
+}
+
+/// A stored page view's answer: `{"popup":…,"vid":…}`.
+#[derive(serde::Serialize)]
+struct Answer<'a> {
+    popup: Option<&'a PopupContent>,
+    vid: &'a str,
 }
 
 /// Oversize bodies up to this size are read and discarded before the 413.
@@ -204,8 +225,41 @@ fn allow_origin(headers: &mut HeaderMap, origin: &str) {
     }
 }
 
-fn set_visitor_cookie(headers: &mut HeaderMap, site: &Site, vid: &str, https: bool) {
-    let mut cookie = Cookie::build((VISITOR_COOKIE, vid.to_string()))
+/// Each site's visitor-cookie attributes, over plain HTTP and over HTTPS, rendered once by the
+/// cookie crate at start-up: per answer only the value is new.
+pub struct VisitorCookies {
+    by_site: HashMap<Arc<str>, [String; 2]>,
+}
+
+impl VisitorCookies {
+    pub fn new<'a>(sites: impl IntoIterator<Item = &'a Site>) -> Self {
+        let by_site = sites
+            .into_iter()
+            .map(|site| {
+                let attributes = [attributes(site, false), attributes(site, true)];
+                (Arc::clone(&site.key), attributes)
+            })
+            .collect();
+        VisitorCookies { by_site }
+    }
+
+    /// The `Set-Cookie` value that keeps `vid` for `site`.
+    fn header(&self, site: &Site, vid: &str, https: bool) -> Option<HeaderValue> {
+        let rendered;
+        let attributes = match self.by_site.get(&site.key) {
+            Some(both) => &both[usize::from(https)],
+            None => {
+                rendered = attributes(site, https);
+                &rendered
+            }
+        };
+        HeaderValue::from_str(&format!("{VISITOR_COOKIE}={vid}{attributes}")).ok()
+    }
+}
+
+/// The visitor cookie's attributes (`; HttpOnly; …`), everything after its value.
+fn attributes(site: &Site, https: bool) -> String {
+    let mut cookie = Cookie::build((VISITOR_COOKIE, ""))
         .path("/")
         .max_age(CookieDuration::days(COOKIE_DAYS))
         .http_only(true)
@@ -214,8 +268,13 @@ fn set_visitor_cookie(headers: &mut HeaderMap, site: &Site, vid: &str, https: bo
     if let Some(domain) = &site.cookie_domain {
         cookie = cookie.domain(domain.clone());
     }
-    if let Ok(value) = HeaderValue::from_str(&cookie.build().to_string()) {
-        headers.append(header::SET_COOKIE, value);
+    let rendered = cookie.build().to_string();
+    match rendered
+        .strip_prefix(VISITOR_COOKIE)
+        .and_then(|r| r.strip_prefix('='))
+    {
+        Some(attributes) => attributes.to_string(),
+        None => unreachable!("a cookie renders as name=value first: {rendered}"),
     }
 }
 
@@ -234,9 +293,10 @@ mod tests {
     #[test]
     fn the_cookie_has_every_attribute() {
         let site = Site::for_test("demo", Some("example.co.jp"));
-        let mut headers = HeaderMap::new();
-        set_visitor_cookie(&mut headers, &site, "abc", true);
-        let cookie = headers[header::SET_COOKIE].to_str().expect("ascii");
+        let cookies = VisitorCookies::new([&site]);
+        let header = cookies.header(&site, "abc", true).expect("a header");
+        let cookie = header.to_str().expect("ascii");
+        assert!(cookie.starts_with("mk_vid=abc; "), "{cookie}");
         for part in [
             "mk_vid=abc",
             "HttpOnly",
@@ -248,9 +308,9 @@ mod tests {
         ] {
             assert!(cookie.contains(part), "{cookie} lacks {part}");
         }
-        let mut plain = HeaderMap::new();
-        set_visitor_cookie(&mut plain, &Site::for_test("demo", None), "abc", false);
-        let cookie = plain[header::SET_COOKIE].to_str().expect("ascii");
+        // A site the cache does not know is rendered on the spot, the same way.
+        let header = cookies.header(&Site::for_test("other", None), "abc", false);
+        let cookie = header.as_ref().expect("a header").to_str().expect("ascii");
         assert!(
             !cookie.contains("Secure") && !cookie.contains("Domain"),
             "{cookie}"

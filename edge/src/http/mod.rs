@@ -20,7 +20,7 @@ use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
-pub use collect::VISITOR_COOKIE;
+pub use collect::{VISITOR_COOKIE, VisitorCookies};
 use error::ApiError;
 pub use response::Body;
 pub use shared::{App, Shared};

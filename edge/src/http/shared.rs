@@ -49,6 +49,8 @@ pub struct Shared {
     pub token_ttl: std::time::Duration,
     /// Opens `/metrics` and the full `/healthz` on the public listener.
     pub metrics_token: Option<Vec<u8>>,
+    /// Each site's visitor-cookie attributes, rendered once.
+    pub visitor_cookies: crate::http::VisitorCookies,
 }
 
 impl std::ops::Deref for App {
