@@ -220,17 +220,17 @@ pub fn collect_request(
         ("/demo/seminar.html", "セミナー | Demo"),
     ];
     let (path, title) = PAGES[(sequence % 4) as usize];
-    let body = serde_json::json!({
-        "site": "bench",
-        "vid": vid,
-        "events": [{
-            "type": "pageview",
-            "url": format!("http://127.0.0.1:8080{path}"),
-            "referrer": "https://www.example.co.jp/search?q=mikomi",
-            "title": title,
-            "ts": 1_700_000_000_000u64 + sequence,
-        }],
-    });
+    // Written as the tag writes it (`tracker-wasm/src/event.rs`): keys in its order, `type`
+    // first in each event.
+    let text = |s: &str| serde_json::Value::from(s).to_string();
+    let body = format!(
+        r#"{{"site":"bench","vid":{},"lang":"ja","events":[{{"type":"pageview","url":{},"referrer":{},"title":{},"ts":{}}}]}}"#,
+        vid.map_or_else(|| "null".to_string(), text),
+        text(&format!("http://127.0.0.1:8080{path}")),
+        text("https://www.example.co.jp/search?q=mikomi"),
+        text(title),
+        1_700_000_000_000u64 + sequence,
+    );
     // Each visitor behind its own address, as seen through a trusted proxy.
     let forwarded = format!(
         "127.{}.{}.{}",
@@ -247,7 +247,7 @@ pub fn collect_request(
             "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36",
         )
         .header("x-forwarded-for", forwarded)
-        .body(Full::new(Bytes::from(body.to_string())))?)
+        .body(Full::new(Bytes::from(body)))?)
 }
 
 /// The visitor id in a collect answer.

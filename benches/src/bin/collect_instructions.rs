@@ -2,16 +2,18 @@
 //! release edge process (every thread: the request's task, the log writer, the runtime), so
 //! that progress on the collect path shows through the noise of wall-clock benchmarks.
 //!
-//! The edge runs under `valgrind --tool=callgrind` twice, with the demo company database when
-//! `cargo xtask demo` has built it: once for `SHORT` requests and once for `LONG`, sent one after
-//! another on one keep-alive connection, five page views per visitor (the first mints the id,
-//! the next four send it back). The difference of the two totals, divided by `LONG - SHORT`, is
-//! the cost of one request without the start-up and shutdown. Every request is its own group
-//! commit here (one `fdatasync` each); under load a sync is shared, so this is an upper bound
-//! for the log's share.
+//! The edge runs under `valgrind --tool=callgrind` with the demo company database when
+//! `cargo xtask demo` has built it, with instrumentation off while it starts and for `WARMUP`
+//! requests; then `callgrind_control` turns it on, `MEASURED` requests follow, and a dump
+//! counts exactly those (start-up and shutdown are left out). Requests go one after another on
+//! one keep-alive connection, five page views per visitor (the first mints the id, the next four
+//! send it back). Every request is its own group commit here (one `fdatasync` each); under load
+//! a sync is shared, so this is an upper bound for the log's share. valgrind's CPU has no SHA
+//! extensions, so the HMAC of visitor ids counts as the portable SHA-256 code; on a CPU with
+//! them it costs a fraction of that.
 //!
-//! Run with `cargo xtask bench-collect`. `--profile FILE` keeps the longer run's callgrind file
-//! for `callgrind_annotate`.
+//! Run with `cargo xtask bench-collect`. `--profile FILE` keeps the callgrind dump for
+//! `callgrind_annotate`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,8 +26,8 @@ use mikomi_benches::edge::{self, EdgeSetup};
 use mikomi_benches::load;
 use mikomi_benches::process::Server;
 
-const SHORT: u64 = 500;
-const LONG: u64 = 2_500;
+const WARMUP: u64 = 200;
+const MEASURED: u64 = 2_000;
 /// Page views per visitor.
 const VIEWS: u64 = 5;
 
@@ -57,45 +59,36 @@ fn main() -> anyhow::Result<()> {
         companies: companies.as_deref(),
         ..EdgeSetup::default()
     };
-    let short = measure(&release, setup, SHORT, None)?;
-    let long = measure(&release, setup, LONG, profile.as_deref())?;
-    let requests = LONG - SHORT;
-    let per = |long: u64, short: u64| long.saturating_sub(short) as f64 / requests as f64;
+    let counts = measure(&release, setup, profile.as_deref())?;
+    let per = |n: u64| n as f64 / MEASURED as f64;
     println!(
         "collect, sequential on one keep-alive connection, {VIEWS} page views per visitor, company lookup: {}",
         if companies.is_some() { "demo company database" } else { "none" }
     );
     println!(
-        "{:.0} instructions per request, {:.1} allocator calls per request",
-        per(long.instructions, short.instructions),
-        per(long.allocations, short.allocations)
+        "{:.0} instructions per request, {:.1} allocator calls per request ({MEASURED} requests after {WARMUP})",
+        per(counts.instructions),
+        per(counts.allocations)
     );
     if let Some(file) = profile {
         println!(
-            "profile of the {LONG}-request run: {} (callgrind_annotate --inclusive=yes)",
+            "profile: {} (callgrind_annotate --inclusive=yes)",
             file.display()
         );
     }
     Ok(())
 }
 
-/// Runs the edge under callgrind for `requests` collects.
-fn measure(
-    release: &Path,
-    setup: EdgeSetup,
-    requests: u64,
-    keep: Option<&Path>,
-) -> anyhow::Result<Counts> {
-    let config = edge::write_config(release, &format!("callgrind-{requests}"), setup)?;
-    let out = match keep {
-        Some(file) => file.to_path_buf(),
-        None => config.with_file_name("callgrind.out"),
-    };
-    eprintln!("{requests} collects under callgrind");
+/// Runs the edge under callgrind and counts `MEASURED` collects after `WARMUP`.
+fn measure(release: &Path, setup: EdgeSetup, keep: Option<&Path>) -> anyhow::Result<Counts> {
+    let config = edge::write_config(release, "callgrind", setup)?;
+    let out = config.with_file_name("callgrind.out");
+    eprintln!("{WARMUP} collects, then {MEASURED} counted, under callgrind");
     let server = Server::start_within(
         Path::new("valgrind"),
         &[
             "--tool=callgrind",
+            "--instr-atstart=no",
             "--separate-threads=no",
             &format!("--callgrind-out-file={}", out.display()),
             &release.join("mikomi-edge").display().to_string(),
@@ -109,42 +102,88 @@ fn measure(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(send(&server.address, requests))?;
+    let pid = server.pid().to_string();
+    runtime.block_on(async {
+        let mut client = Client::connect(&server.address).await?;
+        client.send(WARMUP).await?;
+        callgrind_control(&["--instr=on", &pid])?;
+        client.send(MEASURED).await?;
+        callgrind_control(&["--dump", &pid])
+    })?;
     server.stop(Duration::from_secs(300))?;
-    let text = std::fs::read_to_string(&out)
-        .with_context(|| format!("read the callgrind file {}", out.display()))?;
-    counts(&text).with_context(|| format!("{}: no totals", out.display()))
+    // The first dump is numbered; the file without a number is what came after it.
+    let dump = out.with_extension("out.1");
+    let text = std::fs::read_to_string(&dump)
+        .with_context(|| format!("read the callgrind dump {}", dump.display()))?;
+    if let Some(file) = keep {
+        std::fs::copy(&dump, file).with_context(|| format!("copy to {}", file.display()))?;
+    }
+    counts(&text).with_context(|| format!("{}: no totals", dump.display()))
 }
 
-/// `requests` collects, one after another on one connection; each must be answered 200.
-async fn send(address: &str, requests: u64) -> anyhow::Result<()> {
-    let stream = tokio::net::TcpStream::connect(address).await?;
-    stream.set_nodelay(true)?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    let mut vid: Option<String> = None;
-    for sequence in 0..requests {
-        let visitor = (sequence / VIEWS) as usize;
-        if sequence % VIEWS == 0 {
-            vid = None;
-        }
-        let request: hyper::Request<Full<Bytes>> =
-            load::collect_request(address, visitor, vid.as_deref(), sequence)?;
-        sender.ready().await?;
-        let response = sender.send_request(request).await?;
-        let status = response.status();
-        let body = response.into_body().collect().await?.to_bytes();
-        if status != hyper::StatusCode::OK {
-            bail!(
-                "collect {sequence} answered {status}: {}",
-                String::from_utf8_lossy(&body)
-            );
-        }
-        if vid.is_none() {
-            vid = load::extract_vid(&body);
-        }
+fn callgrind_control(args: &[&str]) -> anyhow::Result<()> {
+    let output = std::process::Command::new("callgrind_control")
+        .args(args)
+        .output()
+        .context("run callgrind_control (it comes with valgrind)")?;
+    if !output.status.success() {
+        bail!(
+            "callgrind_control {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(())
+}
+
+/// One keep-alive connection sending collects, visitor after visitor.
+struct Client<'a> {
+    address: &'a str,
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    sent: u64,
+    vid: Option<String>,
+}
+
+impl<'a> Client<'a> {
+    async fn connect(address: &'a str) -> anyhow::Result<Client<'a>> {
+        let stream = tokio::net::TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        Ok(Client {
+            address,
+            sender,
+            sent: 0,
+            vid: None,
+        })
+    }
+
+    /// `requests` more collects, one after another; each must be answered 200.
+    async fn send(&mut self, requests: u64) -> anyhow::Result<()> {
+        for _ in 0..requests {
+            let sequence = self.sent;
+            self.sent += 1;
+            if sequence % VIEWS == 0 {
+                self.vid = None;
+            }
+            let visitor = (sequence / VIEWS) as usize;
+            let request =
+                load::collect_request(self.address, visitor, self.vid.as_deref(), sequence)?;
+            self.sender.ready().await?;
+            let response = self.sender.send_request(request).await?;
+            let status = response.status();
+            let body = response.into_body().collect().await?.to_bytes();
+            if status != hyper::StatusCode::OK {
+                bail!(
+                    "collect {sequence} answered {status}: {}",
+                    String::from_utf8_lossy(&body)
+                );
+            }
+            if self.vid.is_none() {
+                self.vid = load::extract_vid(&body);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The total instructions (the `summary:` line) and the calls into the allocator, from a

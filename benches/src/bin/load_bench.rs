@@ -13,10 +13,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
+use mikomi_benches::edge::{METRICS_TOKEN, start_edge};
 use mikomi_benches::faults;
 use mikomi_benches::load::{self, LoadResult, LoadSpec, Workload};
 use mikomi_benches::process::Server;
-use mikomi_benches::edge::{METRICS_TOKEN, start_edge};
 use mikomi_tests::redis::RedisServer;
 
 struct Options {
