@@ -48,6 +48,8 @@ pub(crate) struct Shared {
     last_seq: AtomicU64,
     /// One snapshot at a time.
     snapshot_running: AtomicBool,
+    /// The newest snapshot's size: the log grows at least this much before the next one.
+    snapshot_bytes: AtomicU64,
 }
 
 impl Shared {
@@ -86,8 +88,12 @@ impl EmbeddedStore {
             log_bytes: AtomicU64::new(0),
             last_seq: AtomicU64::new(0),
             snapshot_running: AtomicBool::new(false),
+            snapshot_bytes: AtomicU64::new(0),
         });
         let recovered = recovery::recover(&options.dir, &shared)?;
+        shared
+            .snapshot_bytes
+            .store(recovered.snapshot_bytes, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(QUEUE);
         let writer = Writer {
             rx,

@@ -20,6 +20,8 @@ pub(super) struct Recovered {
     pub appender: Appender,
     pub next_seq: u64,
     pub snapshot_seq: u64,
+    /// The size of the snapshot recovery started from (0 without one).
+    pub snapshot_bytes: u64,
 }
 
 pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreError> {
@@ -38,6 +40,7 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
     }
 
     let mut snapshot_seq = 0;
+    let mut snapshot_bytes = 0;
     let state = &shared.state;
     if let Some(newest) = listing.snapshots.last() {
         for entry in snapshot::read(&newest.path)? {
@@ -45,6 +48,7 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
             shared.events.fetch_add(events, Ordering::Relaxed);
         }
         snapshot_seq = newest.seq;
+        snapshot_bytes = fs::metadata(&newest.path).map_or(0, |m| m.len());
     }
     // Before the log: replayed records look people up by email and update the feed, the
     // accounts and the popup tallies incrementally, as live ones do.
@@ -163,5 +167,6 @@ pub(super) fn recover(dir: &Path, shared: &Shared) -> Result<Recovered, StoreErr
         } else {
             snapshot_seq
         },
+        snapshot_bytes,
     })
 }

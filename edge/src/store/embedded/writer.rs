@@ -18,6 +18,10 @@ use crate::model::record::LogRecord;
 use crate::store::frame;
 use crate::store::{Health, StoreError};
 
+/// A group commit (write, sync and apply) this slow is logged: it held up every request behind
+/// it.
+const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Batches committed with one sync at the most; bounds a group's latency under overload.
 const MAX_GROUP: usize = 2048;
 
@@ -132,15 +136,15 @@ impl Writer {
         let started = Instant::now();
         let written = self.appender.append(buf);
         let metrics = &self.shared.metrics;
-        metrics
-            .fsync_seconds
-            .observe(started.elapsed().as_secs_f64());
+        let took = started.elapsed();
+        metrics.fsync_seconds.observe(took.as_secs_f64());
         match written {
             Ok(()) => {
                 metrics.group_size.observe(group.len() as f64);
                 self.shared
                     .log_bytes
                     .fetch_add(buf.len() as u64, Ordering::Relaxed);
+                let batches = group.len();
                 for pending in group.drain(..) {
                     let seq = self.next_seq;
                     self.next_seq += 1;
@@ -149,6 +153,16 @@ impl Writer {
                         metrics.events_stored.inc_by(batch.events.len() as u64);
                     }
                     let _ = pending.done.send(Ok((seq, visit)));
+                }
+                let total = started.elapsed();
+                if total >= SLOW_COMMIT {
+                    // Every request of the group, and every one queued behind it, waited this.
+                    tracing::info!(
+                        write_and_sync_ms = took.as_millis() as u64,
+                        apply_ms = (total - took).as_millis() as u64,
+                        batches,
+                        "slow group commit"
+                    );
                 }
                 if matches!(self.shared.health(), Health::Degraded(_)) {
                     self.shared.set_health(Health::Ok);
@@ -172,10 +186,11 @@ impl Writer {
         }
     }
 
-    /// Past the size bound, starts a new segment and snapshots in the background; the old
-    /// segments go once the snapshot is durable.
+    /// Past the size bound (`snapshot_due`), starts a new segment and snapshots in the
+    /// background; the old segments go once the snapshot is durable.
     fn maybe_snapshot(&mut self) {
-        if self.appender.len < self.snapshot_after_bytes
+        let last = self.shared.snapshot_bytes.load(Ordering::Relaxed);
+        if !snapshot_due(self.appender.len, self.snapshot_after_bytes, last)
             || self.shared.snapshot_running.load(Ordering::Acquire)
         {
             return;
@@ -223,6 +238,7 @@ impl Writer {
         let spawned = std::thread::Builder::new()
             .name("mikomi-snapshot".into())
             .spawn(move || {
+                yield_to_requests();
                 let result = snapshot_and_trim(&shared, &dir, seq);
                 if let Err(e) = &result {
                     tracing::error!(error = %e, "snapshot failed; the log is kept whole");
@@ -251,6 +267,30 @@ impl Writer {
     }
 }
 
+/// Whether the log since the last snapshot (`log_bytes`) calls for the next one: once it is
+/// past the configured size and past the last snapshot's size. A snapshot costs as much as the
+/// whole state, so taking one every 64 MiB of log makes the cost per record grow with the state
+/// (under load a 170 MB state was written every 13 s); waiting for as much log as the snapshot
+/// holds keeps that cost per record constant, and a restart replays at most that much log.
+fn snapshot_due(log_bytes: u64, configured: u64, last_snapshot: u64) -> bool {
+    log_bytes >= configured.max(last_snapshot)
+}
+
+/// The nice value of the snapshot thread: requests (the runtime's threads and the log writer)
+/// come first when the cores are busy, and the snapshot takes what they leave.
+#[cfg(target_os = "linux")]
+const SNAPSHOT_NICE: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority, on Linux (where it is per thread).
+fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) =
+        rustix::process::setpriority_process(Some(rustix::thread::gettid()), SNAPSHOT_NICE)
+    {
+        tracing::debug!(error = %e, "the snapshot thread keeps its priority");
+    }
+}
+
 /// Tells every waiting caller how the compaction went.
 fn answer(waiters: Waiters, result: &Result<(), StoreError>) {
     for waiter in waiters {
@@ -270,6 +310,9 @@ pub(super) fn snapshot_and_trim(
 ) -> Result<(), StoreError> {
     let started = Instant::now();
     let count = snapshot::write(dir, seq, snapshot::entries(&shared.state))?;
+    let written_ms = started.elapsed().as_millis() as u64;
+    let bytes = std::fs::metadata(files::snapshot_path(dir, seq)).map_or(0, |m| m.len());
+    shared.snapshot_bytes.store(bytes, Ordering::Relaxed);
     let listing = files::list(dir).map_err(|e| StoreError::io(dir.display().to_string(), e))?;
     let mut trimmed_bytes = 0;
     for old in listing.segments.iter().filter(|s| s.seq < seq) {
@@ -289,8 +332,51 @@ pub(super) fn snapshot_and_trim(
     tracing::info!(
         seq,
         visitors = count,
+        bytes,
+        written_ms,
         ms = started.elapsed().as_millis() as u64,
         "snapshot written"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The nice value of the calling thread, from `/proc/thread-self/stat` (the 19th field;
+    /// the command name before it may hold spaces, so count from its closing parenthesis).
+    #[cfg(target_os = "linux")]
+    fn own_nice() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+        let after_name = &stat[stat.rfind(')').expect("a name") + 2..];
+        after_name
+            .split_whitespace()
+            .nth(16)
+            .expect("the nice field")
+            .parse()
+            .expect("a number")
+    }
+
+    #[test]
+    fn a_large_state_waits_for_as_much_log_as_it_holds() {
+        const MIB: u64 = 1 << 20;
+        assert!(!super::snapshot_due(63 * MIB, 64 * MIB, 0));
+        assert!(super::snapshot_due(64 * MIB, 64 * MIB, 0));
+        assert!(super::snapshot_due(64 * MIB, 64 * MIB, 10 * MIB));
+        assert!(!super::snapshot_due(100 * MIB, 64 * MIB, 170 * MIB));
+        assert!(super::snapshot_due(170 * MIB, 64 * MIB, 170 * MIB));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_snapshot_thread_yields_and_no_other_does() {
+        let before = own_nice();
+        let inside = std::thread::spawn(|| {
+            super::yield_to_requests();
+            own_nice()
+        })
+        .join()
+        .expect("the thread");
+        assert_eq!(inside, (before + super::SNAPSHOT_NICE).min(19));
+        assert_eq!(own_nice(), before, "only the snapshot thread is lowered");
+    }
 }

@@ -219,7 +219,9 @@ impl Node {
         let mut wait = std::time::Duration::from_millis(50);
         for attempt in 1..=DELETE_TRIES {
             let mut del = Cmd::new();
-            del.arg("DEL").arg(key);
+            // UNLINK frees the megabyte in Redis's background thread; DEL would free it on the
+            // thread that serves every node's appends.
+            del.arg("UNLINK").arg(key);
             match self.redis.query::<u64>(&del).await {
                 Ok(_) => return true,
                 Err(e) if attempt == DELETE_TRIES => {
