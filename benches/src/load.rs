@@ -44,6 +44,8 @@ pub struct LoadResult {
     /// Each measured answer's latency in microseconds, by the second of the run it was
     /// scheduled in (0 = the first measured second): where a stall shows.
     pub by_second: Vec<(u32, u32)>,
+    /// When the measurement started, for finding a stall's second in a server's log.
+    pub measured_from: Option<std::time::SystemTime>,
 }
 
 /// The second of a run whose answers were slowest.
@@ -72,6 +74,21 @@ impl LoadResult {
 
     /// The second with the highest p99.
     pub fn worst_second(&self) -> Option<WorstSecond> {
+        self.seconds()
+            .into_iter()
+            .max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms))
+    }
+
+    /// The seconds whose p99 passed `ms`, in order: each is a stall to explain.
+    pub fn seconds_over(&self, ms: f64) -> Vec<WorstSecond> {
+        self.seconds()
+            .into_iter()
+            .filter(|s| s.p99_ms > ms)
+            .collect()
+    }
+
+    /// Each measured second's latency summary.
+    fn seconds(&self) -> Vec<WorstSecond> {
         let mut seconds: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
         for &(second, latency) in &self.by_second {
             seconds.entry(second).or_default().push(latency);
@@ -88,7 +105,7 @@ impl LoadResult {
                     requests: latencies.len(),
                 }
             })
-            .max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms))
+            .collect()
     }
 }
 
@@ -105,6 +122,7 @@ pub async fn run(spec: &LoadSpec) -> anyhow::Result<LoadResult> {
     }
     let mut result = LoadResult {
         elapsed: spec.measure,
+        measured_from: Some(std::time::SystemTime::now() + spec.warmup),
         ..LoadResult::default()
     };
     for task in tasks {

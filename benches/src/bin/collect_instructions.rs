@@ -63,7 +63,11 @@ fn main() -> anyhow::Result<()> {
     let per = |n: u64| n as f64 / MEASURED as f64;
     println!(
         "collect, sequential on one keep-alive connection, {VIEWS} page views per visitor, company lookup: {}",
-        if companies.is_some() { "demo company database" } else { "none" }
+        if companies.is_some() {
+            "demo company database"
+        } else {
+            "none"
+        }
     );
     println!(
         "{:.0} instructions per request, {:.1} allocator calls per request ({MEASURED} requests after {WARMUP})",
@@ -162,7 +166,7 @@ impl<'a> Client<'a> {
         for _ in 0..requests {
             let sequence = self.sent;
             self.sent += 1;
-            if sequence % VIEWS == 0 {
+            if sequence.is_multiple_of(VIEWS) {
                 self.vid = None;
             }
             let visitor = (sequence / VIEWS) as usize;

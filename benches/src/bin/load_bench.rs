@@ -216,6 +216,25 @@ fn main() -> anyhow::Result<()> {
             );
         }
     }
+    for (what, result) in [("embedded store", &half), ("redis store", &on_redis_half)] {
+        let stalls = result.seconds_over(STALL_MS);
+        let started = result
+            .measured_from
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        println!(
+            "seconds with p99 over {STALL_MS} ms, {what} (measured from unix time {started}): {}",
+            if stalls.is_empty() {
+                "none".to_string()
+            } else {
+                stalls
+                    .iter()
+                    .map(|s| format!("{} ({:.1} ms, max {:.1})", s.second, s.p99_ms, s.max_ms))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+    }
     println!(
         "redis store: {:.0} records spooled, {:.0} replayed, {:.0} calls answered late by a busy redis",
         metric(&redis_metrics, "mikomi_store_spooled_records_total").unwrap_or(-1.0),
@@ -255,9 +274,24 @@ fn main() -> anyhow::Result<()> {
             batches / syncs.max(1.0),
             fsync_sum / syncs.max(1.0) * 1000.0
         );
+        if let Some((bound, within)) =
+            bucket_at_most(&metrics, "mikomi_wal_fsync_seconds", SLOW_SYNC_SECONDS)
+        {
+            println!(
+                "write-ahead log writes + syncs over {:.1} ms: {:.0}",
+                bound * 1000.0,
+                syncs - within
+            );
+        }
     }
     Ok(())
 }
+
+/// A log write + sync slower than this stalls every request of its group.
+const SLOW_SYNC_SECONDS: f64 = 0.03;
+
+/// A second whose p99 passes this is a stall (the target p99 for the whole run).
+const STALL_MS: f64 = 5.0;
 
 /// Keep-alive connections sending hostile requests during the load-and-fault run.
 const FAULT_CONNECTIONS: usize = 8;
@@ -273,6 +307,21 @@ fn row(server: &str, load: &str, result: &LoadResult, baseline: &LoadResult) {
         result.per_second() / baseline.per_second(),
         result.failures
     );
+}
+
+/// The histogram `name`'s largest bucket bound at most `seconds`, and its count.
+fn bucket_at_most(text: &str, name: &str, seconds: f64) -> Option<(f64, f64)> {
+    let prefix = format!("{name}_bucket{{le=\"");
+    text.lines()
+        .filter_map(|line| {
+            let (bound, count) = line.strip_prefix(&prefix)?.split_once("\"} ")?;
+            Some((
+                bound.parse::<f64>().ok()?,
+                count.trim().parse::<f64>().ok()?,
+            ))
+        })
+        .filter(|(bound, _)| *bound <= seconds)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
 }
 
 fn metric(text: &str, name: &str) -> Option<f64> {
