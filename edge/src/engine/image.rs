@@ -40,13 +40,22 @@ pub enum Entry {
 /// The state's entities in snapshot order. Each is read under its own short lock, so writers
 /// are never held up for long.
 pub fn entries(state: &Engine) -> impl Iterator<Item = Entry> + '_ {
-    let visitor_keys: Vec<_> = state.visitors.iter().map(|e| e.key().clone()).collect();
-    let visitors = visitor_keys.into_iter().filter_map(|key| {
+    let visitors = visitor_keys(state).into_iter().filter_map(|key| {
         state
             .visitors
             .get(&key)
             .map(|v| Entry::Visitor(Visitor::clone(&v)))
     });
+    visitors.chain(after_visitors(state))
+}
+
+/// The keys of every visitor now: a snapshot then reads them one at a time (see `entries`).
+pub fn visitor_keys(state: &Engine) -> Vec<VisitorKey> {
+    state.visitors.iter().map(|e| e.key().clone()).collect()
+}
+
+/// The entries that follow the visitors, in snapshot order.
+pub fn after_visitors(state: &Engine) -> impl Iterator<Item = Entry> + '_ {
     let people = std::iter::once(()).flat_map(move |()| {
         state.wait_for_apply();
         let ids: Vec<_> = state.persons.iter().map(|e| *e.key()).collect();
@@ -84,7 +93,7 @@ pub fn entries(state: &Engine) -> impl Iterator<Item = Entry> + '_ {
         }));
         tail
     });
-    visitors.chain(people).chain(rest)
+    people.chain(rest)
 }
 
 impl Engine {

@@ -20,7 +20,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::StoreError;
-use crate::engine::image::Entry;
+use crate::engine::Engine;
+use crate::engine::image::{self, Entry};
+use crate::model::Visitor;
 use crate::model::record::LogRecord;
 
 /// The format this build writes and reads.
@@ -57,6 +59,28 @@ pub fn decode_record(bytes: &[u8]) -> Result<LogRecord, String> {
 
 pub fn encode_entry(entry: &Entry) -> Result<Vec<u8>, StoreError> {
     encode(entry, "a snapshot entry")
+}
+
+/// A visitor's snapshot entry, borrowed: serialized exactly as `Entry::Visitor` (the same
+/// variant index, which is all the format records of a variant).
+#[derive(Serialize)]
+enum VisitorEntry<'a> {
+    Visitor(&'a Visitor),
+}
+
+/// The bytes `encode_entry(&Entry::Visitor(visitor.clone()))` gives, without the copy.
+pub fn encode_visitor_entry(visitor: &Visitor) -> Result<Vec<u8>, StoreError> {
+    encode(&VisitorEntry::Visitor(visitor), "a snapshot entry")
+}
+
+/// Every entry of the state, encoded, in snapshot order (see `engine::image`). Visitors are
+/// encoded where they lie, under their table shard's read lock, instead of being copied out
+/// first: a snapshot of a large state copied every visitor's whole history only to drop it.
+pub fn encoded_entries(state: &Engine) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + '_ {
+    let visitors = image::visitor_keys(state)
+        .into_iter()
+        .filter_map(move |key| state.visitors.get(&key).map(|v| encode_visitor_entry(&v)));
+    visitors.chain(image::after_visitors(state).map(|entry| encode_entry(&entry)))
 }
 
 pub fn decode_entry(bytes: &[u8]) -> Result<Entry, String> {

@@ -375,3 +375,28 @@ fn no_bytes_panic_the_record_and_entry_decoders() {
         let _ = decode_format_2_entry(bytes);
     });
 }
+
+/// Snapshots encode visitors where they lie (`encoded_entries`); the bytes must be those of the
+/// owned entries the golden file pins.
+#[test]
+fn entries_encoded_in_place_are_the_owned_entries_bytes() {
+    let engine = engine();
+    for (i, record) in records().iter().enumerate() {
+        engine.apply(i as u64 + 1, record);
+    }
+    let mut owned: Vec<Vec<u8>> = image::entries(&engine)
+        .map(|e| encode_entry(&e).expect("encode"))
+        .collect();
+    let mut in_place: Vec<Vec<u8>> = encoded_entries(&engine)
+        .map(|e| e.expect("encode"))
+        .collect();
+    assert!(
+        owned.len() > 3 && in_place.len() == owned.len(),
+        "{} entries against {}",
+        in_place.len(),
+        owned.len()
+    );
+    owned.sort();
+    in_place.sort();
+    assert_eq!(in_place, owned);
+}

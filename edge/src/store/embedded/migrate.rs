@@ -105,7 +105,8 @@ pub(super) fn migrate_format_2(
             &mut replayed,
         )?;
     }
-    let written = snapshot::write(dir, next_seq, image::entries(&engine))?;
+    let entries = image::entries(&engine).map(|entry| codec::encode_entry(&entry));
+    let written = snapshot::write(dir, next_seq, entries)?;
     tracing::info!(
         dir = %dir.display(),
         snapshot_seq,

@@ -14,7 +14,7 @@ use super::files::{self, Header, SNAPSHOT_MAGIC};
 use crate::store::codec;
 use crate::store::frame::{self, Next};
 
-pub use crate::engine::image::{Entry, entries};
+pub use crate::engine::image::Entry;
 use crate::store::StoreError;
 
 /// The frame sequence number that marks a complete snapshot; it carries the record count.
@@ -25,7 +25,7 @@ const END_MARK: u64 = u64::MAX;
 pub fn write(
     dir: &Path,
     seq: u64,
-    entries: impl Iterator<Item = Entry>,
+    payloads: impl Iterator<Item = Result<Vec<u8>, StoreError>>,
 ) -> Result<u64, StoreError> {
     let path = files::snapshot_path(dir, seq);
     let tmp = path.with_extension("tmp");
@@ -38,8 +38,8 @@ pub fn write(
     out.write_all(SNAPSHOT_MAGIC).map_err(io("write"))?;
     let mut frame_buf = Vec::new();
     let mut count = 0u64;
-    for entry in entries {
-        let payload = codec::encode_entry(&entry)?;
+    for payload in payloads {
+        let payload = payload?;
         frame_buf.clear();
         frame::encode(&mut frame_buf, count, &payload);
         out.write_all(&frame_buf).map_err(io("write"))?;
@@ -133,6 +133,10 @@ mod tests {
     use crate::model::Visitor;
     use crate::visitor_id::VisitorId;
 
+    fn encoded(entries: Vec<Entry>) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> {
+        entries.into_iter().map(|e| codec::encode_entry(&e))
+    }
+
     fn visitors(n: u8) -> Vec<Entry> {
         (0..n)
             .map(|i| {
@@ -153,7 +157,7 @@ mod tests {
         let mut seeds = Vec::new();
         for n in [1, 3] {
             let path = files::snapshot_path(dir.path(), u64::from(n));
-            write(dir.path(), u64::from(n), visitors(n).into_iter()).expect("write");
+            write(dir.path(), u64::from(n), encoded(visitors(n))).expect("write");
             seeds.push(std::fs::read(&path).expect("the snapshot"));
         }
         let broken = dir.path().join("broken.snap");
@@ -166,7 +170,7 @@ mod tests {
     #[test]
     fn snapshots_round_trip() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let written = write(dir.path(), 42, visitors(5).into_iter()).expect("write");
+        let written = write(dir.path(), 42, encoded(visitors(5))).expect("write");
         assert_eq!(written, 5);
         let path = files::snapshot_path(dir.path(), 42);
         assert_eq!(read(&path).expect("read"), visitors(5));
@@ -176,7 +180,7 @@ mod tests {
     #[test]
     fn a_cut_snapshot_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write(dir.path(), 1, visitors(3).into_iter()).expect("write");
+        write(dir.path(), 1, encoded(visitors(3))).expect("write");
         let path = files::snapshot_path(dir.path(), 1);
         let bytes = fs::read(&path).expect("read");
         for cut in [0, 4, 8, bytes.len() / 2, bytes.len() - 1] {

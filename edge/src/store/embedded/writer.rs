@@ -309,7 +309,11 @@ pub(super) fn snapshot_and_trim(
     seq: u64,
 ) -> Result<(), StoreError> {
     let started = Instant::now();
-    let count = snapshot::write(dir, seq, snapshot::entries(&shared.state))?;
+    let count = snapshot::write(
+        dir,
+        seq,
+        crate::store::codec::encoded_entries(&shared.state),
+    )?;
     let written_ms = started.elapsed().as_millis() as u64;
     let bytes = std::fs::metadata(files::snapshot_path(dir, seq)).map_or(0, |m| m.len());
     shared.snapshot_bytes.store(bytes, Ordering::Relaxed);

@@ -14,7 +14,7 @@ use redis::Cmd;
 use super::Node;
 use super::conn::BULK_TIMEOUT;
 use super::log;
-use crate::engine::image::{self, Entry};
+use crate::engine::image::Entry;
 use crate::store::StoreError;
 use crate::store::codec;
 use crate::store::frame::{self, Next};
@@ -99,9 +99,10 @@ impl Node {
         let started = std::time::Instant::now();
         let seq = self.applied();
         let node = Arc::clone(&self);
-        let chunks = tokio::task::spawn_blocking(move || encode(image::entries(&node.state)))
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("snapshot writer stopped: {e}")))??;
+        let chunks =
+            tokio::task::spawn_blocking(move || encode(codec::encoded_entries(&node.state)))
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("snapshot writer stopped: {e}")))??;
         let encoded_ms = started.elapsed().as_millis() as u64;
         for (index, chunk) in chunks.iter().enumerate() {
             let mut set = Cmd::new();
@@ -241,10 +242,12 @@ impl Node {
 const DELETE_TRIES: u32 = 4;
 
 /// Entries as checksummed frames, cut into chunks.
-fn encode(entries: impl Iterator<Item = Entry>) -> Result<Vec<Vec<u8>>, StoreError> {
+fn encode(
+    payloads: impl Iterator<Item = Result<Vec<u8>, StoreError>>,
+) -> Result<Vec<Vec<u8>>, StoreError> {
     let mut chunks = vec![Vec::with_capacity(CHUNK)];
-    for entry in entries {
-        let payload = codec::encode_entry(&entry)?;
+    for payload in payloads {
+        let payload = payload?;
         let current = chunks.last_mut().filter(|c| c.len() < CHUNK);
         match current {
             Some(chunk) => frame::encode(chunk, 0, &payload),
