@@ -69,6 +69,60 @@ async fn a_visitor_gets_a_signed_id_and_cookie_and_keeps_it() {
     assert_eq!(title, "テスト");
 }
 
+/// A page view carrying `token` both as the cookie and in the body, as the tag sends it.
+async fn with_token_twice(edge: &Edge, token: &str, url: &str) -> reqwest::Response {
+    edge.http
+        .post(edge.url("/v1/collect"))
+        .header("origin", ORIGIN)
+        .header("content-type", "text/plain;charset=UTF-8")
+        .header("cookie", format!("mk_vid={token}"))
+        .body(page_view(Some(token), url).to_string())
+        .send()
+        .await
+        .expect("request")
+}
+
+/// The same token in the cookie and the body is checked once and handed back as it came; a
+/// forged one is still refused, and stores nothing.
+#[tokio::test]
+async fn a_token_in_both_cookie_and_body_is_checked_once_and_still_checked() {
+    let edge = Edge::start(&EdgeConfig::default());
+    let first: Value = edge
+        .collect(&page_view(None, "http://site.test/"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let vid = first["vid"].as_str().expect("a visitor id").to_string();
+
+    let again = with_token_twice(&edge, &vid, "http://site.test/pricing").await;
+    assert_eq!(again.status().as_u16(), 200);
+    let cookie = again.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(cookie.starts_with(&format!("mk_vid={vid};")), "{cookie}");
+    let again: Value = again.json().await.expect("JSON");
+    assert_eq!(again["vid"], vid.as_str());
+
+    let last = vid.chars().last().expect("a character");
+    let forged = format!(
+        "{}{}",
+        &vid[..vid.len() - 1],
+        if last == 'A' { 'Q' } else { 'A' }
+    );
+    let refused = with_token_twice(&edge, &forged, "http://site.test/faq").await;
+    assert_eq!(refused.status().as_u16(), 400);
+    let refused: Value = refused.json().await.expect("JSON");
+    assert_eq!(refused["error"]["code"], "invalid_visitor_id", "{refused}");
+
+    let visitor = edge.visitor(&vid).await.expect("stored");
+    assert_eq!(
+        visitor["pageviews"], 2,
+        "the refused page view stored nothing"
+    );
+}
+
 #[tokio::test]
 async fn preflight_is_answered_for_allowed_origins_only() {
     let edge = Edge::start(&EdgeConfig::default());
