@@ -72,11 +72,12 @@ impl Engine {
             if others {
                 // Never theirs, but someone else's (their mail forwarded to a colleague, say):
                 // only what names them goes.
-                if let Some(mut v) = self.visitors.get_mut(&key) {
+                if let Some(mut slot) = self.visitors.get_mut(&key) {
+                    let v = Arc::make_mut(&mut slot);
                     let mut feed = lock(&self.feed);
-                    feed.remove(&v);
-                    scrub(&mut v, &emails);
-                    feed.update(&key, &v);
+                    feed.remove(v);
+                    scrub(v, &emails);
+                    feed.update(&key, v);
                 }
                 continue;
             }

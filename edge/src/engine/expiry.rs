@@ -117,7 +117,8 @@ impl Engine {
             self.expire_people(site, &people);
         }
         for id in &expiry.trim {
-            if let Some(mut v) = self.visitors.get_mut(&key(*id)) {
+            if let Some(mut slot) = self.visitors.get_mut(&key(*id)) {
+                let v = Arc::make_mut(&mut slot);
                 let mut dropped = 0u64;
                 for session in &mut v.sessions {
                     if session.last_ms < expiry.events_before_ms && !session.events.is_empty() {

@@ -37,14 +37,12 @@ pub enum Entry {
     },
 }
 
-/// The state's entities in snapshot order. Each is read under its own short lock, so writers
-/// are never held up for long.
+/// The state's entities in snapshot order. Each is read under its own short lock (a visitor's
+/// only for a pointer copy), so writers are never held up for long.
 pub fn entries(state: &Engine) -> impl Iterator<Item = Entry> + '_ {
     let visitors = visitor_keys(state).into_iter().filter_map(|key| {
-        state
-            .visitors
-            .get(&key)
-            .map(|v| Entry::Visitor(Visitor::clone(&v)))
+        let shared = state.visitors.get(&key).map(|v| Arc::clone(&v))?;
+        Some(Entry::Visitor(Visitor::clone(&shared)))
     });
     visitors.chain(after_visitors(state))
 }
@@ -107,7 +105,7 @@ impl Engine {
                     site: Arc::clone(&visitor.site),
                     id: visitor.id,
                 };
-                self.visitors.insert(key, Box::new(visitor));
+                self.visitors.insert(key, Arc::new(visitor));
                 return events;
             }
             Entry::Person(person) => {

@@ -65,10 +65,14 @@ pub type IdHasher = foldhash::fast::RandomState;
 
 pub struct Engine {
     pub model: Model,
-    /// Boxed: the table then holds a key and a pointer per visitor, not the whole record, which
-    /// halves resident memory at a million idle visitors (hash tables run half empty after
-    /// they grow).
-    pub visitors: DashMap<VisitorKey, Box<Visitor>, IdHasher>,
+    /// Behind a pointer: the table then holds a key and a pointer per visitor, not the whole
+    /// record, which halves resident memory at a million idle visitors (hash tables run half
+    /// empty after they grow). Shared (`Arc`), so that a snapshot takes a visitor out of its
+    /// shard in a pointer copy and encodes it with no lock held; `apply` writes through
+    /// `Arc::make_mut`, which copies only the one visitor a snapshot is encoding at that moment.
+    /// A snapshot that encoded under the shard's lock held up the log writer for as long as the
+    /// snapshot thread waited for a core (hundreds of milliseconds under load).
+    pub visitors: DashMap<VisitorKey, Arc<Visitor>, IdHasher>,
     pub persons: DashMap<PersonId, Person, IdHasher>,
     /// (site, normalised email) → person.
     pub emails: DashMap<(Arc<str>, String), PersonId>,
@@ -158,12 +162,13 @@ impl Engine {
 
         // The visitor side.
         let (summary, decisions, owner, visitor_score) = {
-            let mut visitor = self.visitors.entry(key.clone()).or_insert_with(|| {
-                Box::new(Visitor::new(Arc::clone(&batch.site), batch.visitor, now))
+            let mut slot = self.visitors.entry(key.clone()).or_insert_with(|| {
+                Arc::new(Visitor::new(Arc::clone(&batch.site), batch.visitor, now))
             });
-            if visitor.last_seq >= seq {
+            if slot.last_seq >= seq {
                 return None; // a snapshot already holds this record, for the people too
             }
+            let visitor = Arc::make_mut(&mut slot);
             let touches = batch.events.iter().any(|e| ledger::touches(&e.event));
             let before = if touches {
                 visitor.popups.clone()
@@ -175,11 +180,11 @@ impl Engine {
                 self.tally
                     .replace(&batch.site, before.as_deref(), visitor.popups.as_deref());
             }
-            let decisions = stitch::decide(&mut visitor, seq, batch, &lookup, ids);
+            let decisions = stitch::decide(visitor, seq, batch, &lookup, ids);
             visitor.score.add(points.total(), now, half_life);
-            lock(&self.feed).update(&key, &visitor);
+            lock(&self.feed).update(&key, visitor);
             let owner = visitor.owner();
-            self.record_account(&key, &visitor, batch, summary.new_session, owner);
+            self.record_account(&key, visitor, batch, summary.new_session, owner);
             (summary, decisions, owner, visitor.score.at(now, half_life))
         };
 

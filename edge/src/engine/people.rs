@@ -342,9 +342,10 @@ impl Engine {
             id: visitor,
         };
         let mut at_ms = 0;
-        if let Some(mut v) = self.visitors.get_mut(&key)
-            && v.last_seq < seq
+        if let Some(mut slot) = self.visitors.get_mut(&key)
+            && slot.last_seq < seq
         {
+            let v = Arc::make_mut(&mut slot);
             v.last_seq = seq;
             let owned: Vec<bool> = v
                 .sessions
@@ -362,7 +363,7 @@ impl Engine {
                 }
             }
             at_ms = v.last_seen_ms;
-            lock(&self.feed).update(&key, &v);
+            lock(&self.feed).update(&key, v);
         }
         let Some(mut p) = self.persons.get_mut(&person) else {
             return;
@@ -399,9 +400,10 @@ impl Engine {
                 site: Arc::clone(site),
                 id: *device,
             };
-            if let Some(mut v) = self.visitors.get_mut(&key)
-                && v.last_seq < seq
+            if let Some(mut slot) = self.visitors.get_mut(&key)
+                && slot.last_seq < seq
             {
+                let v = Arc::make_mut(&mut slot);
                 v.last_seq = seq;
                 let mut changed = false;
                 for link in &mut v.links {
@@ -414,7 +416,7 @@ impl Engine {
                     for session in &mut v.sessions {
                         session.updated_seq = seq;
                     }
-                    lock(&self.feed).update(&key, &v);
+                    lock(&self.feed).update(&key, v);
                 }
             }
         }

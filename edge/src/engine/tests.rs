@@ -608,3 +608,29 @@ mod erasure;
 
 #[path = "tests_expiry.rs"]
 mod expiry;
+
+#[test]
+fn a_visitor_taken_out_for_a_snapshot_keeps_its_state_while_the_log_goes_on() {
+    let mut log = Log::new();
+    log.batch(1, 0, vec![page("/")]);
+    let key = VisitorKey {
+        site: "demo".into(),
+        id: VisitorId([1; 16]),
+    };
+    let taken = log
+        .state
+        .visitors
+        .get(&key)
+        .map(|v| Arc::clone(&v))
+        .expect("the visitor");
+    log.batch(1, MIN, vec![page("/pricing")]);
+    assert_eq!(
+        taken.events, 1,
+        "what the snapshot took is not written through"
+    );
+    let now = log.state.visitors.get(&key).map(|v| v.events);
+    assert_eq!(now, Some(2), "the table has the new event");
+    drop(taken);
+    log.batch(1, 2 * MIN, vec![page("/contact")]);
+    assert_eq!(log.state.visitors.get(&key).map(|v| v.events), Some(3));
+}

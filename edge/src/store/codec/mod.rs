@@ -16,6 +16,8 @@
 //! then asks for `FORMAT` to be bumped, so yesterday's files are refused by name rather than
 //! misread.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -73,13 +75,18 @@ pub fn encode_visitor_entry(visitor: &Visitor) -> Result<Vec<u8>, StoreError> {
     encode(&VisitorEntry::Visitor(visitor), "a snapshot entry")
 }
 
-/// Every entry of the state, encoded, in snapshot order (see `engine::image`). Visitors are
-/// encoded where they lie, under their table shard's read lock, instead of being copied out
-/// first: a snapshot of a large state copied every visitor's whole history only to drop it.
+/// Every entry of the state, encoded, in snapshot order (see `engine::image`). Each visitor is
+/// taken out of its table shard as a shared pointer and encoded with no lock held: neither
+/// copied whole (a snapshot of a large state copied every visitor's history only to drop it)
+/// nor encoded under the shard's lock (which held up the log writer's `apply` whenever the
+/// snapshot thread lost its core mid-visitor).
 pub fn encoded_entries(state: &Engine) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + '_ {
     let visitors = image::visitor_keys(state)
         .into_iter()
-        .filter_map(move |key| state.visitors.get(&key).map(|v| encode_visitor_entry(&v)));
+        .filter_map(move |key| {
+            let visitor = state.visitors.get(&key).map(|v| Arc::clone(&v))?;
+            Some(encode_visitor_entry(&visitor))
+        });
     visitors.chain(image::after_visitors(state).map(|entry| encode_entry(&entry)))
 }
 

@@ -238,7 +238,6 @@ impl Writer {
         let spawned = std::thread::Builder::new()
             .name("mikomi-snapshot".into())
             .spawn(move || {
-                yield_to_requests();
                 let result = snapshot_and_trim(&shared, &dir, seq);
                 if let Err(e) = &result {
                     tracing::error!(error = %e, "snapshot failed; the log is kept whole");
@@ -274,21 +273,6 @@ impl Writer {
 /// holds keeps that cost per record constant, and a restart replays at most that much log.
 fn snapshot_due(log_bytes: u64, configured: u64, last_snapshot: u64) -> bool {
     log_bytes >= configured.max(last_snapshot)
-}
-
-/// The nice value of the snapshot thread: requests (the runtime's threads and the log writer)
-/// come first when the cores are busy, and the snapshot takes what they leave.
-#[cfg(target_os = "linux")]
-const SNAPSHOT_NICE: i32 = 10;
-
-/// Lowers the calling thread's scheduling priority, on Linux (where it is per thread).
-fn yield_to_requests() {
-    #[cfg(target_os = "linux")]
-    if let Err(e) =
-        rustix::process::setpriority_process(Some(rustix::thread::gettid()), SNAPSHOT_NICE)
-    {
-        tracing::debug!(error = %e, "the snapshot thread keeps its priority");
-    }
 }
 
 /// Tells every waiting caller how the compaction went.
@@ -346,20 +330,6 @@ pub(super) fn snapshot_and_trim(
 
 #[cfg(test)]
 mod tests {
-    /// The nice value of the calling thread, from `/proc/thread-self/stat` (the 19th field;
-    /// the command name before it may hold spaces, so count from its closing parenthesis).
-    #[cfg(target_os = "linux")]
-    fn own_nice() -> i32 {
-        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
-        let after_name = &stat[stat.rfind(')').expect("a name") + 2..];
-        after_name
-            .split_whitespace()
-            .nth(16)
-            .expect("the nice field")
-            .parse()
-            .expect("a number")
-    }
-
     #[test]
     fn a_large_state_waits_for_as_much_log_as_it_holds() {
         const MIB: u64 = 1 << 20;
@@ -368,19 +338,5 @@ mod tests {
         assert!(super::snapshot_due(64 * MIB, 64 * MIB, 10 * MIB));
         assert!(!super::snapshot_due(100 * MIB, 64 * MIB, 170 * MIB));
         assert!(super::snapshot_due(170 * MIB, 64 * MIB, 170 * MIB));
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn the_snapshot_thread_yields_and_no_other_does() {
-        let before = own_nice();
-        let inside = std::thread::spawn(|| {
-            super::yield_to_requests();
-            own_nice()
-        })
-        .join()
-        .expect("the thread");
-        assert_eq!(inside, (before + super::SNAPSHOT_NICE).min(19));
-        assert_eq!(own_nice(), before, "only the snapshot thread is lowered");
     }
 }
