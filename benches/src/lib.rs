@@ -6,3 +6,4 @@ pub mod faults;
 pub mod load;
 pub mod process;
 pub mod rules_case;
+pub mod steal;

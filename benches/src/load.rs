@@ -46,6 +46,15 @@ pub struct LoadResult {
     pub by_second: Vec<(u32, u32)>,
     /// When the measurement started, for finding a stall's second in a server's log.
     pub measured_from: Option<std::time::SystemTime>,
+    /// The share of the machine's CPU time the hypervisor took in each measured second (see
+    /// `steal`); empty where it cannot be read.
+    pub stolen_by_second: Vec<f64>,
+    /// How late the load generator itself woke for a scheduled send, by measured second, in
+    /// microseconds (open loop only): a client starved of its core sends late, and that
+    /// delay shows as latency without being the server's.
+    pub client_late_by_second: Vec<(u32, u32)>,
+    /// CPU time the server spent over the phase (warm-up included), where it was read.
+    pub server_cpu: Option<Duration>,
 }
 
 /// The second of a run whose answers were slowest.
@@ -56,11 +65,27 @@ pub struct WorstSecond {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub requests: usize,
+    /// The share of CPU time the hypervisor took in that second, where known.
+    pub stolen: Option<f64>,
+    /// The longest the load generator overslept a scheduled send in that second (open loop).
+    pub client_late_ms: f64,
 }
 
 impl LoadResult {
     pub fn per_second(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The server's CPU time per answered request (warm-up included on both sides).
+    pub fn server_cpu_us_per_request(&self) -> Option<f64> {
+        let cpu = self.server_cpu?;
+        (self.acknowledged > 0).then(|| cpu.as_secs_f64() * 1e6 / self.acknowledged as f64)
+    }
+
+    /// The share of CPU time the hypervisor took over the measured seconds, where known.
+    pub fn stolen(&self) -> Option<f64> {
+        let seconds = &self.stolen_by_second;
+        (!seconds.is_empty()).then(|| seconds.iter().sum::<f64>() / seconds.len() as f64)
     }
 
     /// Latency at quantile `q` (0..=1), in milliseconds.
@@ -93,6 +118,11 @@ impl LoadResult {
         for &(second, latency) in &self.by_second {
             seconds.entry(second).or_default().push(latency);
         }
+        let mut late: std::collections::BTreeMap<u32, u32> = Default::default();
+        for &(second, micros) in &self.client_late_by_second {
+            let worst = late.entry(second).or_default();
+            *worst = (*worst).max(micros);
+        }
         seconds
             .into_iter()
             .map(|(second, mut latencies)| {
@@ -103,6 +133,8 @@ impl LoadResult {
                     p99_ms: f64::from(p99) / 1000.0,
                     max_ms: f64::from(latencies[latencies.len() - 1]) / 1000.0,
                     requests: latencies.len(),
+                    stolen: self.stolen_by_second.get(second as usize).copied(),
+                    client_late_ms: f64::from(late.get(&second).copied().unwrap_or(0)) / 1000.0,
                 }
             })
             .collect()
@@ -120,6 +152,7 @@ pub async fn run(spec: &LoadSpec) -> anyhow::Result<LoadResult> {
             connection(&spec, index, measure_from, stop_at).await
         }));
     }
+    let stolen = tokio::spawn(crate::steal::per_second(measure_from, stop_at));
     let mut result = LoadResult {
         elapsed: spec.measure,
         measured_from: Some(std::time::SystemTime::now() + spec.warmup),
@@ -132,8 +165,12 @@ pub async fn run(spec: &LoadSpec) -> anyhow::Result<LoadResult> {
         result.acknowledged += one.acknowledged;
         result.latencies_us.extend(one.latencies_us);
         result.by_second.extend(one.by_second);
+        result
+            .client_late_by_second
+            .extend(one.client_late_by_second);
     }
     result.latencies_us.sort_unstable();
+    result.stolen_by_second = stolen.await?;
     Ok(result)
 }
 
@@ -169,7 +206,14 @@ async fn connection(
         let scheduled = match interval {
             Some(interval) => {
                 let at = next;
-                tokio::time::sleep_until(at.into()).await;
+                if at > Instant::now() {
+                    tokio::time::sleep_until(at.into()).await;
+                    if at >= measure_from && at < stop_at {
+                        let late = at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+                        let second = at.duration_since(measure_from).as_secs() as u32;
+                        result.client_late_by_second.push((second, late));
+                    }
+                }
                 next += interval;
                 at
             }

@@ -54,6 +54,13 @@ impl Server {
         self.child.id()
     }
 
+    /// The CPU time (user and system, all threads) the server has used so far, where
+    /// `/proc` tells (Linux): the difference over a phase is its CPU per request.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        cpu_ticks(&stat).map(|ticks| Duration::from_millis(ticks * 1000 / CLOCK_TICKS_PER_SECOND))
+    }
+
     /// Asks the server to stop (SIGTERM, as an init system would) and waits up to `timeout` for
     /// it to exit: a server under a profiler writes its profile then.
     pub fn stop(mut self, timeout: Duration) -> anyhow::Result<()> {
@@ -93,4 +100,28 @@ pub fn rss_bytes() -> anyhow::Result<u64> {
         .context("VmRSS in /proc/self/status")?
         .parse()?;
     Ok(kb * 1024)
+}
+
+/// `/proc`'s clock tick (USER_HZ), which Linux fixes at 100 on every architecture it exports
+/// to user space.
+const CLOCK_TICKS_PER_SECOND: u64 = 100;
+
+/// utime + stime from a `/proc/PID/stat` line: fields 14 and 15, counted after the command
+/// name (which may hold spaces, so the count starts after its closing parenthesis).
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_ticks_are_utime_plus_stime_after_the_command_name() {
+        let stat = "4242 (mikomi edge) S 1 4242 4242 0 -1 4194560 2000 0 0 0 350 120 0 0 20 0 6 0";
+        assert_eq!(super::cpu_ticks(stat), Some(470));
+        assert_eq!(super::cpu_ticks("garbage"), None);
+    }
 }

@@ -7,7 +7,7 @@
 //! Run with `cargo xtask bench-load` (release build). Options:
 //! `--connections N` (64), `--seconds S` (5), `--open-seconds S` (60: the open-loop phases, long
 //! enough to catch a stall; the worst second is printed), `--warmup S` (1), `--client-threads N`
-//! (1).
+//! (1), `--open-fraction F` (0.5: the open-loop rate as a share of the closed loop's peak).
 
 use std::path::Path;
 use std::time::Duration;
@@ -25,6 +25,8 @@ struct Options {
     open_seconds: f64,
     warmup: f64,
     client_threads: usize,
+    /// The open-loop phases' rate, as a share of the closed loop's throughput.
+    open_fraction: f64,
 }
 
 fn parse_options() -> anyhow::Result<Options> {
@@ -34,6 +36,7 @@ fn parse_options() -> anyhow::Result<Options> {
         open_seconds: 60.0,
         warmup: 1.0,
         client_threads: 1,
+        open_fraction: 0.5,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -44,6 +47,13 @@ fn parse_options() -> anyhow::Result<Options> {
             "--open-seconds" => options.open_seconds = value.parse()?,
             "--warmup" => options.warmup = value.parse()?,
             "--client-threads" => options.client_threads = value.parse()?,
+            "--open-fraction" => {
+                options.open_fraction = value.parse()?;
+                anyhow::ensure!(
+                    options.open_fraction > 0.0 && options.open_fraction <= 1.0,
+                    "--open-fraction takes a share of the peak between 0 and 1"
+                );
+            }
             other => anyhow::bail!("unknown option {other}"),
         }
     }
@@ -52,6 +62,11 @@ fn parse_options() -> anyhow::Result<Options> {
 
 fn main() -> anyhow::Result<()> {
     let options = parse_options()?;
+    let open_share = if options.open_fraction == 0.5 {
+        "half".to_string()
+    } else {
+        format!("{:.0} %", options.open_fraction * 100.0)
+    };
     let release = std::env::current_exe()?
         .parent()
         .map(Path::to_path_buf)
@@ -76,7 +91,11 @@ fn main() -> anyhow::Result<()> {
     eprintln!("baseline: bare hyper answering 204");
     let baseline = {
         let server = Server::start(&release.join("bare-hyper"), &[])?;
-        runtime.block_on(load::run(&spec(&server.address, Workload::Bare, None)))?
+        drive(
+            &runtime,
+            &server,
+            &spec(&server.address, Workload::Bare, None),
+        )?
     };
 
     let collect = Workload::Collect {
@@ -95,17 +114,21 @@ fn main() -> anyhow::Result<()> {
         "collect: page views from {} distinct visitors, closed loop",
         options.connections * 200
     );
-    let peak = runtime.block_on(load::run(&spec(&edge.address, collect, None)))?;
-    let half_rate = peak.per_second() / 2.0;
-    eprintln!("collect: open loop at {half_rate:.0} req/s (half of peak)");
-    let half = runtime.block_on(load::run(&spec(&edge.address, collect, Some(half_rate))))?;
+    let peak = drive(&runtime, &edge, &spec(&edge.address, collect, None))?;
+    let half_rate = peak.per_second() * options.open_fraction;
+    eprintln!("collect: open loop at {half_rate:.0} req/s ({open_share} of peak)");
+    let half = drive(
+        &runtime,
+        &edge,
+        &spec(&edge.address, collect, Some(half_rate)),
+    )?;
     let metrics = load::http_get(&edge.address, "/metrics", METRICS_TOKEN).unwrap_or_default();
     drop(edge);
 
     // Rules on: the demo's popup rules decided on every page view.
     let edge = start_edge(&release, "rules", companies.as_deref(), true, None)?;
     eprintln!("collect with the demo rules: closed loop");
-    let ruled = runtime.block_on(load::run(&spec(&edge.address, collect, None)))?;
+    let ruled = drive(&runtime, &edge, &spec(&edge.address, collect, None))?;
     drop(edge);
 
     // Valid traffic with hostile traffic beside it, on a fresh edge.
@@ -115,13 +138,15 @@ fn main() -> anyhow::Result<()> {
     );
     let valid_spec = spec(&edge.address, collect, None);
     let stop_at = std::time::Instant::now() + valid_spec.warmup + valid_spec.measure;
+    let cpu_before = edge.cpu_time();
     let (under_faults, hostile) = runtime.block_on(async {
         tokio::join!(
             load::run(&valid_spec),
             faults::run(&edge.address, FAULT_CONNECTIONS, DRIBBLERS, stop_at)
         )
     });
-    let (under_faults, hostile) = (under_faults?, hostile?);
+    let (mut under_faults, hostile) = (under_faults?, hostile?);
+    under_faults.server_cpu = cpu_used(cpu_before, edge.cpu_time());
     let fault_metrics =
         load::http_get(&edge.address, "/metrics", METRICS_TOKEN).unwrap_or_default();
     drop(edge);
@@ -136,11 +161,14 @@ fn main() -> anyhow::Result<()> {
         Some(&redis.url()),
     )?;
     eprintln!("collect on redis: closed loop");
-    let on_redis = runtime.block_on(load::run(&spec(&edge.address, collect, None)))?;
-    let redis_half = on_redis.per_second() / 2.0;
-    eprintln!("collect on redis: open loop at {redis_half:.0} req/s (half of its peak)");
-    let on_redis_half =
-        runtime.block_on(load::run(&spec(&edge.address, collect, Some(redis_half))))?;
+    let on_redis = drive(&runtime, &edge, &spec(&edge.address, collect, None))?;
+    let redis_half = on_redis.per_second() * options.open_fraction;
+    eprintln!("collect on redis: open loop at {redis_half:.0} req/s ({open_share} of its peak)");
+    let on_redis_half = drive(
+        &runtime,
+        &edge,
+        &spec(&edge.address, collect, Some(redis_half)),
+    )?;
     let redis_metrics =
         load::http_get(&edge.address, "/metrics", METRICS_TOKEN).unwrap_or_default();
     drop(edge);
@@ -155,8 +183,10 @@ fn main() -> anyhow::Result<()> {
         options.warmup,
         options.client_threads
     );
-    println!("| server | load | req/s | p50 ms | p99 ms | req/s vs baseline | failures |");
-    println!("|---|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| server | load | req/s | p50 ms | p99 ms | req/s vs baseline | failures | server CPU µs/req | CPU stolen |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     row(
         "bare hyper 1 + tokio, 204",
         "closed loop",
@@ -171,7 +201,7 @@ fn main() -> anyhow::Result<()> {
     );
     row(
         "mikomi-edge `POST /v1/collect`, fsync'd",
-        "open loop, half of peak",
+        &format!("open loop, {open_share} of peak"),
         &half,
         &baseline,
     );
@@ -195,10 +225,34 @@ fn main() -> anyhow::Result<()> {
     );
     row(
         "mikomi-edge `POST /v1/collect`, redis store (appendfsync always)",
-        "open loop, half of its peak",
+        &format!("open loop, {open_share} of its peak"),
         &on_redis_half,
         &baseline,
     );
+    let phases = [
+        &baseline,
+        &peak,
+        &half,
+        &ruled,
+        &under_faults,
+        &on_redis,
+        &on_redis_half,
+    ];
+    let most_stolen = phases
+        .iter()
+        .filter_map(|p| p.stolen())
+        .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
+    if let Some(most) = most_stolen {
+        println!(
+            "\nthe hypervisor took up to {} of this machine's CPU in a phase{}",
+            percent(Some(most)),
+            if most > HOST_NOISE {
+                ": above 5 % the figures measure the host's neighbours as much as the server; run again"
+            } else {
+                ""
+            }
+        );
+    }
     println!(
         "\nredis store vs embedded store: {:.2} req/s, p99 {:.2} ms vs {:.2} ms at half of each peak",
         on_redis.per_second() / peak.per_second(),
@@ -206,13 +260,18 @@ fn main() -> anyhow::Result<()> {
         half.quantile_ms(0.99)
     );
     for (what, result) in [
-        ("embedded store, open loop at half of peak", &half),
-        ("redis store, open loop at half of its peak", &on_redis_half),
+        ("embedded store, open loop", &half),
+        ("redis store, open loop", &on_redis_half),
     ] {
         if let Some(worst) = result.worst_second() {
             println!(
-                "worst second, {what}: second {} of {:.0}, p99 {:.2} ms, max {:.2} ms over {} requests",
-                worst.second, options.open_seconds, worst.p99_ms, worst.max_ms, worst.requests
+                "worst second, {what}: second {} of {:.0}, p99 {:.2} ms, max {:.2} ms over {} requests, {} of the CPU stolen",
+                worst.second,
+                options.open_seconds,
+                worst.p99_ms,
+                worst.max_ms,
+                worst.requests,
+                percent(worst.stolen)
             );
         }
     }
@@ -229,7 +288,16 @@ fn main() -> anyhow::Result<()> {
             } else {
                 stalls
                     .iter()
-                    .map(|s| format!("{} ({:.1} ms, max {:.1})", s.second, s.p99_ms, s.max_ms))
+                    .map(|s| {
+                        format!(
+                            "{} ({:.1} ms, max {:.1}, client late {:.1}, {} stolen)",
+                            s.second,
+                            s.p99_ms,
+                            s.max_ms,
+                            s.client_late_ms,
+                            percent(s.stolen)
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             }
@@ -293,6 +361,10 @@ const SLOW_SYNC_SECONDS: f64 = 0.03;
 /// A second whose p99 passes this is a stall (the target p99 for the whole run).
 const STALL_MS: f64 = 5.0;
 
+/// A phase that lost more than this share of the CPU to the hypervisor is not comparable with
+/// one that did not.
+const HOST_NOISE: f64 = 0.05;
+
 /// Keep-alive connections sending hostile requests during the load-and-fault run.
 const FAULT_CONNECTIONS: usize = 8;
 /// Clients dribbling a body a byte at a time during it.
@@ -300,13 +372,38 @@ const DRIBBLERS: usize = 16;
 
 fn row(server: &str, load: &str, result: &LoadResult, baseline: &LoadResult) {
     println!(
-        "| {server} | {load} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+        "| {server} | {load} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
         result.per_second(),
         result.quantile_ms(0.5),
         result.quantile_ms(0.99),
         result.per_second() / baseline.per_second(),
-        result.failures
+        result.failures,
+        result
+            .server_cpu_us_per_request()
+            .map_or_else(|| "?".to_string(), |us| format!("{us:.0}")),
+        percent(result.stolen())
     );
+}
+
+/// Runs one phase against `server`, noting the CPU time the server spent on it.
+fn drive(
+    runtime: &tokio::runtime::Runtime,
+    server: &Server,
+    spec: &LoadSpec,
+) -> anyhow::Result<LoadResult> {
+    let before = server.cpu_time();
+    let mut result = runtime.block_on(load::run(spec))?;
+    result.server_cpu = cpu_used(before, server.cpu_time());
+    Ok(result)
+}
+
+fn cpu_used(before: Option<Duration>, after: Option<Duration>) -> Option<Duration> {
+    Some(after?.saturating_sub(before?))
+}
+
+/// A share as a whole percentage, or "?" where it was not measured.
+fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "?".to_string(), |s| format!("{:.0} %", s * 100.0))
 }
 
 /// The histogram `name`'s largest bucket bound at most `seconds`, and its count.
