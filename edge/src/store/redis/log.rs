@@ -126,6 +126,8 @@ pub struct Entry {
     /// The node that appended it, and its id there.
     pub node: String,
     pub id: u64,
+    /// The encoded record's size: how much log a snapshot would spare a restart.
+    pub bytes: u64,
 }
 
 pub fn encode(record: &LogRecord) -> Result<Vec<u8>, StoreError> {
@@ -185,6 +187,7 @@ fn decode(id: String, mut fields: HashMap<String, Vec<u8>>) -> Result<Entry, Sto
     let payload = fields
         .remove("r")
         .ok_or_else(|| corrupt("no record".into()))?;
+    let bytes = payload.len() as u64;
     let record =
         codec::decode_record(&payload).map_err(|e| corrupt(format!("undecodable record: {e}")))?;
     let node = String::from_utf8(fields.remove("n").unwrap_or_default()).unwrap_or_default();
@@ -197,6 +200,7 @@ fn decode(id: String, mut fields: HashMap<String, Vec<u8>>) -> Result<Entry, Sto
         record,
         node,
         id,
+        bytes,
     })
 }
 

@@ -33,12 +33,14 @@ impl Node {
         };
         let started = std::time::Instant::now();
         let mut loaded = 0u64;
+        let mut loaded_bytes = 0u64;
         for index in 0..chunks {
             let key = self.keys.chunk(seq, index);
             let mut get = Cmd::new();
             get.arg("GET").arg(&key);
             let bytes: Option<Vec<u8>> = self.redis.query_within(&get, BULK_TIMEOUT).await?;
             let bytes = bytes.ok_or_else(|| corrupt(&key, "missing".into()))?;
+            loaded_bytes += bytes.len() as u64;
             let node = Arc::clone(&self);
             loaded += tokio::task::spawn_blocking(move || node.load_chunk(&key, &bytes))
                 .await
@@ -50,6 +52,7 @@ impl Node {
             .map_err(|e| StoreError::Unavailable(format!("snapshot loader stopped: {e}")))?;
         self.applied.store(seq, Ordering::Release);
         self.snapshot_seq.store(seq, Ordering::Relaxed);
+        self.snapshot_bytes.store(loaded_bytes, Ordering::Relaxed);
         tracing::info!(
             seq,
             entries = loaded,
@@ -98,6 +101,7 @@ impl Node {
     async fn snapshot_now(self: Arc<Self>, trim_to_it: bool) -> Result<(), StoreError> {
         let started = std::time::Instant::now();
         let seq = self.applied();
+        let log_before = self.log_bytes.load(Ordering::Relaxed);
         let node = Arc::clone(&self);
         let chunks =
             tokio::task::spawn_blocking(move || encode(codec::encoded_entries(&node.state)))
@@ -146,6 +150,10 @@ impl Node {
             self.redis.query_within::<u64>(&trim, BULK_TIMEOUT).await?;
         }
         self.snapshot_seq.store(seq, Ordering::Relaxed);
+        let snapshot_bytes = chunks.iter().map(|c| c.len() as u64).sum();
+        self.snapshot_bytes.store(snapshot_bytes, Ordering::Relaxed);
+        // What was applied while this one was written still counts toward the next.
+        self.log_bytes.fetch_sub(log_before, Ordering::Relaxed);
         if left > 0 && trim_to_it {
             // An erasure is done only when no older copy of the state is left: the client's
             // retry compacts again.

@@ -85,6 +85,7 @@ impl Node {
 
     fn apply(&self, entry: Entry) {
         let visit = self.state.apply(entry.seq, &entry.record);
+        self.log_bytes.fetch_add(entry.bytes, Ordering::Relaxed);
         if let (Some(_), LogRecord::Batch(batch)) = (&visit, &entry.record) {
             let events = batch.events.len() as u64;
             self.events.fetch_add(events, Ordering::Relaxed);
