@@ -40,16 +40,18 @@ pub enum Entry {
 /// The state's entities in snapshot order. Each is read under its own short lock (a visitor's
 /// only for a pointer copy), so writers are never held up for long.
 pub fn entries(state: &Engine) -> impl Iterator<Item = Entry> + '_ {
-    let visitors = visitor_keys(state).into_iter().filter_map(|key| {
-        let shared = state.visitors.get(&key).map(|v| Arc::clone(&v))?;
-        Some(Entry::Visitor(Visitor::clone(&shared)))
-    });
-    visitors.chain(after_visitors(state))
+    visitors(state)
+        .map(|v| Entry::Visitor(Visitor::clone(&v)))
+        .chain(after_visitors(state))
 }
 
-/// The keys of every visitor now: a snapshot then reads them one at a time (see `entries`).
-pub fn visitor_keys(state: &Engine) -> Vec<VisitorKey> {
-    state.visitors.iter().map(|e| e.key().clone()).collect()
+/// Every visitor now, one at a time, each taken out of its table shard as a shared pointer: the
+/// shard is locked for a pointer copy only, and whatever a snapshot then does with the visitor
+/// (encode it, copy it) holds up no writer (`apply` copies a visitor that is still shared).
+pub fn visitors(state: &Engine) -> impl Iterator<Item = Arc<Visitor>> + '_ {
+    let keys: Vec<VisitorKey> = state.visitors.iter().map(|e| e.key().clone()).collect();
+    keys.into_iter()
+        .filter_map(|key| state.visitors.get(&key).map(|v| Arc::clone(&v)))
 }
 
 /// The entries that follow the visitors, in snapshot order.

@@ -16,8 +16,6 @@
 //! then asks for `FORMAT` to be bumped, so yesterday's files are refused by name rather than
 //! misread.
 
-use std::sync::Arc;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -81,13 +79,9 @@ pub fn encode_visitor_entry(visitor: &Visitor) -> Result<Vec<u8>, StoreError> {
 /// nor encoded under the shard's lock (which held up the log writer's `apply` whenever the
 /// snapshot thread lost its core mid-visitor).
 pub fn encoded_entries(state: &Engine) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + '_ {
-    let visitors = image::visitor_keys(state)
-        .into_iter()
-        .filter_map(move |key| {
-            let visitor = state.visitors.get(&key).map(|v| Arc::clone(&v))?;
-            Some(encode_visitor_entry(&visitor))
-        });
-    visitors.chain(image::after_visitors(state).map(|entry| encode_entry(&entry)))
+    image::visitors(state)
+        .map(|visitor| encode_visitor_entry(&visitor))
+        .chain(image::after_visitors(state).map(|entry| encode_entry(&entry)))
 }
 
 pub fn decode_entry(bytes: &[u8]) -> Result<Entry, String> {

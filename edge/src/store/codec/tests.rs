@@ -376,8 +376,8 @@ fn no_bytes_panic_the_record_and_entry_decoders() {
     });
 }
 
-/// Snapshots encode visitors where they lie (`encoded_entries`); the bytes must be those of the
-/// owned entries the golden file pins.
+/// Snapshots encode each visitor without copying it into an `Entry` (`encoded_entries`); the
+/// bytes must be those of the owned entries the golden file pins.
 #[test]
 fn entries_encoded_in_place_are_the_owned_entries_bytes() {
     let engine = engine();
