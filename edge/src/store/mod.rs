@@ -2,6 +2,7 @@
 //! embedded in this process or shared through Redis by several edge nodes.
 
 pub mod append;
+pub mod cadence;
 pub mod codec;
 pub mod embedded;
 pub mod frame;

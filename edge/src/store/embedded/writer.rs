@@ -15,6 +15,7 @@ use super::files::{self, Appender};
 use super::snapshot;
 use crate::model::VisitSummary;
 use crate::model::record::LogRecord;
+use crate::store::cadence::snapshot_due;
 use crate::store::frame;
 use crate::store::{Health, StoreError};
 
@@ -190,7 +191,8 @@ impl Writer {
     /// background; the old segments go once the snapshot is durable.
     fn maybe_snapshot(&mut self) {
         let last = self.shared.snapshot_bytes.load(Ordering::Relaxed);
-        if !snapshot_due(self.appender.len, self.snapshot_after_bytes, last)
+        let log = self.appender.len;
+        if !snapshot_due(log, self.snapshot_after_bytes, log, last)
             || self.shared.snapshot_running.load(Ordering::Acquire)
         {
             return;
@@ -266,15 +268,6 @@ impl Writer {
     }
 }
 
-/// Whether the log since the last snapshot (`log_bytes`) calls for the next one: once it is
-/// past the configured size and past the last snapshot's size. A snapshot costs as much as the
-/// whole state, so taking one every 64 MiB of log makes the cost per record grow with the state
-/// (under load a 170 MB state was written every 13 s); waiting for as much log as the snapshot
-/// holds keeps that cost per record constant, and a restart replays at most that much log.
-fn snapshot_due(log_bytes: u64, configured: u64, last_snapshot: u64) -> bool {
-    log_bytes >= configured.max(last_snapshot)
-}
-
 /// Tells every waiting caller how the compaction went.
 fn answer(waiters: Waiters, result: &Result<(), StoreError>) {
     for waiter in waiters {
@@ -326,17 +319,4 @@ pub(super) fn snapshot_and_trim(
         "snapshot written"
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_large_state_waits_for_as_much_log_as_it_holds() {
-        const MIB: u64 = 1 << 20;
-        assert!(!super::snapshot_due(63 * MIB, 64 * MIB, 0));
-        assert!(super::snapshot_due(64 * MIB, 64 * MIB, 0));
-        assert!(super::snapshot_due(64 * MIB, 64 * MIB, 10 * MIB));
-        assert!(!super::snapshot_due(100 * MIB, 64 * MIB, 170 * MIB));
-        assert!(super::snapshot_due(170 * MIB, 64 * MIB, 170 * MIB));
-    }
 }

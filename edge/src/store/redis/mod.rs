@@ -44,6 +44,7 @@ pub use self::conn::Endpoint;
 use self::conn::Redis;
 use self::log::{Keys, Scripts};
 use self::spool::Spool;
+use super::cadence::snapshot_due;
 use super::codec;
 use super::{Health, StoreError, VisitSummary};
 use crate::engine::{Engine, Model, lock};
@@ -105,7 +106,7 @@ pub(crate) struct Node {
     snapshot_every: u64,
     snapshot_seq: AtomicU64,
     /// The size of the newest snapshot this node wrote or loaded, and of the log applied since:
-    /// see `snapshot_due`.
+    /// see `store::cadence`.
     snapshot_bytes: AtomicU64,
     log_bytes: AtomicU64,
     snapshot_running: AtomicBool,
@@ -325,27 +326,5 @@ impl Node {
     }
 }
 
-/// Whether the log since the last snapshot calls for the next one: `every` records at least, and
-/// at least as many bytes of log as that snapshot held. A snapshot costs as much as the whole
-/// state, and every byte of it goes through Redis's append-only file, which holds up every
-/// other node's appends meanwhile; taken every `every` records however large the state, a
-/// 70 MB state was rewritten every 13 s under load. Waiting for as much log as the state keeps
-/// the cost per record constant, and a restart replays at most that much log.
-fn snapshot_due(records: u64, every: u64, log_bytes: u64, last_snapshot_bytes: u64) -> bool {
-    records >= every && log_bytes >= last_snapshot_bytes
-}
-
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod policy_tests {
-    #[test]
-    fn a_large_state_waits_for_as_much_log_as_it_holds() {
-        const MIB: u64 = 1 << 20;
-        assert!(!super::snapshot_due(99_999, 100_000, 200 * MIB, 0));
-        assert!(super::snapshot_due(100_000, 100_000, MIB, 0));
-        assert!(!super::snapshot_due(100_000, 100_000, 40 * MIB, 70 * MIB));
-        assert!(super::snapshot_due(300_000, 100_000, 70 * MIB, 70 * MIB));
-    }
-}
