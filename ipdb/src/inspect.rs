@@ -36,6 +36,9 @@ pub struct Inspection {
     pub records: u64,
     /// Records per network kind, as the resolver would classify them.
     pub kinds: BTreeMap<String, u64>,
+    /// Whether lookups read a sorted copy of the networks in memory (`false`: they walk the
+    /// file's tree, as for a file too large to copy).
+    pub flat_lookups: bool,
 }
 
 /// Opens, verifies and walks every network of `path`.
@@ -64,6 +67,7 @@ pub fn inspect(path: &Path, schema: Option<Schema>) -> Result<Inspection, Error>
         networks_v4: 0,
         records: 0,
         kinds: BTreeMap::new(),
+        flat_lookups: layer.is_flat(),
     };
     let mut seen = HashSet::new();
     let iter = reader

@@ -41,6 +41,7 @@ pub mod cells;
 pub mod classify;
 mod company;
 mod error;
+mod flat;
 mod inspect;
 mod resolver;
 mod schema;

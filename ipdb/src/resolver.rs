@@ -8,6 +8,7 @@ use maxminddb::Reader;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::Confidence;
+use crate::flat::{self, Flat, Hit};
 use crate::schema::{AsnRecord, CompanyRecord, DomainRecord, EnterpriseRecord, IspRecord, Partial};
 use crate::{Company, Error, NetworkKind, Schema, SizeBand};
 
@@ -41,6 +42,8 @@ pub struct Layer {
     reader: Reader<Vec<u8>>,
     /// Networks with data, counted once at open: operators check it after an update.
     networks: u64,
+    /// The networks copied for lookups that miss the cache less; `None` keeps the tree walk.
+    flat: Option<Flat>,
 }
 
 impl std::fmt::Debug for Layer {
@@ -80,19 +83,14 @@ impl Layer {
                 }
             })?,
         };
-        let networks = reader
-            .networks(Default::default())
-            .map(|iter| {
-                iter.filter(|n| n.as_ref().is_ok_and(|n| n.has_data()))
-                    .count() as u64
-            })
-            .unwrap_or(0);
+        let (networks, flat) = index(&reader, schema);
         Ok(Layer {
             name: spec.name.clone(),
             path,
             schema,
             reader,
             networks,
+            flat,
         })
     }
 
@@ -121,6 +119,11 @@ impl Layer {
         self.networks
     }
 
+    /// Whether lookups use the flat copy of the networks rather than the file's tree.
+    pub fn is_flat(&self) -> bool {
+        self.flat.is_some()
+    }
+
     /// The underlying reader, for inspection tools.
     pub fn reader(&self) -> &Reader<Vec<u8>> {
         &self.reader
@@ -128,6 +131,19 @@ impl Layer {
 
     /// What this layer says about `ip`: `Ok(None)` when the address is not in it.
     fn lookup(
+        &self,
+        ip: IpAddr,
+    ) -> Result<Option<(Partial<'_>, IpNet)>, maxminddb::MaxMindDbError> {
+        match self.flat.as_ref().map(|f| f.lookup(ip)) {
+            Some(Hit::Found(partial, net)) => return Ok(Some((partial, net))),
+            Some(Hit::Absent) => return Ok(None),
+            Some(Hit::AskTheTree) | None => {}
+        }
+        self.lookup_in_tree(ip)
+    }
+
+    /// [`Layer::lookup`] through the file's search tree.
+    pub(crate) fn lookup_in_tree(
         &self,
         ip: IpAddr,
     ) -> Result<Option<(Partial<'_>, IpNet)>, maxminddb::MaxMindDbError> {
@@ -149,14 +165,60 @@ impl Layer {
         &self,
         found: &maxminddb::LookupResult<'a, Vec<u8>>,
     ) -> Result<Option<Partial<'a>>, maxminddb::MaxMindDbError> {
-        Ok(match self.schema {
-            Schema::Company => found.decode::<CompanyRecord<'_>>()?.map(Into::into),
-            Schema::Asn => found.decode::<AsnRecord<'_>>()?.map(Into::into),
-            Schema::Isp => found.decode::<IspRecord<'_>>()?.map(Into::into),
-            Schema::Domain => found.decode::<DomainRecord<'_>>()?.map(Into::into),
-            Schema::Enterprise => found.decode::<EnterpriseRecord<'_>>()?.map(Into::into),
-        })
+        decode(self.schema, found)
     }
+}
+
+/// Decodes a found record with `schema`.
+fn decode<'a>(
+    schema: Schema,
+    found: &maxminddb::LookupResult<'a, Vec<u8>>,
+) -> Result<Option<Partial<'a>>, maxminddb::MaxMindDbError> {
+    Ok(match schema {
+        Schema::Company => found.decode::<CompanyRecord<'_>>()?.map(Into::into),
+        Schema::Asn => found.decode::<AsnRecord<'_>>()?.map(Into::into),
+        Schema::Isp => found.decode::<IspRecord<'_>>()?.map(Into::into),
+        Schema::Domain => found.decode::<DomainRecord<'_>>()?.map(Into::into),
+        Schema::Enterprise => found.decode::<EnterpriseRecord<'_>>()?.map(Into::into),
+    })
+}
+
+/// Counts a file's networks with data and, in the same pass, copies them with their records
+/// decoded (see [`crate::flat`]). A record that does not decode keeps the tree walk, so that a
+/// lookup meeting it reports the damage as before.
+fn index(reader: &Reader<Vec<u8>>, schema: Schema) -> (u64, Option<Flat>) {
+    let Ok(networks) = reader.networks(Default::default()) else {
+        return (0, None);
+    };
+    let mut count = 0;
+    let mut copy = flat::Builder::default();
+    for found in networks {
+        let Ok(found) = found else {
+            copy.refuse();
+            continue;
+        };
+        let Some(offset) = found.offset() else {
+            continue;
+        };
+        count += 1;
+        let record = match copy.wants_record(offset).then(|| decode(schema, &found)) {
+            Some(Ok(Some(partial))) => Some(partial),
+            Some(_) => {
+                copy.refuse();
+                continue;
+            }
+            None => None,
+        };
+        match found
+            .network()
+            .ok()
+            .and_then(|n| IpNet::new(n.ip(), n.prefix()).ok())
+        {
+            Some(net) => copy.add(net, offset, record),
+            None => copy.refuse(),
+        }
+    }
+    (count, copy.finish())
 }
 
 /// An immutable, ordered set of opened layers.
@@ -331,4 +393,165 @@ fn complete(c: &Company) -> bool {
 /// The path each layer was opened from, for reload checks.
 pub(crate) fn paths(specs: &[LayerSpec]) -> impl Iterator<Item = &Path> {
     specs.iter().map(|s| s.path.as_path())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::BufRead;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use super::*;
+
+    fn testdata() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+    }
+
+    /// xorshift, fixed seed: the same addresses every run.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn v6(&mut self) -> u128 {
+            (u128::from(self.next()) << 64) | u128::from(self.next())
+        }
+    }
+
+    /// The first `n` rows of one of the repository's real ASN files.
+    fn asn_rows(name: &str, n: usize, into: &Path) {
+        let file = std::fs::File::open(testdata().join("asn").join(name)).expect("open");
+        let lines = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file)).lines();
+        let text: String = lines.take(n).map(|l| l.expect("line") + "\n").collect();
+        std::fs::write(into, text).expect("write");
+    }
+
+    /// Addresses that probe a layer everywhere it could differ: both ends of every network
+    /// and the addresses either side, addresses inside, and random addresses of both families
+    /// (most of them in no network), including IPv6 ranges a file may alias onto its IPv4 tree.
+    fn probes(layer: &Layer, rng: &mut Rng) -> Vec<IpAddr> {
+        let mut ips = Vec::new();
+        let networks = layer
+            .reader()
+            .networks(Default::default())
+            .expect("networks");
+        for found in networks {
+            let net = found.expect("network").network().expect("network");
+            let net = IpNet::new(net.ip(), net.prefix()).expect("network");
+            match net {
+                IpNet::V4(n) => {
+                    let (a, b) = (u32::from(n.network()), u32::from(n.broadcast()));
+                    let inside = a + (rng.next() as u32) % (b - a).saturating_add(1).max(1);
+                    for x in [
+                        Some(a),
+                        Some(b),
+                        Some(inside),
+                        a.checked_sub(1),
+                        b.checked_add(1),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        ips.push(IpAddr::V4(Ipv4Addr::from(x)));
+                    }
+                }
+                IpNet::V6(n) => {
+                    let (a, b) = (u128::from(n.network()), u128::from(n.broadcast()));
+                    let inside = a + rng.v6() % (b - a).saturating_add(1).max(1);
+                    for x in [
+                        Some(a),
+                        Some(b),
+                        Some(inside),
+                        a.checked_sub(1),
+                        b.checked_add(1),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        ips.push(IpAddr::V6(Ipv6Addr::from(x)));
+                    }
+                }
+            }
+        }
+        for _ in 0..2_000 {
+            ips.push(IpAddr::V4(Ipv4Addr::from(rng.next() as u32)));
+            ips.push(IpAddr::V6(Ipv6Addr::from(rng.v6())));
+            // Global unicast, 6to4 and Teredo.
+            for top in [0x2000_u128 | (rng.next() as u128 & 0x1fff), 0x2002, 0x2001] {
+                let rest = rng.v6() >> 16;
+                let rest = if top == 0x2001 { rest >> 16 } else { rest };
+                ips.push(IpAddr::V6(Ipv6Addr::from((top << 112) | rest)));
+            }
+        }
+        ips
+    }
+
+    /// The flat copy answers every probe exactly as the file's tree does.
+    fn agrees_with_the_tree(layer: &Layer) -> usize {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let ips = probes(layer, &mut rng);
+        let show = |r: Result<Option<(Partial<'_>, IpNet)>, maxminddb::MaxMindDbError>| {
+            r.map_err(|e| e.to_string())
+                .map(|o| o.map(|(p, net)| format!("{p:?} {net}")))
+        };
+        for ip in &ips {
+            assert_eq!(
+                show(layer.lookup(*ip)),
+                show(layer.lookup_in_tree(*ip)),
+                "{} at {ip}",
+                layer.path().display()
+            );
+        }
+        ips.len()
+    }
+
+    #[test]
+    fn the_flat_copy_answers_as_the_tree_on_real_asn_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (v4, v6) = (dir.path().join("v4.csv"), dir.path().join("v6.csv"));
+        asn_rows("asn-ipv4.csv.gz", 20_000, &v4);
+        asn_rows("asn-ipv6.csv.gz", 5_000, &v6);
+        let out = dir.path().join("asn.mmdb");
+        crate::build::build_asn_csv(&[v4.as_path(), v6.as_path()], &out).expect("build");
+        let layer = Layer::open(&LayerSpec::new("asn", &out)).expect("open");
+        assert!(layer.is_flat());
+        assert_eq!(
+            layer.flat.as_ref().map(Flat::networks),
+            Some(layer.networks() as usize)
+        );
+        assert!(agrees_with_the_tree(&layer) > 100_000);
+    }
+
+    #[test]
+    fn the_flat_copy_answers_as_the_tree_on_maxminds_test_files() {
+        let dir = testdata().join("maxmind-test-data/test-data");
+        let files = [
+            ("GeoLite2-ASN-Test", None),
+            ("GeoIP2-ISP-Test", None),
+            ("GeoIP2-Enterprise-Test", None),
+            ("GeoIP2-Domain-Test", None),
+            // Other layouts read through a schema, for their trees: IPv4-only files (IPv6
+            // lookups are an error either way), mixed files with their aliases, and a file
+            // with no IPv4 subtree.
+            ("MaxMind-DB-test-ipv4-24", Some(Schema::Domain)),
+            ("MaxMind-DB-test-ipv4-32", Some(Schema::Domain)),
+            ("MaxMind-DB-test-ipv6-28", Some(Schema::Domain)),
+            ("MaxMind-DB-test-mixed-24", Some(Schema::Domain)),
+            ("MaxMind-DB-test-mixed-32", Some(Schema::Domain)),
+            ("MaxMind-DB-no-ipv4-search-tree", Some(Schema::Domain)),
+        ];
+        let mut flat = 0;
+        for (stem, schema) in files {
+            let spec = LayerSpec {
+                schema,
+                ..LayerSpec::new(stem, dir.join(format!("{stem}.mmdb")))
+            };
+            let layer = Layer::open(&spec).expect("open");
+            flat += usize::from(layer.is_flat());
+            agrees_with_the_tree(&layer);
+        }
+        assert!(flat >= 8, "only {flat} files were copied");
+    }
 }

@@ -54,12 +54,17 @@ pub fn inspect(file: &Path, schema: Option<ipdb::Schema>) -> anyhow::Result<()> 
 pub fn verify(file: &Path, schema: Option<ipdb::Schema>) -> anyhow::Result<()> {
     let i = ipdb::inspect(file, schema)?;
     println!(
-        "{}: ok ({}, schema {}, {} networks, {} records)",
+        "{}: ok ({}, schema {}, {} networks, {} records, lookups {})",
         file.display(),
         i.database_type,
         i.schema.as_str(),
         i.networks,
-        i.records
+        i.records,
+        if i.flat_lookups {
+            "from a sorted copy in memory"
+        } else {
+            "walk the file's tree"
+        }
     );
     Ok(())
 }
