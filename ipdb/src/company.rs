@@ -64,6 +64,16 @@ impl SizeBand {
             Some(_) => SizeBand::Enterprise,
         }
     }
+
+    /// The lowercase name used in JSON (as serde writes it) and on the console.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SizeBand::Small => "small",
+            SizeBand::Mid => "mid",
+            SizeBand::Enterprise => "enterprise",
+            SizeBand::Unknown => "unknown",
+        }
+    }
 }
 
 /// What kind of network an address is on; only `Business` means "a company's own network".
@@ -150,6 +160,10 @@ mod tests {
         ];
         for (n, band) in cases {
             assert_eq!(SizeBand::from_employees(n), band, "{n:?}");
+            // The name is serde's, and what accounts stored before it existed.
+            let json = serde_json::to_string(&band).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", band.as_str()));
+            assert_eq!(format!("{band:?}").to_lowercase(), band.as_str());
         }
     }
 

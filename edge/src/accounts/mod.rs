@@ -5,7 +5,8 @@
 mod attack;
 pub mod profiles;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::{Hash, Hasher, RandomState};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -15,6 +16,27 @@ pub use attack::attack_list;
 use crate::glob::Glob;
 use crate::model::person::PersonId;
 use crate::visitor_id::VisitorId;
+
+/// Accounts by site and domain. Domains come from visitors' email addresses too, so the table
+/// keeps the standard library's keyed hash; it is hashbrown's for [`AccountKey`].
+type HashMap<K, V> = hashbrown::HashMap<K, V, RandomState>;
+
+/// A site and domain as borrowed text, to find an account without building its key.
+struct AccountKey<'a>(&'a str, &'a str);
+
+/// Hashes as the owned key `(Arc<str>, String)` does: each part as a `str`, in order.
+impl Hash for AccountKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+        self.1.hash(state);
+    }
+}
+
+impl hashbrown::Equivalent<(Arc<str>, String)> for AccountKey<'_> {
+    fn equivalent(&self, key: &(Arc<str>, String)) -> bool {
+        *key.0 == *self.0 && key.1 == self.1
+    }
+}
 
 const DAY_MS: i64 = 86_400_000;
 /// Activity is counted per hour, so windows and digest periods in any time zone with whole-hour
@@ -36,6 +58,58 @@ pub struct Firmographics {
     /// The name can be trusted: a business network with high confidence, or the domain of a
     /// person's work email. The default hot list shows only these.
     pub confident: bool,
+}
+
+impl Firmographics {
+    /// These firmographics as a page view would name them.
+    pub fn seen(&self) -> Seen<'_> {
+        Seen {
+            name: self.name.as_deref(),
+            industry: self.industry.as_deref(),
+            employees: self.employees,
+            size_band: self.size_band.as_deref(),
+            country: self.country.as_deref(),
+            source: &self.source,
+            confident: self.confident,
+        }
+    }
+
+    /// Whether these are what `seen` names (the confidence aside).
+    fn is(&self, seen: &Seen<'_>) -> bool {
+        self.name.as_deref() == seen.name
+            && self.industry.as_deref() == seen.industry
+            && self.employees == seen.employees
+            && self.size_band.as_deref() == seen.size_band
+            && self.country.as_deref() == seen.country
+            && self.source == seen.source
+    }
+}
+
+/// The firmographics one page view names, borrowed from the answer they came from: recording a
+/// page view of a company the account already holds copies nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Seen<'a> {
+    pub name: Option<&'a str>,
+    pub industry: Option<&'a str>,
+    pub employees: Option<u32>,
+    pub size_band: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub source: &'a str,
+    pub confident: bool,
+}
+
+impl From<Seen<'_>> for Firmographics {
+    fn from(seen: Seen<'_>) -> Firmographics {
+        Firmographics {
+            name: seen.name.map(str::to_owned),
+            industry: seen.industry.map(str::to_owned),
+            employees: seen.employees,
+            size_band: seen.size_band.map(str::to_owned),
+            country: seen.country.map(str::to_owned),
+            source: seen.source.to_owned(),
+            confident: seen.confident,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -208,7 +282,7 @@ pub struct Accounts {
 impl Accounts {
     pub fn new(key_pages: Vec<Glob>) -> Self {
         Accounts {
-            by_key: HashMap::new(),
+            by_key: HashMap::default(),
             key_pages,
             profiles: profiles::Profiles::default(),
         }
@@ -218,22 +292,27 @@ impl Accounts {
         &mut self,
         site: &Arc<str>,
         domain: &str,
-        firmographics: Firmographics,
+        seen: Seen<'_>,
         activity: Activity<'_>,
     ) {
-        let account = self
-            .by_key
-            .entry((Arc::clone(site), domain.to_string()))
-            .or_insert_with(|| Account {
-                domain: domain.to_string(),
-                ..Account::default()
-            });
+        // Found by borrowed key: a page view of a known account allocates no key.
+        let account = match self.by_key.get_mut(&AccountKey(site, domain)) {
+            Some(account) => account,
+            None => self
+                .by_key
+                .entry((Arc::clone(site), domain.to_string()))
+                .or_insert_with(|| Account {
+                    domain: domain.to_string(),
+                    ..Account::default()
+                }),
+        };
         // Once a company was named with confidence it stays so: a later low-confidence answer
         // for the same domain (another layer, another address) does not hide it, and the
         // order in which a restart rebuilds accounts cannot change the flag.
-        let confident = account.firmographics.confident || firmographics.confident;
-        if account.firmographics.name.is_none() || firmographics.source != "email" {
-            account.firmographics = firmographics;
+        let confident = account.firmographics.confident || seen.confident;
+        let replace = account.firmographics.name.is_none() || seen.source != "email";
+        if replace && !account.firmographics.is(&seen) {
+            account.firmographics = Firmographics::from(seen);
         }
         account.firmographics.confident = confident;
         let day = activity.at_ms.div_euclid(BUCKET_MS);
@@ -387,14 +466,14 @@ impl Accounts {
         &self,
         site: &Arc<str>,
         domain: &str,
-        firmographics: Firmographics,
+        seen: Seen<'_>,
         activity: Activity<'_>,
         windows_ms: &[i64],
     ) -> (bool, Vec<HotAccount>) {
         let key = (Arc::clone(site), domain.to_string());
         let first = !self.by_key.contains_key(&key);
         let mut scratch = Accounts {
-            by_key: HashMap::new(),
+            by_key: HashMap::default(),
             key_pages: self.key_pages.clone(),
             profiles: profiles::Profiles::default(),
         };
@@ -423,7 +502,7 @@ impl Accounts {
             };
             scratch.by_key.insert(key.clone(), recent);
         }
-        scratch.record(site, domain, firmographics, activity);
+        scratch.record(site, domain, seen, activity);
         let rows = match scratch.by_key.get(&key) {
             Some(account) => windows_ms
                 .iter()

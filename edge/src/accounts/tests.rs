@@ -24,7 +24,7 @@ fn hot_accounts_rank_recent_activity_and_count_known_and_anonymous_visitors() {
         accounts.record(
             &site,
             domain,
-            firm(domain),
+            firm(domain).seen(),
             Activity {
                 visitor: VisitorId([v; 16]),
                 person: person.map(PersonId),
@@ -147,11 +147,11 @@ fn a_confidently_named_company_stays_confident() {
         confident: true,
         ..firm("見込み精機")
     };
-    accounts.record(&site, "mikomi-seiki.example", sure, activity(1));
+    accounts.record(&site, "mikomi-seiki.example", sure.seen(), activity(1));
     accounts.record(
         &site,
         "mikomi-seiki.example",
-        firm("見込み精機"),
+        firm("見込み精機").seen(),
         activity(2),
     );
     let query = HotQuery {
@@ -181,20 +181,20 @@ fn a_preview_is_the_row_recording_would_make() {
     accounts.record(
         &site,
         "corp.jp",
-        firm("Corp"),
+        firm("Corp").seen(),
         activity(1, None, now - 60 * DAY, &["/old"]),
     );
     accounts.record(
         &site,
         "corp.jp",
-        firm("Corp"),
+        firm("Corp").seen(),
         activity(2, Some(7), now - DAY, &["/pricing"]),
     );
     let windows = [7 * DAY, 90 * DAY];
     let (first, rows) = accounts.preview(
         &site,
         "corp.jp",
-        firm("Corp"),
+        firm("Corp").seen(),
         activity(3, None, now, &["/pricing", "/product"]),
         &windows,
     );
@@ -209,7 +209,7 @@ fn a_preview_is_the_row_recording_would_make() {
             .preview(
                 &site,
                 "new.jp",
-                firm("New"),
+                firm("New").seen(),
                 activity(4, None, now, &[]),
                 &windows
             )
@@ -218,7 +218,7 @@ fn a_preview_is_the_row_recording_would_make() {
     accounts.record(
         &site,
         "corp.jp",
-        firm("Corp"),
+        firm("Corp").seen(),
         activity(3, None, now, &["/pricing", "/product"]),
     );
     for (row, window) in rows.iter().zip(windows) {
@@ -255,7 +255,7 @@ fn an_account_detail_has_its_days_key_pages_and_visitors_and_rows_a_sparkline() 
         accounts.record(
             &site,
             "example.co.jp",
-            firm.clone(),
+            firm.seen(),
             Activity {
                 visitor: VisitorId([visitor; 16]),
                 person: (i == 2).then_some(PersonId(5)),
@@ -308,7 +308,7 @@ fn the_hot_list_ranks_as_whole_rows_would() {
         accounts.record(
             &site,
             &domain,
-            f,
+            f.seen(),
             Activity {
                 visitor: VisitorId(id),
                 person: (i % 5 == 0).then_some(PersonId(u64::from(i % 11))),

@@ -56,32 +56,33 @@ impl Engine {
             })
         });
         let paths = page_paths(batch.events.iter().map(|e| &e.event));
-        let account =
-            self.account_of(batch.company.as_deref(), person_id)
-                .map(|(domain, firmographics)| {
-                    let (first_visit, rows) = lock(&self.accounts).preview(
-                        &batch.site,
-                        &domain,
-                        firmographics.clone(),
-                        Activity {
-                            visitor: batch.visitor,
-                            person: person_id,
-                            at_ms: now,
-                            new_visit,
-                            page_paths: &paths,
-                        },
-                        windows_ms,
-                    );
-                    AccountFacts {
-                        domain,
-                        // As the account will hold them (a confident name stays confident).
-                        firmographics: rows
-                            .first()
-                            .map_or(firmographics, |r| r.firmographics.clone()),
-                        first_visit,
-                        rows,
-                    }
-                });
+        let account = self
+            .account_of(batch.company.as_deref(), person_id)
+            .map(|named| {
+                let seen = named.seen();
+                let (first_visit, rows) = lock(&self.accounts).preview(
+                    &batch.site,
+                    named.domain(),
+                    seen,
+                    Activity {
+                        visitor: batch.visitor,
+                        person: person_id,
+                        at_ms: now,
+                        new_visit,
+                        page_paths: &paths,
+                    },
+                    windows_ms,
+                );
+                AccountFacts {
+                    domain: named.domain().to_string(),
+                    // As the account will hold them (a confident name stays confident).
+                    firmographics: rows
+                        .first()
+                        .map_or_else(|| seen.into(), |r| r.firmographics.clone()),
+                    first_visit,
+                    rows,
+                }
+            });
         Facts {
             now_ms: now,
             account,

@@ -35,7 +35,7 @@ use self::alerts::AlertTable;
 use self::erased::Erased;
 use self::feed::Feed;
 use self::outbox::Outbox;
-use crate::accounts::{Accounts, Activity, Firmographics};
+use crate::accounts::{Accounts, Activity, Seen};
 use crate::event::Event;
 use crate::glob::{Glob, url_path};
 use crate::identity::email;
@@ -245,14 +245,13 @@ impl Engine {
         new_visit: bool,
         paths: &[&str],
     ) {
-        let account = self.account_of(company, owner);
-        let Some((domain, firmographics)) = account else {
+        let Some(named) = self.account_of(company, owner) else {
             return;
         };
         lock(&self.accounts).record(
             &key.site,
-            &domain,
-            firmographics,
+            named.domain(),
+            named.seen(),
             Activity {
                 visitor: visitor.id,
                 person: owner,
@@ -265,41 +264,21 @@ impl Engine {
 
     /// The account activity counts for: the company of the address when it is a business,
     /// else the domain of the owner's work email.
-    fn account_of(
+    fn account_of<'a>(
         &self,
-        company: Option<&ipdb::Company>,
+        company: Option<&'a ipdb::Company>,
         owner: Option<PersonId>,
-    ) -> Option<(String, Firmographics)> {
+    ) -> Option<Named<'a>> {
         let from_ip = company
             .filter(|c| c.network_kind.is_business())
-            .and_then(|c| {
-                c.domain.clone().map(|domain| {
-                    (
-                        domain,
-                        Firmographics {
-                            name: c.name.clone(),
-                            industry: c.industry.clone(),
-                            employees: c.employees,
-                            size_band: Some(format!("{:?}", c.size_band).to_lowercase()),
-                            country: c.country.clone(),
-                            source: c.source.clone(),
-                            confident: c.network_kind_confidence == ipdb::Confidence::High,
-                        },
-                    )
-                })
-            });
-        from_ip.or_else(|| {
-            let person = self.persons.get(&owner?)?;
-            let domain = email::company_domain(&person.email)?.to_string();
-            Some((
-                domain,
-                Firmographics {
-                    name: person.attributes.company.clone(),
-                    source: "email".into(),
-                    confident: true,
-                    ..Firmographics::default()
-                },
-            ))
+            .and_then(|c| Some((c.domain.as_deref()?, c)));
+        if let Some((domain, c)) = from_ip {
+            return Some(Named::Company(domain, c));
+        }
+        let person = self.persons.get(&owner?)?;
+        Some(Named::Email {
+            domain: email::company_domain(&person.email)?.to_string(),
+            company: person.attributes.company.clone(),
         })
     }
 
@@ -344,6 +323,48 @@ fn page_paths<'a>(events: impl Iterator<Item = &'a Event>) -> Vec<&'a str> {
         .filter(|e| e.is_page_view())
         .filter_map(|e| e.url().map(url_path))
         .collect()
+}
+
+/// The company an account is kept for, as one page view names it: borrowed from the address's
+/// answer, or copied out of the owner's person entry (which stays unlocked meanwhile).
+enum Named<'a> {
+    Company(&'a str, &'a ipdb::Company),
+    Email {
+        domain: String,
+        company: Option<String>,
+    },
+}
+
+impl Named<'_> {
+    fn domain(&self) -> &str {
+        match self {
+            Named::Company(domain, _) => domain,
+            Named::Email { domain, .. } => domain,
+        }
+    }
+
+    fn seen(&self) -> Seen<'_> {
+        match self {
+            Named::Company(_, c) => Seen {
+                name: c.name.as_deref(),
+                industry: c.industry.as_deref(),
+                employees: c.employees,
+                size_band: Some(c.size_band.as_str()),
+                country: c.country.as_deref(),
+                source: &c.source,
+                confident: c.network_kind_confidence == ipdb::Confidence::High,
+            },
+            Named::Email { company, .. } => Seen {
+                name: company.as_deref(),
+                industry: None,
+                employees: None,
+                size_band: None,
+                country: None,
+                source: "email",
+                confident: true,
+            },
+        }
+    }
 }
 
 #[cfg(test)]
