@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 
 use hyper::HeaderMap;
+use hyper::header::{FORWARDED, HeaderName};
 use ipnet::IpNet;
 
 use crate::config::ForwardedHeader;
@@ -25,23 +26,30 @@ impl Proxies {
         if !self.is_trusted(peer) {
             return peer;
         }
-        let chain = match self.header {
-            ForwardedHeader::XForwardedFor => x_forwarded_for(headers),
-            ForwardedHeader::Forwarded => forwarded_for(headers),
+        match self.header {
+            ForwardedHeader::XForwardedFor => self.nearest_untrusted(x_forwarded_for(headers)),
+            ForwardedHeader::Forwarded => self.nearest_untrusted(forwarded_for(headers)),
             // One address, set by the nearest proxy: the last one if there are several.
-            ForwardedHeader::XRealIp => header_values(headers, "x-real-ip")
-                .filter_map(|v| parse_node(v.trim()))
-                .last()
-                .into_iter()
-                .collect(),
-        };
-        chain
-            .iter()
-            .rev()
-            .find(|ip| !self.is_trusted(**ip))
-            .or(chain.first())
-            .copied()
-            .unwrap_or(peer)
+            ForwardedHeader::XRealIp => self.nearest_untrusted(
+                header_values(headers, &X_REAL_IP)
+                    .filter_map(|v| parse_node(v.trim()))
+                    .last(),
+            ),
+        }
+        .unwrap_or(peer)
+    }
+
+    /// Of a chain of addresses, client first and nearest proxy last: the nearest one that is
+    /// not a trusted proxy, else the first. One pass, nothing collected.
+    fn nearest_untrusted(&self, chain: impl IntoIterator<Item = IpAddr>) -> Option<IpAddr> {
+        let (mut first, mut nearest) = (None, None);
+        for ip in chain {
+            first.get_or_insert(ip);
+            if !self.is_trusted(ip) {
+                nearest = Some(ip);
+            }
+        }
+        nearest.or(first)
     }
 
     /// Whether a trusted proxy says the client connected over HTTPS: `proto=` of `Forwarded`
@@ -51,7 +59,7 @@ impl Proxies {
             return false;
         }
         match self.header {
-            ForwardedHeader::Forwarded => header_values(headers, "forwarded").any(|v| {
+            ForwardedHeader::Forwarded => header_values(headers, &FORWARDED).any(|v| {
                 v.split([';', ','])
                     .filter_map(|p| p.trim().split_once('='))
                     .any(|(k, v)| {
@@ -60,7 +68,7 @@ impl Proxies {
                     })
             }),
             ForwardedHeader::XForwardedFor | ForwardedHeader::XRealIp => {
-                header_values(headers, "x-forwarded-proto")
+                header_values(headers, &X_FORWARDED_PROTO)
                     .any(|v| v.trim().eq_ignore_ascii_case("https"))
             }
         }
@@ -71,19 +79,27 @@ impl Proxies {
     }
 }
 
-fn header_values<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item = &'a str> {
+/// Header names built once: a name given as text is parsed (and a non-standard one copied)
+/// on every look-up.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+
+fn header_values<'a>(
+    headers: &'a HeaderMap,
+    name: &HeaderName,
+) -> impl Iterator<Item = &'a str> + use<'a> {
     headers.get_all(name).iter().filter_map(|v| v.to_str().ok())
 }
 
-fn x_forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
-    header_values(headers, "x-forwarded-for")
+fn x_forwarded_for(headers: &HeaderMap) -> impl Iterator<Item = IpAddr> + '_ {
+    header_values(headers, &X_FORWARDED_FOR)
         .flat_map(|v| v.split(','))
         .filter_map(|part| parse_node(part.trim()))
-        .collect()
 }
 
-fn forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
-    header_values(headers, "forwarded")
+fn forwarded_for(headers: &HeaderMap) -> impl Iterator<Item = IpAddr> + '_ {
+    header_values(headers, &FORWARDED)
         .flat_map(|v| v.split(','))
         .filter_map(|element| {
             element
@@ -92,7 +108,6 @@ fn forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
                 .find(|(k, _)| k.eq_ignore_ascii_case("for"))
                 .and_then(|(_, v)| parse_node(v.trim().trim_matches('"')))
         })
-        .collect()
 }
 
 /// `1.2.3.4`, `1.2.3.4:80`, `[2001:db8::1]:4711`, `2001:db8::1`.
