@@ -25,19 +25,19 @@ pub const VISITOR_COOKIE: &str = "mk_vid";
 const COOKIE_DAYS: i64 = 400;
 
 pub async fn handle(app: &App, request: Request<Incoming>, peer: IpAddr) -> Response<Body> {
-    let origin = header_str(request.headers(), header::ORIGIN).map(str::to_string);
+    // The request's own value, shared with the buffer it was read into: echoing it back copies
+    // nothing.
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let origin_text = origin.as_ref().and_then(|v| v.to_str().ok());
     // Only an origin some site accepts may read our answers, errors included.
-    let cors_origin = origin
-        .as_deref()
-        .filter(|o| app.collector.sites.any_allows_origin(o))
-        .map(str::to_string);
+    let allowed = origin_text.is_some_and(|o| app.collector.sites.any_allows_origin(o));
     let mut response = match *request.method() {
-        Method::OPTIONS => preflight(cors_origin.is_some()),
-        Method::POST => post(app, request, peer, origin.as_deref()).await,
+        Method::OPTIONS => preflight(allowed),
+        Method::POST => post(app, request, peer, origin_text).await,
         _ => response::error(&ApiError::method_not_allowed("POST, OPTIONS")),
     };
-    if let Some(origin) = cors_origin {
-        allow_origin(response.headers_mut(), &origin);
+    if let Some(origin) = origin.filter(|_| allowed) {
+        allow_origin(response.headers_mut(), origin);
     }
     response
 }
@@ -214,15 +214,13 @@ fn preflight(allowed: bool) -> Response<Body> {
     response
 }
 
-fn allow_origin(headers: &mut HeaderMap, origin: &str) {
-    if let Ok(value) = HeaderValue::from_str(origin) {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-        headers.append(header::VARY, HeaderValue::from_static("Origin"));
-    }
+fn allow_origin(headers: &mut HeaderMap, origin: HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
 }
 
 /// Each site's visitor-cookie attributes, over plain HTTP and over HTTPS, rendered once by the
@@ -253,7 +251,9 @@ impl VisitorCookies {
                 &rendered
             }
         };
-        HeaderValue::from_str(&format!("{VISITOR_COOKIE}={vid}{attributes}")).ok()
+        // The rendered text becomes the value without a second copy.
+        HeaderValue::from_maybe_shared(Bytes::from(format!("{VISITOR_COOKIE}={vid}{attributes}")))
+            .ok()
     }
 }
 
