@@ -88,8 +88,12 @@ pub fn decode_entry(bytes: &[u8]) -> Result<Entry, String> {
     decode(bytes)
 }
 
+/// Bytes an encoding starts with room for: a page view's record fits, so it is written into one
+/// allocation rather than a buffer doubled from nothing six or seven times.
+const ENCODE_CAPACITY: usize = 1024;
+
 fn encode<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>, StoreError> {
-    postcard::to_stdvec(value)
+    postcard::to_io(value, Vec::with_capacity(ENCODE_CAPACITY))
         .map_err(|e| StoreError::io(format!("encode {what}"), std::io::Error::other(e)))
 }
 
