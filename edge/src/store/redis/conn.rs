@@ -296,6 +296,24 @@ impl Redis {
         }
     }
 
+    /// Sends a `PING` down every traffic connection, answers ignored. A connection that Redis
+    /// dropped (a restart while this node was idle) is only found broken when used, and the
+    /// call that finds it fails; found by a ping instead, it is connected again before a
+    /// write needs it.
+    pub async fn keep_alive(&self) {
+        let mut ping = Cmd::new();
+        ping.arg("PING");
+        for connection in &self.connections {
+            let mut connection = connection.clone();
+            let answer =
+                tokio::time::timeout(self.timeout, ping.query_async::<String>(&mut connection))
+                    .await;
+            if let Ok(Err(e)) = answer {
+                tracing::debug!(error = %e, "an idle redis connection was broken; reconnecting");
+            }
+        }
+    }
+
     /// Whether Redis answers a `PING` within `timeout` on the probe connection.
     async fn alive(&self) -> Result<(), String> {
         let mut ping = Cmd::new();

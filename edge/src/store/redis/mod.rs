@@ -52,6 +52,8 @@ use crate::metrics::StoreMetrics;
 
 /// How often a node checks whether Redis is back, and whether a snapshot is due.
 const TICK: Duration = Duration::from_millis(200);
+/// Ticks between pings down every traffic connection (see `Redis::keep_alive`): a second.
+const KEEP_ALIVE_TICKS: u64 = 5;
 /// Log positions behind the tail for which this node keeps its own batches' summaries.
 const SUMMARIES_KEPT: u64 = 100_000;
 
@@ -290,13 +292,16 @@ impl Node {
 
     /// Replays the spool when Redis is back, and takes snapshots when they are due.
     async fn background(self: Arc<Self>) {
-        loop {
+        for tick in 0u64.. {
             tokio::select! {
                 () = self.stop.notified() => return,
                 () = tokio::time::sleep(TICK) => {}
             }
             if let Err(e) = self.heal().await {
                 tracing::info!(error = %e, "redis still unreachable");
+            }
+            if tick % KEEP_ALIVE_TICKS == 0 {
+                self.redis.keep_alive().await;
             }
             // Summaries whose caller gave up waiting (its catch-up failed) are not picked up.
             let applied = self.applied();
