@@ -440,39 +440,25 @@ mod tests {
         for found in networks {
             let net = found.expect("network").network().expect("network");
             let net = IpNet::new(net.ip(), net.prefix()).expect("network");
-            match net {
-                IpNet::V4(n) => {
-                    let (a, b) = (u32::from(n.network()), u32::from(n.broadcast()));
-                    let inside = a + (rng.next() as u32) % (b - a).saturating_add(1).max(1);
-                    for x in [
-                        Some(a),
-                        Some(b),
-                        Some(inside),
-                        a.checked_sub(1),
-                        b.checked_add(1),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    {
-                        ips.push(IpAddr::V4(Ipv4Addr::from(x)));
-                    }
-                }
-                IpNet::V6(n) => {
-                    let (a, b) = (u128::from(n.network()), u128::from(n.broadcast()));
-                    let inside = a + rng.v6() % (b - a).saturating_add(1).max(1);
-                    for x in [
-                        Some(a),
-                        Some(b),
-                        Some(inside),
-                        a.checked_sub(1),
-                        b.checked_add(1),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    {
-                        ips.push(IpAddr::V6(Ipv6Addr::from(x)));
-                    }
-                }
+            let (v4, a, b) = match net {
+                IpNet::V4(n) => (
+                    true,
+                    u128::from(u32::from(n.network())),
+                    u128::from(u32::from(n.broadcast())),
+                ),
+                IpNet::V6(n) => (false, u128::from(n.network()), u128::from(n.broadcast())),
+            };
+            let last = if v4 { u128::from(u32::MAX) } else { u128::MAX };
+            let inside = a + rng.v6() % (b - a).saturating_add(1).max(1);
+            let after = b.checked_add(1).filter(|x| *x <= last);
+            for x in [Some(a), Some(b), Some(inside), a.checked_sub(1), after]
+                .into_iter()
+                .flatten()
+            {
+                ips.push(match u32::try_from(x) {
+                    Ok(x) if v4 => IpAddr::V4(Ipv4Addr::from(x)),
+                    _ => IpAddr::V6(Ipv6Addr::from(x)),
+                });
             }
         }
         for _ in 0..2_000 {
