@@ -13,7 +13,7 @@
 //! them it costs a fraction of that.
 //!
 //! Run with `cargo xtask bench-collect`. `--profile FILE` keeps the callgrind dump for
-//! `callgrind_annotate`.
+//! `callgrind_annotate`; `--rules on` runs the edge with the demo's popup rules.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -40,11 +40,16 @@ struct Counts {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let profile = match args.as_slice() {
-        [] => None,
-        [flag, file] if flag == "--profile" => Some(PathBuf::from(file)),
-        _ => bail!("usage: collect-instructions [--profile FILE]"),
-    };
+    let mut profile = None;
+    let mut rules = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--profile", Some(file)) => profile = Some(PathBuf::from(file)),
+            ("--rules", Some(on)) if on == "on" || on == "off" => rules = on == "on",
+            _ => bail!("usage: collect-instructions [--profile FILE] [--rules on|off]"),
+        }
+    }
     let release = std::env::current_exe()?
         .parent()
         .map(Path::to_path_buf)
@@ -57,17 +62,19 @@ fn main() -> anyhow::Result<()> {
     }
     let setup = EdgeSetup {
         companies: companies.as_deref(),
+        rules,
         ..EdgeSetup::default()
     };
     let counts = measure(&release, setup, profile.as_deref())?;
     let per = |n: u64| n as f64 / MEASURED as f64;
     println!(
-        "collect, sequential on one keep-alive connection, {VIEWS} page views per visitor, company lookup: {}",
+        "collect, sequential on one keep-alive connection, {VIEWS} page views per visitor, company lookup: {}, demo popup rules: {}",
         if companies.is_some() {
             "demo company database"
         } else {
             "none"
-        }
+        },
+        if rules { "on" } else { "off" }
     );
     println!(
         "{:.0} instructions per request, {:.1} allocator calls per request ({MEASURED} requests after {WARMUP})",
