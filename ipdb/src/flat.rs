@@ -3,10 +3,12 @@
 //! A lookup in the file walks its search tree one bit at a time: twenty to thirty nodes spread
 //! over megabytes, most of them a cache miss for an address not seen lately, and then it
 //! decodes the record (for a GeoLite2-ASN or GeoIP2 file, classifying the name again). Here
-//! the same networks sit in one sorted array per family, with a small array of every
-//! [`BLOCK`]th start that stays in cache: a lookup searches that, then one block of a few
-//! cache lines, and borrows a record decoded when the layer was opened. The answers are the
-//! tree's, network for network (a test holds the two to agree on the full ASN database).
+//! the same networks sit in address order, per family, in blocks of [`BLOCK`]; the first start
+//! of every block sits in a small array that stays in cache, and a table by the address's first
+//! sixteen bits says where in it to look. A lookup searches a few of those starts, then one
+//! block, and borrows a record decoded when the layer was opened. The answers are the tree's,
+//! network for network (a test in `resolver` holds the two to agree on real ASN rows and on
+//! MaxMind's test files).
 //!
 //! Layers too large to copy (a commercial city or enterprise file) keep the tree walk; see
 //! [`MAX_NETWORKS`] and [`MAX_RECORDS`].
