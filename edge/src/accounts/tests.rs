@@ -165,6 +165,40 @@ fn a_confidently_named_company_stays_confident() {
     assert_eq!(list.hidden_unconfident, 0);
 }
 
+/// A later answer that names the company differently replaces what the account holds; an
+/// email's domain does not replace a name a network gave.
+#[test]
+fn an_account_takes_a_changed_answer_but_not_an_emails_over_a_name() {
+    let site: Arc<str> = "demo".into();
+    let mut accounts = Accounts::new(Vec::new());
+    let activity = |v: u8| Activity {
+        visitor: VisitorId([v; 16]),
+        person: None,
+        at_ms: DAY,
+        new_visit: true,
+        page_paths: &[],
+    };
+    let held = |accounts: &Accounts| {
+        accounts.hot("demo", 2 * DAY, 7 * DAY, 10)[0]
+            .firmographics
+            .clone()
+    };
+    accounts.record(&site, "corp.jp", firm("旧社名").seen(), activity(1));
+    let renamed = Firmographics {
+        industry: Some("製造業".into()),
+        size_band: Some("mid".into()),
+        ..firm("新社名")
+    };
+    accounts.record(&site, "corp.jp", renamed.seen(), activity(2));
+    assert_eq!(held(&accounts), renamed);
+    let by_email = Firmographics {
+        source: "email".into(),
+        ..firm("メールの社名")
+    };
+    accounts.record(&site, "corp.jp", by_email.seen(), activity(3));
+    assert_eq!(held(&accounts), renamed);
+}
+
 /// The look-ahead alerts use is the row recording would make, and records nothing.
 #[test]
 fn a_preview_is_the_row_recording_would_make() {
