@@ -1,9 +1,10 @@
 //! The reviewed list of networks whose kind is known (`known.csv`, compiled in).
 //!
 //! The networks that carry most traffic are a finite, well-known set: every AS announcing at
-//! least [`LISTED_WEIGHT`] of address space in the repository's ASN data is listed (but for the
-//! few in [`UNIDENTIFIED`]), with Japan's networks and the big clouds and CDNs. A name cannot tell "Sky UK Limited" or "TE-AS" from a
-//! company; the list can.
+//! least [`LISTED_WEIGHT`] of address space in the repository's ASN data is listed, with Japan's
+//! networks and the big clouds and CDNs. A name cannot tell "Sky UK Limited" or "TE-AS" from a
+//! company; the list can. An AS whose operator the review could not establish is listed as
+//! `unidentified`, so that the next review sees only new ASes.
 
 use std::sync::OnceLock;
 
@@ -13,30 +14,17 @@ use crate::classify::profile::AsTable;
 /// The list's source, one `asn,kind,name` line per network.
 pub const KNOWN_CSV: &str = include_str!("known.csv");
 
-/// Address space (IPv4 addresses plus IPv6 /40s) from which every AS is listed, but for
-/// [`UNIDENTIFIED`].
-pub const LISTED_WEIGHT: u64 = 250_000;
+/// Address space (IPv4 addresses plus IPv6 /40s) from which every AS is reviewed: listed with
+/// its kind, or listed as `unidentified` when its operator could not be established.
+pub const LISTED_WEIGHT: u64 = 100_000;
 
-/// The ASes at or above [`LISTED_WEIGHT`] in the repository's ASN data that are not listed
-/// because their operator could not be established from the name and what is generally known;
-/// they fall through to the other rules.
-pub const UNIDENTIFIED: &[u32] = &[
-    808,    // GONET
-    9676,   // SaveCom Internation Inc.
-    12455,  // Jambonet Autonomous System
-    20312,  // Fundacion Centro Nacional de Innovacion Tecnologica (CENIT)
-    34397,  // Middle East Internet Company Limited
-    37518,  // Fiber Grid INC
-    38661,  // abcle
-    39642,  // Sinal A/S
-    48456,  // IPX - FZCO
-    50529,  // FreeNet L.L.C-FZ
-    54994,  // Meteverse Limited.
-    398781, // OCULUS NETWORKS INC
-];
+/// One reviewed AS: its kind, or `None` when the review could not establish it (the AS then
+/// falls through to the other rules, which treat an AS this large as no single company).
+pub type Entry = (u32, Option<NetworkKind>);
 
-/// Parses list text: `#` comments, one header line, then `asn,kind,name`. Sorted by AS number.
-pub fn parse(text: &str) -> Result<Vec<(u32, NetworkKind)>, String> {
+/// Parses list text: `#` comments, one header line, then `asn,kind,name`, where `kind` may also
+/// be `unidentified`. Sorted by AS number.
+pub fn parse(text: &str) -> Result<Vec<Entry>, String> {
     let mut out = Vec::new();
     let mut header = true;
     for (i, line) in text.lines().enumerate() {
@@ -55,9 +43,14 @@ pub fn parse(text: &str) -> Result<Vec<(u32, NetworkKind)>, String> {
             .trim()
             .parse()
             .map_err(|_| format!("line {}: bad asn {asn:?}", i + 1))?;
-        let kind = NetworkKind::parse(kind)
-            .filter(|k| *k != NetworkKind::Unknown)
-            .ok_or_else(|| format!("line {}: bad kind {kind:?}", i + 1))?;
+        let kind = match kind.trim() {
+            "unidentified" => None,
+            other => Some(
+                NetworkKind::parse(other)
+                    .filter(|k| *k != NetworkKind::Unknown)
+                    .ok_or_else(|| format!("line {}: bad kind {kind:?}", i + 1))?,
+            ),
+        };
         out.push((asn, kind));
     }
     out.sort_unstable_by_key(|(a, _)| *a);
@@ -67,28 +60,37 @@ pub fn parse(text: &str) -> Result<Vec<(u32, NetworkKind)>, String> {
     Ok(out)
 }
 
-fn list() -> &'static [(u32, NetworkKind)] {
-    static LIST: OnceLock<Vec<(u32, NetworkKind)>> = OnceLock::new();
+fn list() -> &'static [Entry] {
+    static LIST: OnceLock<Vec<Entry>> = OnceLock::new();
     // The compiled-in list is checked by a test; a broken edit yields an empty list, not a panic.
     LIST.get_or_init(|| parse(KNOWN_CSV).unwrap_or_default())
 }
 
-/// The listed kind of `asn`.
-pub fn kind_of(asn: u32) -> Option<NetworkKind> {
+fn entry(asn: u32) -> Option<&'static Entry> {
     let list = list();
     list.binary_search_by_key(&asn, |(a, _)| *a)
         .ok()
-        .map(|i| list[i].1)
+        .map(|i| &list[i])
+}
+
+/// The listed kind of `asn` (`None` when it is not listed or listed as unidentified).
+pub fn kind_of(asn: u32) -> Option<NetworkKind> {
+    entry(asn).and_then(|(_, kind)| *kind)
+}
+
+/// Whether `asn` was reviewed: listed with a kind or as unidentified.
+pub fn is_reviewed(asn: u32) -> bool {
+    entry(asn).is_some()
 }
 
 /// Every AS in `table` announcing at least `min_weight` (IPv4 addresses plus IPv6 /40s) that the
-/// list does not hold, as `(asn, weight, name)`, heaviest first (ties by AS number): the
+/// list does not hold (with a kind or as unidentified), as `(asn, weight, name)`, heaviest first (ties by AS number): the
 /// candidates to review when the list is extended (`mikomi-ipdb unlisted`).
 pub fn unlisted(table: &AsTable, min_weight: u64) -> Vec<(u32, u64, String)> {
     let mut out: Vec<(u32, u64, String)> = table
         .asns()
         .into_iter()
-        .filter(|asn| kind_of(*asn).is_none())
+        .filter(|asn| !is_reviewed(*asn))
         .filter_map(|asn| {
             let weight = table.profile(asn)?.weight();
             let name = table.name(asn).unwrap_or("").to_owned();
@@ -118,6 +120,8 @@ mod tests {
         t.add(64502, "Heavier", &v4(0));
         // AS174 is listed: never a candidate, however heavy.
         t.add(174, "Cogent Communications", &v4(9_999));
+        // AS808 is listed as unidentified: reviewed, so not a candidate either.
+        t.add(808, "GONET", &v4(9_999));
         assert_eq!(
             unlisted(&t, 2_000),
             [
@@ -136,7 +140,7 @@ mod tests {
     }
 
     #[test]
-    fn every_large_as_is_listed_or_named_unidentified() {
+    fn every_large_as_is_reviewed() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/asn");
         let v4 = dir.join("asn-ipv4.csv.gz");
         let v6 = dir.join("asn-ipv6.csv.gz");
@@ -144,17 +148,13 @@ mod tests {
         let Ok(table) = table else {
             panic!("{table:?}")
         };
-        let mut missing: Vec<u32> = unlisted(&table, LISTED_WEIGHT)
+        let missing: Vec<u32> = unlisted(&table, LISTED_WEIGHT)
             .into_iter()
             .map(|(asn, _, _)| asn)
             .collect();
-        missing.sort_unstable();
-        assert_eq!(
-            missing, UNIDENTIFIED,
-            "AS numbers to review or to name here"
-        );
-        // The exceptions stay exceptions: a few out of the nearly thousand ASes this large.
-        let large = table
+        assert_eq!(missing, [] as [u32; 0], "AS numbers to review");
+        // The unidentified stay exceptions: a few percent of the ASes this large.
+        let large: Vec<u32> = table
             .asns()
             .into_iter()
             .filter(|a| {
@@ -162,9 +162,18 @@ mod tests {
                     .profile(*a)
                     .is_some_and(|p| p.weight() >= LISTED_WEIGHT)
             })
-            .count();
-        assert!(large > 900, "{large} ASes at or above the weight");
-        assert!(UNIDENTIFIED.len() * 50 < large);
+            .collect();
+        let unidentified = large.iter().filter(|a| kind_of(**a).is_none()).count();
+        assert!(
+            large.len() > 1_900,
+            "{} ASes at or above the weight",
+            large.len()
+        );
+        assert!(
+            unidentified * 20 < large.len(),
+            "{unidentified} of {} unidentified",
+            large.len()
+        );
     }
 
     #[test]
@@ -176,6 +185,10 @@ mod tests {
         assert_eq!(
             parse("asn,kind,name\n1,carrier,A\n"),
             Err("line 2: bad kind \"carrier\"".into())
+        );
+        assert_eq!(
+            parse("asn,kind,name\n1,unknown,A\n"),
+            Err("line 2: bad kind \"unknown\"".into())
         );
         assert_eq!(
             parse("asn,kind,name\n1,isp,A\n1,isp,A\n"),

@@ -98,10 +98,13 @@ pub enum Evidence {
     Industry(&'static str),
     /// A legal form carriers rarely use, on company-sized announcements.
     LegalForm(&'static str),
-    /// A business signal, overruled by announcements no single company makes.
+    /// A business signal, overruled by announcements no single company makes, or by a word of
+    /// the trade that sells networks.
     CarrierSized {
         /// The signal that was overruled.
         signal: &'static str,
+        /// What overruled it.
+        by: Overruled,
     },
     /// A legal form any organisation uses, on announcements the size of one company's
     /// network.
@@ -128,13 +131,27 @@ impl fmt::Display for Evidence {
                 "weak evidence: legal form {:?} on company-sized announcements",
                 p.trim()
             ),
-            Evidence::CarrierSized { signal } => write!(
-                f,
-                "business signal {:?} overruled: the AS announces {} addresses or more, as \
-                 carriers do, and is not on the reviewed list of known networks",
-                signal.trim(),
-                known::LISTED_WEIGHT
-            ),
+            Evidence::CarrierSized { signal, by } => {
+                write!(f, "business signal {:?} overruled: ", signal.trim())?;
+                match by {
+                    Overruled::Unlisted => write!(
+                        f,
+                        "the AS announces {} addresses or more, as carriers do, and the \
+                         reviewed list of known networks does not name its kind",
+                        known::LISTED_WEIGHT
+                    ),
+                    Overruled::Announcements => write!(
+                        f,
+                        "the AS announces more than one company's network (IPv6 beyond a /29, \
+                         {COMPANY_RANGES} ranges or more, or a /14 of IPv4 or more)"
+                    ),
+                    Overruled::TradeWord(w) => write!(
+                        f,
+                        "the name also contains {:?}, as IT and network operators' names do",
+                        w.trim()
+                    ),
+                }
+            }
             Evidence::EndSite(p) => write!(
                 f,
                 "weak evidence: legal form {:?} on an end site's announcements (IPv6 at most a /40, IPv4 at \
@@ -144,6 +161,17 @@ impl fmt::Display for Evidence {
             Evidence::NoEvidence => write!(f, "nothing in the name or the list says what it is"),
         }
     }
+}
+
+/// What overruled a business signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overruled {
+    /// An AS large enough to be reviewed, that the review could not name.
+    Unlisted,
+    /// Announcements larger than one company's network.
+    Announcements,
+    /// A word of the trades that sell networks ("solutions", "systems", "data").
+    TradeWord(&'static str),
 }
 
 /// A network kind, how far to trust it, and why.
@@ -255,15 +283,22 @@ impl Classifier {
         } else {
             NetworkKind::Unknown
         };
-        let technical = rules::TECHNICAL.iter().any(|p| norm.contains(*p));
-        let sized = profile.is_none_or(company_sized) && !technical;
+        let technical = rules::TECHNICAL.iter().find(|p| norm.contains(*p)).copied();
+        let oversized = match technical {
+            Some(word) => Some(Overruled::TradeWord(word)),
+            None if !profile.is_none_or(company_sized) => Some(Overruled::Announcements),
+            None => None,
+        };
         let large = profile.is_some_and(|p| p.weight() >= known::LISTED_WEIGHT);
         if let Some(p) = rules::INDUSTRY.iter().find(|p| norm.contains(*p)) {
             return if large {
                 Verdict::new(
                     NetworkKind::Unknown,
                     Low,
-                    Evidence::CarrierSized { signal: p },
+                    Evidence::CarrierSized {
+                        signal: p,
+                        by: Overruled::Unlisted,
+                    },
                 )
             } else {
                 Verdict::new(NetworkKind::Business, High, Evidence::Industry(p))
@@ -274,19 +309,18 @@ impl Classifier {
             return v;
         }
         if let Some(p) = rules::LEGAL_FORMS.iter().find(|p| norm.contains(*p)) {
-            return if sized {
-                Verdict::new(weak, Low, Evidence::LegalForm(p))
-            } else {
-                Verdict::new(
+            return match oversized {
+                None => Verdict::new(weak, Low, Evidence::LegalForm(p)),
+                Some(by) => Verdict::new(
                     NetworkKind::Unknown,
                     Low,
-                    Evidence::CarrierSized { signal: p },
-                )
+                    Evidence::CarrierSized { signal: p, by },
+                ),
             };
         }
         let carrier_form = rules::CARRIER_FORMS.iter().any(|p| norm.contains(*p))
             || rules::CARRIER_PREFIXES.iter().any(|p| norm.starts_with(*p));
-        let end_site = profile.is_some_and(end_site) && !carrier_form && !technical;
+        let end_site = profile.is_some_and(end_site) && !carrier_form && technical.is_none();
         if let Some(p) = rules::GENERIC_FORMS
             .iter()
             .find(|p| end_site && norm.contains(*p))

@@ -276,6 +276,57 @@ fn every_answer_is_explained() {
 }
 
 #[test]
+fn an_overruled_business_signal_says_what_overruled_it() {
+    let weak = Classifier::default().with_weak_business(true);
+    // A legal form on a carrier's announcements.
+    let v = weak.verdict(Some(64580), "Example GmbH & Co. KG", Some(&CARRIER));
+    assert_eq!(
+        v.evidence,
+        Evidence::CarrierSized {
+            signal: " & co ",
+            by: Overruled::Announcements
+        }
+    );
+    assert!(
+        v.evidence
+            .to_string()
+            .contains("more than one company's network")
+    );
+    // A legal form beside a word of the trade, however small the network.
+    let v = weak.verdict(
+        Some(64581),
+        "Example Solutions GmbH & Co. KG",
+        Some(&END_SITE),
+    );
+    assert_eq!(
+        v.evidence,
+        Evidence::CarrierSized {
+            signal: " & co ",
+            by: Overruled::TradeWord("solution")
+        }
+    );
+    assert!(v.evidence.to_string().contains("\"solution\""));
+    // An industry word on an AS large enough to be reviewed that the list does not name.
+    let large = AsProfile {
+        ipv4: known::LISTED_WEIGHT,
+        ipv6_40s: 0,
+        ranges: 4,
+    };
+    let v = weak.verdict(Some(64582), "Example Bank", Some(&large));
+    assert_eq!(
+        (v.kind, v.evidence.clone()),
+        (
+            Unknown,
+            Evidence::CarrierSized {
+                signal: " bank",
+                by: Overruled::Unlisted
+            }
+        )
+    );
+    assert!(v.evidence.to_string().contains("100000 addresses or more"));
+}
+
+#[test]
 fn the_old_entry_point_still_answers() {
     assert_eq!(classify(Some(16509), "Anything At All"), Hosting);
     assert_eq!(classify(None, "Example Broadband Telecom"), Isp);
