@@ -55,6 +55,8 @@ pub struct LoadResult {
     pub client_late_by_second: Vec<(u32, u32)>,
     /// CPU time the server spent over the phase (warm-up included), where it was read.
     pub server_cpu: Option<Duration>,
+    /// Measured answers that carried a popup.
+    pub popups: u64,
 }
 
 /// The second of a run whose answers were slowest.
@@ -163,6 +165,7 @@ pub async fn run(spec: &LoadSpec) -> anyhow::Result<LoadResult> {
         result.requests += one.requests;
         result.failures += one.failures;
         result.acknowledged += one.acknowledged;
+        result.popups += one.popups;
         result.latencies_us.extend(one.latencies_us);
         result.by_second.extend(one.by_second);
         result
@@ -223,12 +226,14 @@ async fn connection(
             break;
         }
         let slot = (sent as usize) % visitors;
+        // The visitor's own count of views, so that each walks the site's pages in turn.
+        let view = sent / visitors as u64;
         sent += 1;
         let request = match spec.workload {
             Workload::Bare => bare_request(&spec.address),
             Workload::Collect { .. } => {
                 let global = index * visitors + slot;
-                collect_request(&spec.address, global, vids[slot].as_deref(), sent)
+                collect_request(&spec.address, global, vids[slot].as_deref(), view)
             }
         }?;
         sender.ready().await?;
@@ -245,6 +250,9 @@ async fn connection(
         if scheduled >= measure_from {
             if ok {
                 result.requests += 1;
+                if body.windows(9).any(|w| w == b"\"popup\":{") {
+                    result.popups += 1;
+                }
                 let micros = latency.as_micros().min(u128::from(u32::MAX)) as u32;
                 result.latencies_us.push(micros);
                 let second = scheduled.duration_since(measure_from).as_secs() as u32;
@@ -266,11 +274,13 @@ fn bare_request(address: &str) -> anyhow::Result<Request<Full<Bytes>>> {
 
 /// Realistic page views: a product or pricing page with UTM tags and a Japanese title, from
 /// `visitor` (each behind its own forwarded address), carrying `vid` once the edge gave one.
+/// `view` counts the visitor's page views: it walks product, pricing, FAQ and seminar pages in
+/// turn, so that its eighth view (FAQ and pricing twice each) meets the demo's seminar rule.
 pub fn collect_request(
     address: &str,
     visitor: usize,
     vid: Option<&str>,
-    sequence: u64,
+    view: u64,
 ) -> anyhow::Result<Request<Full<Bytes>>> {
     const PAGES: [(&str, &str); 4] = [
         ("/demo/product.html", "製品紹介 | Demo"),
@@ -281,7 +291,7 @@ pub fn collect_request(
         ("/demo/faq.html", "よくある質問 | Demo"),
         ("/demo/seminar.html", "セミナー | Demo"),
     ];
-    let (path, title) = PAGES[(sequence % 4) as usize];
+    let (path, title) = PAGES[(view % 4) as usize];
     // Written as the tag writes it (`tracker-wasm/src/event.rs`): keys in its order, `type`
     // first in each event.
     let text = |s: &str| serde_json::Value::from(s).to_string();
@@ -291,7 +301,7 @@ pub fn collect_request(
         text(&format!("http://127.0.0.1:8080{path}")),
         text("https://www.example.co.jp/search?q=mikomi"),
         text(title),
-        1_700_000_000_000u64 + sequence,
+        1_700_000_000_000u64 + view,
     );
     // Each visitor behind its own address, as seen through a trusted proxy.
     let forwarded = format!(
