@@ -1,4 +1,5 @@
-//! When a store takes its next snapshot, the same rule for both stores.
+//! When a store takes its next snapshot, and how fast it writes it: the same rules for both
+//! stores.
 //!
 //! A snapshot costs as much as the whole state. Taken every fixed amount of log however large
 //! the state, its cost per record grows with the state: under load a 170 MB embedded state was
@@ -14,9 +15,41 @@ pub fn snapshot_due(since: u64, configured: u64, log_bytes: u64, last_snapshot_b
     since >= configured && log_bytes >= last_snapshot_bytes
 }
 
+/// How a snapshot shares the machine (and, for Redis, the server) with the requests beside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// As fast as it can: nothing else needs the machine (start-up, shutdown, a migration), or
+    /// a caller waits for it (an erasure's compaction).
+    Full,
+    /// Beside live traffic: after each step (a megabyte encoded and written, a chunk sent) it
+    /// rests as long as the step took, so that it takes at most half of what it runs on. A
+    /// full-speed snapshot takes a whole core for as long as it runs (and a single Redis for
+    /// every chunk it stores); on a two-core machine at half load, requests queued behind it for
+    /// 100–150 ms.
+    Background,
+}
+
+impl Pace {
+    /// The rest after a step that took `step`.
+    pub fn rest_after(self, step: std::time::Duration) -> std::time::Duration {
+        match self {
+            Pace::Full => std::time::Duration::ZERO,
+            Pace::Background => step,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::snapshot_due;
+    use super::{Pace, snapshot_due};
+    use std::time::Duration;
+
+    #[test]
+    fn a_background_snapshot_rests_as_long_as_it_works() {
+        let step = Duration::from_millis(7);
+        assert_eq!(Pace::Background.rest_after(step), step);
+        assert_eq!(Pace::Full.rest_after(step), Duration::ZERO);
+    }
 
     const MIB: u64 = 1 << 20;
 

@@ -106,7 +106,7 @@ pub(super) fn migrate_format_2(
         )?;
     }
     let entries = image::entries(&engine).map(|entry| codec::encode_entry(&entry));
-    let written = snapshot::write(dir, next_seq, entries)?;
+    let written = snapshot::write(dir, next_seq, entries, snapshot::Pace::Full)?;
     tracing::info!(
         dir = %dir.display(),
         snapshot_seq,

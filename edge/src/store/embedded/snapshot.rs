@@ -9,6 +9,7 @@
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
+use std::time::Instant;
 
 use super::files::{self, Header, SNAPSHOT_MAGIC};
 use crate::store::codec;
@@ -20,12 +21,77 @@ use crate::store::StoreError;
 /// The frame sequence number that marks a complete snapshot; it carries the record count.
 const END_MARK: u64 = u64::MAX;
 
+pub use crate::store::cadence::Pace;
+
+/// Bytes a background snapshot writes between rests.
+pub const PACE_BYTES: usize = 1 << 20;
+/// Bytes a background snapshot writes between syncs: so that its last sync does not hand the
+/// disk the whole file at once while the log waits behind it for its own.
+pub const SYNC_BYTES: usize = 16 << 20;
+
+/// Rests and syncs a background snapshot as it goes.
+struct Pacer {
+    /// Bytes between rests and between syncs; `None`: never (full speed).
+    every: Option<(usize, usize)>,
+    since_rest: usize,
+    since_sync: usize,
+    working_since: Instant,
+}
+
+impl Pacer {
+    fn new(pace: Pace) -> Pacer {
+        Pacer::every(match pace {
+            Pace::Full => None,
+            Pace::Background => Some((PACE_BYTES, SYNC_BYTES)),
+        })
+    }
+
+    fn every(every: Option<(usize, usize)>) -> Pacer {
+        Pacer {
+            every,
+            since_rest: 0,
+            since_sync: 0,
+            working_since: Instant::now(),
+        }
+    }
+
+    /// Counts `bytes` written to `out`; syncs or rests when they are due.
+    fn wrote(&mut self, bytes: usize, out: &mut BufWriter<File>) -> std::io::Result<()> {
+        let Some((rest_every, sync_every)) = self.every else {
+            return Ok(());
+        };
+        self.since_rest += bytes;
+        self.since_sync += bytes;
+        if self.since_sync >= sync_every {
+            out.flush()?;
+            out.get_ref().sync_data()?;
+            self.since_sync = 0;
+        }
+        if self.since_rest >= rest_every {
+            std::thread::sleep(Pace::Background.rest_after(self.working_since.elapsed()));
+            self.since_rest = 0;
+            self.working_since = Instant::now();
+        }
+        Ok(())
+    }
+}
+
 /// Writes `entries` as the snapshot for log position `seq`, atomically:
 /// a crash leaves either the old snapshot or the new one, never half of one.
 pub fn write(
     dir: &Path,
     seq: u64,
     payloads: impl Iterator<Item = Result<Vec<u8>, StoreError>>,
+    pace: Pace,
+) -> Result<u64, StoreError> {
+    write_paced(dir, seq, payloads, Pacer::new(pace))
+}
+
+fn write_paced(
+    dir: &Path,
+    seq: u64,
+    payloads: impl Iterator<Item = Result<Vec<u8>, StoreError>>,
+    mut pacer: Pacer,
 ) -> Result<u64, StoreError> {
     let path = files::snapshot_path(dir, seq);
     let tmp = path.with_extension("tmp");
@@ -43,6 +109,9 @@ pub fn write(
         frame_buf.clear();
         frame::encode(&mut frame_buf, count, &payload);
         out.write_all(&frame_buf).map_err(io("write"))?;
+        pacer
+            .wrote(frame_buf.len(), &mut out)
+            .map_err(io("write"))?;
         count += 1;
     }
     frame_buf.clear();
@@ -157,7 +226,7 @@ mod tests {
         let mut seeds = Vec::new();
         for n in [1, 3] {
             let path = files::snapshot_path(dir.path(), u64::from(n));
-            write(dir.path(), u64::from(n), encoded(visitors(n))).expect("write");
+            write(dir.path(), u64::from(n), encoded(visitors(n)), Pace::Full).expect("write");
             seeds.push(std::fs::read(&path).expect("the snapshot"));
         }
         let broken = dir.path().join("broken.snap");
@@ -170,17 +239,34 @@ mod tests {
     #[test]
     fn snapshots_round_trip() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let written = write(dir.path(), 42, encoded(visitors(5))).expect("write");
+        let written = write(dir.path(), 42, encoded(visitors(5)), Pace::Full).expect("write");
         assert_eq!(written, 5);
         let path = files::snapshot_path(dir.path(), 42);
         assert_eq!(read(&path).expect("read"), visitors(5));
         assert!(!path.with_extension("tmp").exists());
     }
 
+    /// Resting and syncing on the way changes when the bytes reach the disk, not which bytes.
+    #[test]
+    fn a_paced_snapshot_is_the_same_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), 7, encoded(visitors(40)), Pace::Full).expect("write");
+        let full = fs::read(files::snapshot_path(dir.path(), 7)).expect("read");
+        // A rest and a sync after every few frames: many of each in one small file.
+        let paced = tempfile::tempdir().expect("tempdir");
+        let started = Instant::now();
+        let pacer = Pacer::every(Some((64, 200)));
+        write_paced(paced.path(), 7, encoded(visitors(40)), pacer).expect("write");
+        let path = files::snapshot_path(paced.path(), 7);
+        assert_eq!(fs::read(&path).expect("read"), full);
+        assert_eq!(read(&path).expect("read"), visitors(40));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
     #[test]
     fn a_cut_snapshot_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write(dir.path(), 1, encoded(visitors(3))).expect("write");
+        write(dir.path(), 1, encoded(visitors(3)), Pace::Full).expect("write");
         let path = files::snapshot_path(dir.path(), 1);
         let bytes = fs::read(&path).expect("read");
         for cut in [0, 4, 8, bytes.len() / 2, bytes.len() - 1] {

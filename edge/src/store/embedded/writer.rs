@@ -237,10 +237,17 @@ impl Writer {
         let shared = Arc::clone(&self.shared);
         let dir = self.dir.clone();
         let wake = self.wake.clone();
+        // A compaction someone waits for (an erasure) goes at full speed; a routine one beside
+        // the traffic.
+        let pace = if waiters.is_empty() {
+            snapshot::Pace::Background
+        } else {
+            snapshot::Pace::Full
+        };
         let spawned = std::thread::Builder::new()
             .name("mikomi-snapshot".into())
             .spawn(move || {
-                let result = snapshot_and_trim(&shared, &dir, seq);
+                let result = snapshot_and_trim(&shared, &dir, seq, pace);
                 if let Err(e) = &result {
                     tracing::error!(error = %e, "snapshot failed; the log is kept whole");
                 }
@@ -264,7 +271,7 @@ impl Writer {
         if self.next_seq == self.snapshot_seq {
             return Ok(());
         }
-        snapshot_and_trim(&self.shared, &self.dir, self.next_seq)
+        snapshot_and_trim(&self.shared, &self.dir, self.next_seq, snapshot::Pace::Full)
     }
 }
 
@@ -284,12 +291,14 @@ pub(super) fn snapshot_and_trim(
     shared: &Shared,
     dir: &std::path::Path,
     seq: u64,
+    pace: snapshot::Pace,
 ) -> Result<(), StoreError> {
     let started = Instant::now();
     let count = snapshot::write(
         dir,
         seq,
         crate::store::codec::encoded_entries(&shared.state),
+        pace,
     )?;
     let written_ms = started.elapsed().as_millis() as u64;
     let bytes = std::fs::metadata(files::snapshot_path(dir, seq)).map_or(0, |m| m.len());

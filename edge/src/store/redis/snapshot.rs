@@ -16,11 +16,13 @@ use super::conn::BULK_TIMEOUT;
 use super::log;
 use crate::engine::image::Entry;
 use crate::store::StoreError;
+use crate::store::cadence::Pace;
 use crate::store::codec;
 use crate::store::frame::{self, Next};
 
-/// Bytes per chunk: well under Redis's limit for one value, small enough to move quickly.
-const CHUNK: usize = 1 << 20;
+/// Bytes per chunk: well under Redis's limit for one value, and small enough that storing one,
+/// which every other client's commands wait behind, holds them up for a moment only.
+const CHUNK: usize = 256 << 10;
 
 impl Node {
     /// Loads the newest snapshot, if there is one, before the first catch-up.
@@ -102,9 +104,16 @@ impl Node {
         let started = std::time::Instant::now();
         let seq = self.applied();
         let log_before = self.log_bytes.load(Ordering::Relaxed);
+        // An erasure's compaction has a caller waiting; a routine one shares this node's cores
+        // and Redis, which stores each chunk (and syncs it) while every append waits.
+        let pace = if trim_to_it {
+            Pace::Full
+        } else {
+            Pace::Background
+        };
         let node = Arc::clone(&self);
         let chunks =
-            tokio::task::spawn_blocking(move || encode(codec::encoded_entries(&node.state)))
+            tokio::task::spawn_blocking(move || encode(codec::encoded_entries(&node.state), pace))
                 .await
                 .map_err(|e| StoreError::Unavailable(format!("snapshot writer stopped: {e}")))??;
         let encoded_ms = started.elapsed().as_millis() as u64;
@@ -113,7 +122,9 @@ impl Node {
             set.arg("SET")
                 .arg(self.keys.chunk(seq, index as u64))
                 .arg(chunk.as_slice());
+            let sent = std::time::Instant::now();
             self.redis.query_within::<()>(&set, BULK_TIMEOUT).await?;
+            tokio::time::sleep(pace.rest_after(sent.elapsed())).await;
         }
         let written_ms = started.elapsed().as_millis() as u64;
         let previous = log::publish_snapshot(
@@ -249,17 +260,22 @@ impl Node {
 /// How often one old chunk's deletion is tried before the next snapshot tries again.
 const DELETE_TRIES: u32 = 4;
 
-/// Entries as checksummed frames, cut into chunks.
+/// Entries as checksummed frames, cut into chunks; at `Pace::Background`, resting after each
+/// chunk as long as it took to encode (this runs on a blocking thread).
 fn encode(
     payloads: impl Iterator<Item = Result<Vec<u8>, StoreError>>,
+    pace: Pace,
 ) -> Result<Vec<Vec<u8>>, StoreError> {
     let mut chunks = vec![Vec::with_capacity(CHUNK)];
+    let mut chunk_started = std::time::Instant::now();
     for payload in payloads {
         let payload = payload?;
         let current = chunks.last_mut().filter(|c| c.len() < CHUNK);
         match current {
             Some(chunk) => frame::encode(chunk, 0, &payload),
             None => {
+                std::thread::sleep(pace.rest_after(chunk_started.elapsed()));
+                chunk_started = std::time::Instant::now();
                 let mut chunk = Vec::with_capacity(CHUNK + payload.len());
                 frame::encode(&mut chunk, 0, &payload);
                 chunks.push(chunk);
