@@ -11,6 +11,7 @@
 use std::fs::{self, File};
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use super::files::{self, Listing, Numbered};
@@ -106,7 +107,13 @@ pub(super) fn migrate_format_2(
         )?;
     }
     let entries = image::entries(&engine).map(|entry| codec::encode_entry(&entry));
-    let written = snapshot::write(dir, next_seq, entries, snapshot::Pace::Full)?;
+    let written = snapshot::write(
+        dir,
+        next_seq,
+        entries,
+        snapshot::Pace::Full,
+        &AtomicBool::new(false),
+    )?;
     tracing::info!(
         dir = %dir.display(),
         snapshot_seq,

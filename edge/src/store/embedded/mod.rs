@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     snapshot_running: AtomicBool,
     /// The newest snapshot's size: the log grows at least this much before the next one.
     snapshot_bytes: AtomicU64,
+    /// A close is waiting: a background snapshot still running stops resting.
+    hurry: AtomicBool,
 }
 
 impl Shared {
@@ -89,6 +91,7 @@ impl EmbeddedStore {
             last_seq: AtomicU64::new(0),
             snapshot_running: AtomicBool::new(false),
             snapshot_bytes: AtomicU64::new(0),
+            hurry: AtomicBool::new(false),
         });
         let recovered = recovery::recover(&options.dir, &shared)?;
         shared

@@ -9,6 +9,7 @@
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::files::{self, Header, SNAPSHOT_MAGIC};
@@ -30,25 +31,29 @@ pub const PACE_BYTES: usize = 1 << 20;
 pub const SYNC_BYTES: usize = 16 << 20;
 
 /// Rests and syncs a background snapshot as it goes.
-struct Pacer {
+struct Pacer<'a> {
     /// Bytes between rests and between syncs; `None`: never (full speed).
     every: Option<(usize, usize)>,
+    /// Set when a close waits for this snapshot: no more rests.
+    hurry: &'a AtomicBool,
     since_rest: usize,
     since_sync: usize,
     working_since: Instant,
 }
 
-impl Pacer {
-    fn new(pace: Pace) -> Pacer {
-        Pacer::every(match pace {
+impl<'a> Pacer<'a> {
+    fn new(pace: Pace, hurry: &'a AtomicBool) -> Pacer<'a> {
+        let every = match pace {
             Pace::Full => None,
             Pace::Background => Some((PACE_BYTES, SYNC_BYTES)),
-        })
+        };
+        Pacer::every(every, hurry)
     }
 
-    fn every(every: Option<(usize, usize)>) -> Pacer {
+    fn every(every: Option<(usize, usize)>, hurry: &'a AtomicBool) -> Pacer<'a> {
         Pacer {
             every,
+            hurry,
             since_rest: 0,
             since_sync: 0,
             working_since: Instant::now(),
@@ -67,7 +72,7 @@ impl Pacer {
             out.get_ref().sync_data()?;
             self.since_sync = 0;
         }
-        if self.since_rest >= rest_every {
+        if self.since_rest >= rest_every && !self.hurry.load(Ordering::Acquire) {
             std::thread::sleep(Pace::Background.rest_after(self.working_since.elapsed()));
             self.since_rest = 0;
             self.working_since = Instant::now();
@@ -83,8 +88,9 @@ pub fn write(
     seq: u64,
     payloads: impl Iterator<Item = Result<Vec<u8>, StoreError>>,
     pace: Pace,
+    hurry: &AtomicBool,
 ) -> Result<u64, StoreError> {
-    write_paced(dir, seq, payloads, Pacer::new(pace))
+    write_paced(dir, seq, payloads, Pacer::new(pace, hurry))
 }
 
 fn write_paced(
@@ -226,7 +232,14 @@ mod tests {
         let mut seeds = Vec::new();
         for n in [1, 3] {
             let path = files::snapshot_path(dir.path(), u64::from(n));
-            write(dir.path(), u64::from(n), encoded(visitors(n)), Pace::Full).expect("write");
+            write(
+                dir.path(),
+                u64::from(n),
+                encoded(visitors(n)),
+                Pace::Full,
+                &AtomicBool::new(false),
+            )
+            .expect("write");
             seeds.push(std::fs::read(&path).expect("the snapshot"));
         }
         let broken = dir.path().join("broken.snap");
@@ -239,7 +252,14 @@ mod tests {
     #[test]
     fn snapshots_round_trip() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let written = write(dir.path(), 42, encoded(visitors(5)), Pace::Full).expect("write");
+        let written = write(
+            dir.path(),
+            42,
+            encoded(visitors(5)),
+            Pace::Full,
+            &AtomicBool::new(false),
+        )
+        .expect("write");
         assert_eq!(written, 5);
         let path = files::snapshot_path(dir.path(), 42);
         assert_eq!(read(&path).expect("read"), visitors(5));
@@ -250,12 +270,20 @@ mod tests {
     #[test]
     fn a_paced_snapshot_is_the_same_file() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write(dir.path(), 7, encoded(visitors(40)), Pace::Full).expect("write");
+        write(
+            dir.path(),
+            7,
+            encoded(visitors(40)),
+            Pace::Full,
+            &AtomicBool::new(false),
+        )
+        .expect("write");
         let full = fs::read(files::snapshot_path(dir.path(), 7)).expect("read");
         // A rest and a sync after every few frames: many of each in one small file.
         let paced = tempfile::tempdir().expect("tempdir");
         let started = Instant::now();
-        let pacer = Pacer::every(Some((64, 200)));
+        let calm = AtomicBool::new(false);
+        let pacer = Pacer::every(Some((64, 200)), &calm);
         write_paced(paced.path(), 7, encoded(visitors(40)), pacer).expect("write");
         let path = files::snapshot_path(paced.path(), 7);
         assert_eq!(fs::read(&path).expect("read"), full);
@@ -266,7 +294,14 @@ mod tests {
     #[test]
     fn a_cut_snapshot_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write(dir.path(), 1, encoded(visitors(3)), Pace::Full).expect("write");
+        write(
+            dir.path(),
+            1,
+            encoded(visitors(3)),
+            Pace::Full,
+            &AtomicBool::new(false),
+        )
+        .expect("write");
         let path = files::snapshot_path(dir.path(), 1);
         let bytes = fs::read(&path).expect("read");
         for cut in [0, 4, 8, bytes.len() / 2, bytes.len() - 1] {

@@ -114,7 +114,10 @@ impl Writer {
     ) -> Option<oneshot::Sender<Result<(), StoreError>>> {
         match command {
             Command::Record(pending) => group.push(pending),
-            Command::Close(done) => return Some(done),
+            Command::Close(done) => {
+                self.shared.hurry.store(true, Ordering::Release);
+                return Some(done);
+            }
             Command::Compact(done) => self.compactions.push(done),
             Command::SnapshotDone => {}
         }
@@ -299,6 +302,7 @@ pub(super) fn snapshot_and_trim(
         seq,
         crate::store::codec::encoded_entries(&shared.state),
         pace,
+        &shared.hurry,
     )?;
     let written_ms = started.elapsed().as_millis() as u64;
     let bytes = std::fs::metadata(files::snapshot_path(dir, seq)).map_or(0, |m| m.len());
