@@ -21,6 +21,7 @@ mod ipdb;
 mod operator_routes;
 mod outgoing;
 mod redis_tls;
+mod retention;
 mod rules;
 mod secret_file;
 mod slow_clients;
