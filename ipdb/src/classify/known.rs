@@ -16,7 +16,7 @@ pub const KNOWN_CSV: &str = include_str!("known.csv");
 
 /// Address space (IPv4 addresses plus IPv6 /40s) from which every AS is reviewed: listed with
 /// its kind, or listed as `unidentified` when its operator could not be established.
-pub const LISTED_WEIGHT: u64 = 100_000;
+pub const LISTED_WEIGHT: u64 = 50_000;
 
 /// One reviewed AS: its kind, or `None` when the review could not establish it (the AS then
 /// falls through to the other rules, which treat an AS this large as no single company).

@@ -323,7 +323,7 @@ fn an_overruled_business_signal_says_what_overruled_it() {
             }
         )
     );
-    assert!(v.evidence.to_string().contains("100000 addresses or more"));
+    assert!(v.evidence.to_string().contains("50000 addresses or more"));
 }
 
 #[test]
