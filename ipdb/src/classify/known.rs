@@ -2,7 +2,8 @@
 //!
 //! The networks that carry most traffic are a finite, well-known set: every AS announcing at
 //! least [`LISTED_WEIGHT`] of address space in the repository's ASN data is listed, with Japan's
-//! networks and the big clouds and CDNs. A name cannot tell "Sky UK Limited" or "TE-AS" from a
+//! networks, the big clouds and CDNs, and a reviewed band below the weight (see `known.csv`). A
+//! name cannot tell "Sky UK Limited" or "TE-AS" from a
 //! company; the list can. An AS whose operator the review could not establish is listed as
 //! `unidentified`, so that the next review sees only new ASes.
 
