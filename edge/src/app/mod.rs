@@ -169,8 +169,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// The rules `Engine::apply` follows, from the configuration: the same on every node.
-fn model(config: &Config) -> Model {
+/// The rules `Engine::apply` follows, from the configuration: the same on every node (and for
+/// a tool that writes a store an edge will serve).
+pub fn model(config: &Config) -> Model {
     Model {
         sessions: SessionRules {
             timeout_ms: config.sessions.timeout.0.as_millis() as i64,

@@ -7,14 +7,14 @@
 //! the edge's own store, with page views received 100 and 2 days ago; the real binary then
 //! starts on it.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mikomi_edge::engine::Model;
+use mikomi_edge::config::Config;
 use mikomi_edge::event::{Event, TimedEvent};
 use mikomi_edge::metrics::StoreMetrics;
-use mikomi_edge::model::{Batch, SessionRules};
-use mikomi_edge::scoring::ScoringRules;
+use mikomi_edge::model::Batch;
 use mikomi_edge::store::Store;
 use mikomi_edge::store::embedded::{EmbeddedOptions, EmbeddedStore};
 use mikomi_edge::visitor_id::VisitorIdCodec;
@@ -29,22 +29,15 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Writes one anonymous visitor per entry of `ages_days` into the store under `data_dir`, each
-/// with one page view received that many days ago; returns their tokens.
-async fn write_visitors(data_dir: &std::path::Path, ages_days: &[i64]) -> Vec<String> {
+/// Writes one anonymous visitor per entry of `ages_days` into the store of the edge configured
+/// by `config_path`, under the rules that edge will apply, each with one page view received that
+/// many days ago; returns their tokens.
+async fn write_visitors(config_path: &Path, ages_days: &[i64]) -> Vec<String> {
+    let config = Config::load(config_path).expect("the test configuration");
     let store = EmbeddedStore::open(EmbeddedOptions {
-        dir: data_dir.join("store"),
-        model: Model {
-            sessions: SessionRules {
-                timeout_ms: 30 * 60 * 1000,
-                max_sessions: 100,
-                max_events_per_session: 200,
-            },
-            scoring: ScoringRules::default(),
-            key_pages: Vec::new(),
-            webhooks: false,
-        },
-        snapshot_after_bytes: 64 << 20,
+        dir: config.storage.data_dir.join("store"),
+        model: mikomi_edge::app::model(&config),
+        snapshot_after_bytes: config.storage.snapshot_after_bytes,
         metrics: StoreMetrics::default(),
     })
     .expect("open the store");
@@ -103,8 +96,11 @@ async fn visitors_quiet_past_the_period_are_removed_at_start_and_stay_removed() 
         ..EdgeConfig::default()
     };
     config.server_toml = format!("secret = {SECRET:?}\n");
-    // The defaults: anonymous visitors go after 90 days without activity.
-    let tokens = write_visitors(config.data_dir.path(), &[100, 100, 100, 2, 2]).await;
+    // The defaults: anonymous visitors go after 90 days without activity. The configuration is
+    // written where the edge will read it, so the store is written under the same rules.
+    let config_path = config.data_dir.path().join("edge.toml");
+    std::fs::write(&config_path, config.to_toml()).expect("write the configuration");
+    let tokens = write_visitors(&config_path, &[100, 100, 100, 2, 2]).await;
     let (old, recent) = tokens.split_at(3);
 
     let edge = Edge::start(&config);
