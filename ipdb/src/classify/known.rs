@@ -3,9 +3,9 @@
 //! The networks that carry most traffic are a finite, well-known set: every AS announcing at
 //! least [`LISTED_WEIGHT`] of address space in the repository's ASN data is listed, with Japan's
 //! networks, the big clouds and CDNs, and a reviewed band below the weight (see `known.csv`). A
-//! name cannot tell "Sky UK Limited" or "TE-AS" from a
-//! company; the list can. An AS whose operator the review could not establish is listed as
-//! `unidentified`, so that the next review sees only new ASes.
+//! name cannot tell "Sky UK Limited" or "TE-AS" from a company; the list can. An AS whose
+//! operator the review could not establish is listed as `unidentified`, so that the next review
+//! sees only new ASes.
 
 use std::sync::OnceLock;
 
@@ -85,8 +85,9 @@ pub fn is_reviewed(asn: u32) -> bool {
 }
 
 /// Every AS in `table` announcing at least `min_weight` (IPv4 addresses plus IPv6 /40s) that the
-/// list does not hold (with a kind or as unidentified), as `(asn, weight, name)`, heaviest first (ties by AS number): the
-/// candidates to review when the list is extended (`mikomi-ipdb unlisted`).
+/// list does not hold (with a kind or as unidentified), as `(asn, weight, name)`, heaviest first
+/// (ties by AS number): the candidates to review when the list is extended (`mikomi-ipdb
+/// unlisted`).
 pub fn unlisted(table: &AsTable, min_weight: u64) -> Vec<(u32, u64, String)> {
     let mut out: Vec<(u32, u64, String)> = table
         .asns()

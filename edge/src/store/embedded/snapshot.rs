@@ -212,6 +212,18 @@ mod tests {
         entries.into_iter().map(|e| codec::encode_entry(&e))
     }
 
+    /// A snapshot written at full speed, as start-up and shutdown write them.
+    fn write_full(dir: &Path, seq: u64, entries: Vec<Entry>) -> u64 {
+        write(
+            dir,
+            seq,
+            encoded(entries),
+            Pace::Full,
+            &AtomicBool::new(false),
+        )
+        .expect("write")
+    }
+
     fn visitors(n: u8) -> Vec<Entry> {
         (0..n)
             .map(|i| {
@@ -232,14 +244,7 @@ mod tests {
         let mut seeds = Vec::new();
         for n in [1, 3] {
             let path = files::snapshot_path(dir.path(), u64::from(n));
-            write(
-                dir.path(),
-                u64::from(n),
-                encoded(visitors(n)),
-                Pace::Full,
-                &AtomicBool::new(false),
-            )
-            .expect("write");
+            write_full(dir.path(), u64::from(n), visitors(n));
             seeds.push(std::fs::read(&path).expect("the snapshot"));
         }
         let broken = dir.path().join("broken.snap");
@@ -252,14 +257,7 @@ mod tests {
     #[test]
     fn snapshots_round_trip() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let written = write(
-            dir.path(),
-            42,
-            encoded(visitors(5)),
-            Pace::Full,
-            &AtomicBool::new(false),
-        )
-        .expect("write");
+        let written = write_full(dir.path(), 42, visitors(5));
         assert_eq!(written, 5);
         let path = files::snapshot_path(dir.path(), 42);
         assert_eq!(read(&path).expect("read"), visitors(5));
@@ -270,14 +268,7 @@ mod tests {
     #[test]
     fn a_paced_snapshot_is_the_same_file() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write(
-            dir.path(),
-            7,
-            encoded(visitors(40)),
-            Pace::Full,
-            &AtomicBool::new(false),
-        )
-        .expect("write");
+        write_full(dir.path(), 7, visitors(40));
         let full = fs::read(files::snapshot_path(dir.path(), 7)).expect("read");
         // A rest and a sync after every few frames: many of each in one small file.
         let paced = tempfile::tempdir().expect("tempdir");
@@ -294,14 +285,7 @@ mod tests {
     #[test]
     fn a_cut_snapshot_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write(
-            dir.path(),
-            1,
-            encoded(visitors(3)),
-            Pace::Full,
-            &AtomicBool::new(false),
-        )
-        .expect("write");
+        write_full(dir.path(), 1, visitors(3));
         let path = files::snapshot_path(dir.path(), 1);
         let bytes = fs::read(&path).expect("read");
         for cut in [0, 4, 8, bytes.len() / 2, bytes.len() - 1] {
